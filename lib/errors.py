@@ -1,0 +1,59 @@
+"""Domain errors. Adapters raise these; handlers map their types to HTTP statuses or retry decisions."""
+
+
+class DomainError(Exception):
+    """Base of every error the domain reports on purpose. `code` is stable and machine-readable."""
+
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- the caller's input is wrong: never retried ---------------------------------------------------
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+
+
+class UrlNotAllowed(InvalidRequest):
+    """The URL's scheme, host or resolved address is refused (SSRF guard)."""
+
+    code = "url_not_allowed"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class InvalidImage(DomainError):
+    """The bytes claim to be a supported image but are not a usable one (truncated, corrupt, too many pixels)."""
+
+    code = "invalid_image"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+# --- something upstream failed ------------------------------------------------------------------
+class FetchFailed(DomainError):
+    """The remote server could not be reached, timed out, or answered with an error."""
+
+    code = "fetch_failed"
+
+
+class TransientError(DomainError):
+    """Worth retrying later: throttling, timeouts, a dependency briefly down."""
+
+    code = "transient"
+
+
+class AlreadyExists(DomainError):
+    """A conditional write found the record already there: the work was done by an earlier delivery."""
+
+    code = "already_exists"
