@@ -1,0 +1,41 @@
+"""HTTP API (payload 2.0) responses shared by the API handlers: JSON bodies and the error contract."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lib import errors
+
+# Handlers map error types, never message text, to statuses.
+STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
+    (errors.UrlNotAllowed, 400),
+    (errors.InvalidRequest, 400),
+    (errors.NotFound, 404),
+    (errors.PayloadTooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
+    (errors.InvalidImage, 422),
+    (errors.FetchFailed, 502),
+    (errors.TransientError, 503),
+]
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def error_response(status: int, code: str, message: str) -> dict[str, Any]:
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def domain_error_response(error: errors.DomainError) -> dict[str, Any]:
+    status = next((s for kind, s in STATUS_BY_ERROR if isinstance(error, kind)), 500)
+    return error_response(status, error.code, error.message)
+
+
+def internal_error_response() -> dict[str, Any]:
+    return error_response(500, "internal_error", "the request could not be completed; it has been logged")

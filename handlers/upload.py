@@ -1,0 +1,113 @@
+"""upload: `GET /?url=&name=` and `POST /images` (JSON `{url, name}`, or a JPEG/PNG body)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from handlers.http import domain_error_response, internal_error_response, json_response
+from lib.config import UploadConfig
+from lib.errors import DomainError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from lib.fetch import FetchPolicy, SafeFetcher
+from lib.images import ImageLimits
+from lib.ingest import IngestService
+from lib.model import ImageRecord
+from lib.repository import ImageRepository
+from lib.storage import ImageStore
+
+logger = Logger()
+
+IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png")
+
+
+@functools.cache
+def build_service() -> IngestService:
+    config = UploadConfig.from_env()
+    return IngestService(
+        fetcher=SafeFetcher(FetchPolicy(max_bytes=config.max_image_bytes, allowed=config.fetch_allowlist)),
+        store=ImageStore(config.images_bucket),
+        repository=ImageRepository(config.images_table),
+        limits=ImageLimits(max_bytes=config.max_image_bytes),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(APIGatewayProxyEventV2(event), build_service())
+
+
+def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, Any]:
+    try:
+        record = _ingest(event, service)
+    except DomainError as e:
+        logger.info("upload refused", extra={"code": e.code, "reason": e.message})
+        return domain_error_response(e)
+    except Exception:
+        logger.exception("upload failed")
+        return internal_error_response()
+    return json_response(
+        202,
+        {
+            "image_id": record.image_id,
+            "status": record.status,
+            "name": record.name,
+            "links": {"self": f"/images/{record.image_id}"},
+        },
+        headers={"location": f"/images/{record.image_id}"},
+    )
+
+
+def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecord:
+    query = event.query_string_parameters or {}
+    if event.request_context.http.method == "GET":
+        return service.ingest_url(_required_url(query.get("url")), query.get("name"))
+
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type in IMAGE_CONTENT_TYPES:
+        return service.ingest_bytes(_raw_body(event), query.get("name"))
+    if content_type == "application/json":
+        payload = _json_body(event)
+        return service.ingest_url(_required_url(payload.get("url")), payload.get("name"))
+    raise UnsupportedMediaType(
+        'send application/json with {"url", "name"}, or the image itself as image/jpeg or image/png'
+    )
+
+
+def _required_url(url: Any) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidRequest("url is required")
+    if len(url) > 2048:
+        raise InvalidRequest("url is longer than 2048 characters")
+    return url.strip()
+
+
+def _raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("latin-1", errors="replace")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("the request body is not valid base64") from None
+
+
+def _json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    raw = _raw_body(event)
+    if len(raw) > 16 * 1024:
+        raise PayloadTooLarge("a JSON request body may be at most 16 KiB")
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest("the request body must be a JSON object with url and, optionally, name")
+    name = payload.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidRequest("name must be a string")
+    return payload

@@ -1,0 +1,119 @@
+"""Configuration read from the environment, once, into frozen dataclasses.
+
+Each function reads only the settings it uses, so a missing variable is reported by the function
+that needs it, by name. Endpoints are never configured here: boto3 reads the standard
+`AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+RECOGNITION_FEATURES = frozenset({"labels", "properties", "faces", "text", "moderation"})
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed. Raised at cold start, never per request."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required and is empty or unset")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"environment variable {name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class UploadConfig:
+    images_table: str
+    images_bucket: str
+    fetch_allowlist: tuple[str, ...]
+    max_image_bytes: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> UploadConfig:
+        return cls(
+            images_table=_required(env, "IMAGES_TABLE"),
+            images_bucket=_required(env, "IMAGES_BUCKET"),
+            fetch_allowlist=_csv(env, "FETCH_ALLOWLIST"),
+            max_image_bytes=_integer(env, "MAX_IMAGE_BYTES", 15 * 1024 * 1024, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
+class RecognizeConfig:
+    images_table: str
+    results_topic_arn: str
+    features: frozenset[str]
+    max_labels: int
+    min_confidence: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> RecognizeConfig:
+        features = frozenset(_csv(env, "RECOGNITION_FEATURES")) or frozenset({"labels"})
+        unknown = features - RECOGNITION_FEATURES
+        if unknown:
+            raise ConfigurationError(
+                f"RECOGNITION_FEATURES has unknown entries {sorted(unknown)}; known: {sorted(RECOGNITION_FEATURES)}"
+            )
+        return cls(
+            images_table=_required(env, "IMAGES_TABLE"),
+            results_topic_arn=_required(env, "RESULTS_TOPIC_ARN"),
+            features=features | {"labels"},
+            max_labels=_integer(env, "MAX_LABELS", 20, minimum=1),
+            min_confidence=_integer(env, "MIN_CONFIDENCE", 55, minimum=0),
+        )
+
+
+@dataclass(frozen=True)
+class ImagesConfig:
+    images_table: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ImagesConfig:
+        return cls(images_table=_required(env, "IMAGES_TABLE"))
+
+
+@dataclass(frozen=True)
+class DeliverConfig:
+    images_table: str
+    webhook_url: str  # empty: delivery is switched off and events are acknowledged unsent
+    webhook_secret_parameter: str
+    integration_queue_url: str
+    integration_dlq_url: str
+    retry_base_seconds: int
+    retry_max_seconds: int
+    request_timeout_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> DeliverConfig:
+        webhook_url = env.get("WEBHOOK_URL", "").strip()
+        return cls(
+            images_table=_required(env, "IMAGES_TABLE"),
+            webhook_url=webhook_url,
+            webhook_secret_parameter=_required(env, "WEBHOOK_SECRET_PARAMETER") if webhook_url else "",
+            integration_queue_url=_required(env, "INTEGRATION_QUEUE_URL"),
+            integration_dlq_url=_required(env, "INTEGRATION_DLQ_URL"),
+            retry_base_seconds=_integer(env, "RETRY_BASE_SECONDS", 10),
+            retry_max_seconds=_integer(env, "RETRY_MAX_SECONDS", 900),
+            request_timeout_seconds=_integer(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
+        )

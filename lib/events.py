@@ -1,0 +1,112 @@
+"""Messages that cross the queues: S3 notifications in, completion events out.
+
+Both may arrive raw (RawMessageDelivery) or wrapped in an SNS envelope; both are accepted, so a
+subscription setting cannot silently break the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from lib.errors import InvalidRequest
+from lib.model import utc_now
+
+RECOGNIZED = "image.recognized"
+FAILED = "image.failed"
+
+
+@dataclass(frozen=True)
+class ObjectCreated:
+    bucket: str
+    key: str
+    version_id: str | None
+    size: int | None
+
+
+def _unwrap_sns(body: str) -> Any:
+    try:
+        message = json.loads(body)
+    except (TypeError, ValueError):
+        raise InvalidRequest("message body is not JSON") from None
+    if isinstance(message, dict) and message.get("Type") == "Notification" and "Message" in message:
+        try:
+            return json.loads(message["Message"])
+        except (TypeError, ValueError):
+            raise InvalidRequest("SNS envelope carries a message that is not JSON") from None
+    return message
+
+
+def parse_s3_notification(body: str) -> list[ObjectCreated]:
+    """The objects an S3 notification announces. S3's `s3:TestEvent` announces none."""
+    message = _unwrap_sns(body)
+    if not isinstance(message, dict):
+        raise InvalidRequest("S3 notification is not a JSON object")
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    records = message.get("Records")
+    if not isinstance(records, list):
+        raise InvalidRequest("S3 notification has no Records list")
+    created = []
+    for record in records:
+        try:
+            if not str(record["eventName"]).startswith("ObjectCreated:"):
+                continue
+            s3 = record["s3"]
+            created.append(
+                ObjectCreated(
+                    bucket=s3["bucket"]["name"],
+                    # S3 URL-encodes keys in events (spaces as '+'); moto also encodes '/' as %2F.
+                    key=urllib.parse.unquote_plus(s3["object"]["key"]),
+                    version_id=s3["object"].get("versionId"),
+                    size=s3["object"].get("size"),
+                )
+            )
+        except (KeyError, TypeError) as e:
+            raise InvalidRequest(f"S3 notification record is missing {e}") from None
+    return created
+
+
+@dataclass(frozen=True)
+class CompletionEvent:
+    """`id` is stable for an image's result, so every retry is the same webhook (`webhook-id`)."""
+
+    id: str
+    type: str
+    timestamp: str
+    data: dict[str, Any]
+
+    @classmethod
+    def for_image(cls, event_type: str, image: dict[str, Any]) -> CompletionEvent:
+        return cls(id=f"msg_{image['image_id']}", type=event_type, timestamp=utc_now(), data=image)
+
+    @property
+    def image_id(self) -> str:
+        return str(self.data.get("image_id", ""))
+
+    def to_message(self) -> str:
+        return json.dumps({"id": self.id, "type": self.type, "timestamp": self.timestamp, "data": self.data})
+
+    def webhook_body(self) -> bytes:
+        """The Standard Webhooks payload: type, timestamp and data; the id travels as a header."""
+        return json.dumps(
+            {"type": self.type, "timestamp": self.timestamp, "data": self.data}, separators=(",", ":")
+        ).encode()
+
+    @classmethod
+    def from_message(cls, body: str) -> CompletionEvent:
+        message = _unwrap_sns(body)
+        try:
+            event = cls(
+                id=str(message["id"]),
+                type=str(message["type"]),
+                timestamp=str(message["timestamp"]),
+                data=dict(message["data"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidRequest(f"completion event is malformed: {e}") from None
+        if event.type not in (RECOGNIZED, FAILED) or not event.id:
+            raise InvalidRequest(f"completion event has unknown type {event.type!r} or no id")
+        return event

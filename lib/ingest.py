@@ -1,0 +1,84 @@
+"""Accepting an image: fetch or receive it, check it, store it, record it as PENDING.
+
+Every check runs before anything is written, so bad input leaves nothing behind. The record is
+written before the object: the object's S3 event is what starts recognition, and it must find the
+record. If the object cannot be stored, the record is removed again.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from lib.errors import DomainError
+from lib.fetch import SafeFetcher
+from lib.images import ImageLimits, inspect_image
+from lib.model import PENDING, ImageRecord, new_image_id, utc_now
+from lib.names import clean_name
+from lib.repository import ImageRepository
+from lib.storage import ImageStore, key_for
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class IngestService:
+    fetcher: SafeFetcher
+    store: ImageStore
+    repository: ImageRepository
+    limits: ImageLimits
+
+    def ingest_url(self, url: str, name: str | None) -> ImageRecord:
+        name = clean_name(name)  # checked before the fetch: a bad name costs no outbound request
+        fetched = self.fetcher.fetch(url)
+        return self._store(fetched.content, name, source_url=without_credentials(url))
+
+    def ingest_bytes(self, data: bytes, name: str | None) -> ImageRecord:
+        return self._store(data, clean_name(name), source_url=None)
+
+    def _store(self, data: bytes, name: str, source_url: str | None) -> ImageRecord:
+        info = inspect_image(data, self.limits)
+        image_id = new_image_id()
+        logger.append_keys(image_id=image_id)
+        now = utc_now()
+        record = ImageRecord(
+            image_id=image_id,
+            name=name,
+            status=PENDING,
+            created=now,
+            updated=now,
+            bucket=self.store.bucket,
+            key=key_for(image_id, info.extension),
+            content_type=info.content_type,
+            size_bytes=len(data),
+            width=info.width,
+            height=info.height,
+            source_url=source_url,
+        )
+        self.repository.create_pending(record)
+        try:
+            self.store.put(record.key, data, info.content_type, metadata={"image-id": image_id})
+        except DomainError:
+            self.repository.delete(image_id)
+            raise
+        logger.info(
+            "image accepted",
+            extra={
+                "size_bytes": len(data),
+                "content_type": info.content_type,
+                "source": "url" if source_url else "upload",
+            },
+        )
+        return record
+
+
+def without_credentials(url: str) -> str:
+    """The URL as kept and echoed: no userinfo, query or fragment, which may carry tokens."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit((parts.scheme.lower(), netloc, parts.path, "", ""))

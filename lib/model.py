@@ -1,0 +1,104 @@
+"""The image record: what the API returns and the pipeline moves from PENDING to DONE or FAILED."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PENDING = "PENDING"
+DONE = "DONE"
+FAILED = "FAILED"
+FINAL_STATUSES = frozenset({DONE, FAILED})
+
+
+def new_image_id() -> str:
+    return uuid.uuid4().hex
+
+
+def is_image_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def utc_now() -> str:
+    """ISO 8601 with microseconds and a Z: sorts lexically in time order, which the index relies on."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalise_label(name: str) -> str:
+    """Label filters are case-insensitive: `?label=cat` finds "Cat"."""
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    confidence: float
+    parents: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "confidence": round(self.confidence, 2),
+            "parents": list(self.parents),
+            "categories": list(self.categories),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Label:
+        return cls(
+            name=data["name"],
+            confidence=float(data["confidence"]),
+            parents=tuple(data.get("parents", ())),
+            categories=tuple(data.get("categories", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    image_id: str
+    name: str
+    status: str
+    created: str
+    updated: str
+    bucket: str
+    key: str
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    source_url: str | None = None
+    labels: tuple[Label, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    failure: Failure | None = None
+    event_published: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        """The public representation. Storage locations stay internal."""
+        body: dict[str, Any] = {
+            "image_id": self.image_id,
+            "name": self.name,
+            "status": self.status,
+            "created_at": self.created,
+            "updated_at": self.updated,
+            "content_type": self.content_type,
+            "size_bytes": self.size_bytes,
+            "width": self.width,
+            "height": self.height,
+            "source": {"type": "url", "url": self.source_url} if self.source_url else {"type": "upload"},
+            "labels": [label.to_dict() for label in self.labels],
+            "links": {"self": f"/images/{self.image_id}"},
+        }
+        if self.details:
+            body["details"] = self.details
+        if self.failure:
+            body["error"] = asdict(self.failure)
+        return body

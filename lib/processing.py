@@ -1,0 +1,84 @@
+"""Recognition of one stored object, exactly once in effect under at-least-once delivery.
+
+The record's status is the idempotency key: only a PENDING image is analysed and written (a
+conditional transaction), and the completion event is published until the record says it was.
+A duplicate S3 event therefore yields one result and one event; a crash between the write and the
+publish yields the event on the next delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from lib.errors import AlreadyExists, InvalidImage
+from lib.events import FAILED as EVENT_FAILED
+from lib.events import RECOGNIZED, CompletionEvent, ObjectCreated
+from lib.model import DONE, FAILED, PENDING, Failure, ImageRecord
+from lib.publisher import EventPublisher
+from lib.recognition import Recognizer
+from lib.repository import ImageRepository
+from lib.storage import image_id_from_key
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    image_id: str | None
+    result: str  # "recognized", "failed", "duplicate", "republished", "ignored"
+
+
+class RecognitionWorkflow:
+    def __init__(self, repository: ImageRepository, recognizer: Recognizer, publisher: EventPublisher):
+        self.repository = repository
+        self.recognizer = recognizer
+        self.publisher = publisher
+
+    def process(self, obj: ObjectCreated) -> Outcome:
+        """Raises TransientError when the work should be retried later."""
+        image_id = image_id_from_key(obj.key)
+        if image_id is None:
+            logger.warning("ignoring an object this system did not write", extra={"key": obj.key[:200]})
+            return Outcome(None, "ignored")
+        logger.append_keys(image_id=image_id)
+        record = self.repository.get(image_id)
+        if record is None:
+            logger.warning("ignoring an object with no image record", extra={"key": obj.key})
+            return Outcome(image_id, "ignored")
+        if record.status != PENDING:
+            return self._finish_duplicate(record)
+
+        try:
+            recognition = self.recognizer.analyse(obj.bucket, obj.key, obj.version_id)
+            status, failure = DONE, None
+            labels, details = recognition.labels, recognition.details
+        except InvalidImage as e:
+            status, failure = FAILED, Failure(code=e.code, message=e.message)
+            labels, details = [], {}
+            logger.warning("image rejected by recognition", extra={"reason": e.message})
+
+        try:
+            self.repository.complete(record, status, labels=labels, details=details, failure=failure)
+        except AlreadyExists:
+            # Another delivery of the same event finished first; it owns the announcement.
+            return self._finish_duplicate(self.repository.get(image_id) or record)
+        finished = self.repository.get(image_id)
+        if finished is None:  # deleted between the write and now: nothing left to announce
+            return Outcome(image_id, "ignored")
+        self._announce(finished)
+        logger.info("image recognized", extra={"status": status, "labels": [label.name for label in labels][:10]})
+        return Outcome(image_id, "recognized" if status == DONE else "failed")
+
+    def _finish_duplicate(self, record: ImageRecord) -> Outcome:
+        if record.status in (DONE, FAILED) and not record.event_published:
+            self._announce(record)
+            return Outcome(record.image_id, "republished")
+        logger.info("duplicate delivery ignored", extra={"status": record.status})
+        return Outcome(record.image_id, "duplicate")
+
+    def _announce(self, record: ImageRecord) -> None:
+        event_type = RECOGNIZED if record.status == DONE else EVENT_FAILED
+        self.publisher.publish(CompletionEvent.for_image(event_type, record.to_api()))
+        self.repository.mark_event_published(record.image_id)

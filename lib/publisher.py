@@ -1,0 +1,28 @@
+"""SNS adapter for completion events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lib.clients import client
+from lib.errors import TransientError
+from lib.events import CompletionEvent
+
+
+class EventPublisher:
+    def __init__(self, topic_arn: str, sns: Callable[[], Any] = lambda: client("sns")):
+        self.topic_arn = topic_arn
+        self._sns = sns
+
+    def publish(self, event: CompletionEvent) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._sns().publish(
+                TopicArn=self.topic_arn,
+                Message=event.to_message(),
+                MessageAttributes={"type": {"DataType": "String", "StringValue": event.type}},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise TransientError(f"could not publish {event.type} for image {event.image_id}: {e}") from e

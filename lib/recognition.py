@@ -1,0 +1,115 @@
+"""Amazon Rekognition adapter: one image in S3 in, labels and optional details out.
+
+Rekognition's error codes are translated here into two domain outcomes: the image is unusable
+(InvalidImage: permanent, the image is marked FAILED) or the call may work later (TransientError:
+the queue retries it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.clients import client
+from lib.errors import InvalidImage, TransientError
+from lib.model import Label
+
+# The image itself is the problem: retrying cannot help.
+_PERMANENT = frozenset(
+    {
+        "InvalidImageFormatException",
+        "ImageTooLargeException",
+        "InvalidS3ObjectException",
+        "InvalidParameterException",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Recognition:
+    labels: list[Label]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Recognizer:
+    def __init__(
+        self,
+        features: frozenset[str],
+        max_labels: int = 20,
+        min_confidence: int = 55,
+        rekognition: Callable[[], Any] = lambda: client("rekognition"),
+    ):
+        self.features = features
+        self.max_labels = max_labels
+        self.min_confidence = min_confidence
+        self._rekognition = rekognition
+
+    def analyse(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
+        image: dict[str, Any] = {"S3Object": {"Bucket": bucket, "Name": key}}
+        if version_id:
+            image["S3Object"]["Version"] = version_id
+        label_features = ["GENERAL_LABELS"] + (["IMAGE_PROPERTIES"] if "properties" in self.features else [])
+        response = self._call(
+            "detect_labels",
+            Image=image,
+            MaxLabels=self.max_labels,
+            MinConfidence=self.min_confidence,
+            Features=label_features,
+        )
+        labels = [
+            Label(
+                name=label["Name"],
+                confidence=float(label["Confidence"]),
+                parents=tuple(p["Name"] for p in label.get("Parents", [])),
+                categories=tuple(c["Name"] for c in label.get("Categories", [])),
+            )
+            for label in response.get("Labels", [])
+        ]
+        details: dict[str, Any] = {}
+        if "properties" in self.features and "ImageProperties" in response:
+            details["image_properties"] = _image_properties(response["ImageProperties"])
+        if "faces" in self.features:
+            faces = self._call("detect_faces", Image=image, Attributes=["DEFAULT"])
+            details["faces"] = [
+                {"confidence": round(face["Confidence"], 2), "bounding_box": face["BoundingBox"]}
+                for face in faces.get("FaceDetails", [])
+            ]
+        if "text" in self.features:
+            text = self._call("detect_text", Image=image)
+            details["text"] = [t["DetectedText"] for t in text.get("TextDetections", []) if t.get("Type") == "LINE"]
+        if "moderation" in self.features:
+            moderation = self._call("detect_moderation_labels", Image=image, MinConfidence=self.min_confidence)
+            details["moderation"] = [
+                {"name": m["Name"], "confidence": round(m["Confidence"], 2), "parent": m.get("ParentName", "")}
+                for m in moderation.get("ModerationLabels", [])
+            ]
+        return Recognition(labels=labels, details=details)
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._rekognition(), operation)(**kwargs)
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            if code in _PERMANENT:
+                raise InvalidImage(
+                    f"Rekognition rejected the image ({code}): {e.response['Error'].get('Message', '')}"
+                ) from e
+            raise TransientError(f"Rekognition {operation} failed ({code})") from e
+        except BotoCoreError as e:
+            raise TransientError(f"Rekognition {operation} could not be reached: {e}") from e
+
+
+def _image_properties(properties: dict[str, Any]) -> dict[str, Any]:
+    quality = properties.get("Quality", {})
+    return {
+        "brightness": quality.get("Brightness"),
+        "sharpness": quality.get("Sharpness"),
+        "contrast": quality.get("Contrast"),
+        "dominant_colors": [
+            {"hex": c.get("HexCode"), "name": c.get("SimplifiedColor"), "percent": c.get("PixelPercent")}
+            for c in properties.get("DominantColors", [])
+        ],
+    }

@@ -1,0 +1,300 @@
+"""DynamoDB adapter for image records.
+
+One table holds two kinds of item:
+- the image item (sk=IMAGE), which also carries `listing` so the `by-created` index lists all images;
+- one small label item per (image, label) (sk=LABEL#<name>), indexed by `by-label`.
+Both indexes sort by `created`, so "newest first" and "newest labelled X" are Queries, never Scans.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lib.clients import client
+from lib.errors import AlreadyExists, InvalidRequest, TransientError
+from lib.model import PENDING, Failure, ImageRecord, Label, normalise_label, utc_now
+
+IMAGE_SK = "IMAGE"
+LISTING = "IMAGE"
+BY_CREATED = "by-created"
+BY_LABEL = "by-label"
+
+
+def _pk(image_id: str) -> str:
+    return f"IMAGE#{image_id}"
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[ImageRecord]
+    next_cursor: str | None
+
+
+class ImageRepository:
+    def __init__(self, table_name: str, dynamodb: Callable[[], Any] = lambda: client("dynamodb")):
+        self.table_name = table_name
+        self._dynamodb = dynamodb
+
+    # --- writes ------------------------------------------------------------------------------------
+    def create_pending(self, record: ImageRecord) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=_serialise(_image_item(record)),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def delete(self, image_id: str) -> None:
+        self._call("delete_item", TableName=self.table_name, Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}))
+
+    def complete(
+        self,
+        record: ImageRecord,
+        status: str,
+        labels: Iterable[Label] = (),
+        details: dict[str, Any] | None = None,
+        failure: Failure | None = None,
+    ) -> None:
+        """Move a PENDING image to its final state, with its label items, in one transaction.
+
+        Raises AlreadyExists when the image is no longer PENDING: an earlier delivery of the same
+        S3 event finished it, and this one must not write or announce a second result.
+        """
+        image_id = record.image_id
+        labels = _distinct(labels)
+        values = {
+            ":status": status,
+            ":pending": PENDING,
+            ":updated": utc_now(),
+            ":labels": json.dumps([label.to_dict() for label in labels]),
+            ":details": json.dumps(details or {}),
+            ":failure": json.dumps({"code": failure.code, "message": failure.message}) if failure else "",
+        }
+        image_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+                "UpdateExpression": "SET #status = :status, updated = :updated, labels = :labels, "
+                "details = :details, failure = :failure",
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": _serialise(values),
+            }
+        }
+        label_puts = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _serialise(
+                        {
+                            "pk": _pk(image_id),
+                            "sk": f"LABEL#{normalise_label(label.name)}",
+                            "label": normalise_label(label.name),
+                            "created": record.created,
+                            "image_id": image_id,
+                        }
+                    ),
+                }
+            }
+            for label in labels
+        ]
+        from botocore.exceptions import ClientError
+
+        try:
+            self._dynamodb().transact_write_items(TransactItems=[image_update, *label_puts])
+        except ClientError as e:
+            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
+            if e.response["Error"]["Code"] == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                raise AlreadyExists(f"image {image_id} is no longer {PENDING}") from e
+            raise TransientError(f"could not store the result of image {image_id}: {e}") from e
+
+    def mark_event_published(self, image_id: str) -> None:
+        self._set_flag(image_id, "event_published")
+
+    def mark_delivered(self, image_id: str) -> None:
+        self._set_flag(image_id, "delivered")
+
+    def is_delivered(self, image_id: str) -> bool:
+        item = self._get_item(image_id, consistent=True)
+        return bool(item and item.get("delivered"))
+
+    def _set_flag(self, image_id: str, flag: str) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+            UpdateExpression=f"SET {flag} = :true",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=_serialise({":true": True}),
+        )
+
+    # --- reads -------------------------------------------------------------------------------------
+    def get(self, image_id: str) -> ImageRecord | None:
+        item = self._get_item(image_id, consistent=True)
+        return _record(item) if item else None
+
+    def list_recent(self, limit: int, cursor: str | None = None) -> Page:
+        response = self._call(
+            "query",
+            TableName=self.table_name,
+            IndexName=BY_CREATED,
+            KeyConditionExpression="listing = :listing",
+            ExpressionAttributeValues=_serialise({":listing": LISTING}),
+            ScanIndexForward=False,
+            Limit=limit,
+            **_start_key(cursor, ("pk", "sk", "listing", "created")),
+        )
+        records = [_record(_deserialise(item)) for item in response.get("Items", [])]
+        return Page(records, _cursor(response.get("LastEvaluatedKey")))
+
+    def list_by_label(self, label: str, limit: int, cursor: str | None = None) -> Page:
+        response = self._call(
+            "query",
+            TableName=self.table_name,
+            IndexName=BY_LABEL,
+            KeyConditionExpression="label = :label",
+            ExpressionAttributeValues=_serialise({":label": normalise_label(label)}),
+            ScanIndexForward=False,
+            Limit=limit,
+            **_start_key(cursor, ("pk", "sk", "label", "created")),
+        )
+        pks = [_deserialise(item)["pk"] for item in response.get("Items", [])]
+        by_pk = self._batch_get(pks)
+        records = [_record(by_pk[pk]) for pk in pks if pk in by_pk]
+        return Page(records, _cursor(response.get("LastEvaluatedKey")))
+
+    def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        keys = [_serialise({"pk": pk, "sk": IMAGE_SK}) for pk in dict.fromkeys(pks)]
+        # BatchGetItem may return part of the answer as UnprocessedKeys; ask again, a bounded number of times.
+        for _ in range(5):
+            if not keys:
+                break
+            response = self._call("batch_get_item", RequestItems={self.table_name: {"Keys": keys}})
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                plain = _deserialise(item)
+                found[plain["pk"]] = plain
+            keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        if keys:
+            raise TransientError("the image table is throttling reads; try again")
+        return found
+
+    def _get_item(self, image_id: str, consistent: bool) -> dict[str, Any] | None:
+        response = self._call(
+            "get_item",
+            TableName=self.table_name,
+            Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+            ConsistentRead=consistent,
+        )
+        return _deserialise(response["Item"]) if "Item" in response else None
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._dynamodb(), operation)(**kwargs)
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise AlreadyExists(f"conditional {operation} found the record in another state") from e
+            raise TransientError(f"image table {operation} failed: {e}") from e
+        except BotoCoreError as e:
+            raise TransientError(f"image table {operation} failed: {e}") from e
+
+
+# --- item mapping ----------------------------------------------------------------------------------
+def _image_item(record: ImageRecord) -> dict[str, Any]:
+    return {
+        "pk": _pk(record.image_id),
+        "sk": IMAGE_SK,
+        "listing": LISTING,
+        "image_id": record.image_id,
+        "name": record.name,
+        "status": record.status,
+        "created": record.created,
+        "updated": record.updated,
+        "bucket": record.bucket,
+        "key": record.key,
+        "content_type": record.content_type,
+        "size_bytes": record.size_bytes,
+        "width": record.width,
+        "height": record.height,
+        "source_url": record.source_url or "",
+        "labels": "[]",
+        "details": "{}",
+        "failure": "",
+    }
+
+
+def _record(item: dict[str, Any]) -> ImageRecord:
+    failure = json.loads(item["failure"]) if item.get("failure") else None
+    return ImageRecord(
+        image_id=item["image_id"],
+        name=item["name"],
+        status=item["status"],
+        created=item["created"],
+        updated=item["updated"],
+        bucket=item["bucket"],
+        key=item["key"],
+        content_type=item["content_type"],
+        size_bytes=int(item["size_bytes"]),
+        width=int(item["width"]),
+        height=int(item["height"]),
+        source_url=item.get("source_url") or None,
+        labels=tuple(Label.from_dict(label) for label in json.loads(item.get("labels") or "[]")),
+        details=json.loads(item.get("details") or "{}"),
+        failure=Failure(**failure) if failure else None,
+        event_published=bool(item.get("event_published")),
+    )
+
+
+def _distinct(labels: Iterable[Label]) -> list[Label]:
+    """One label item per normalised name; the most confident wins."""
+    best: dict[str, Label] = {}
+    for label in labels:
+        key = normalise_label(label.name)
+        if key not in best or label.confidence > best[key].confidence:
+            best[key] = label
+    return sorted(best.values(), key=lambda label: -label.confidence)
+
+
+# --- cursors: the index's LastEvaluatedKey, opaque to clients but checked on the way back in -------
+def _cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    raw = json.dumps(_deserialise(last_key), separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _start_key(cursor: str | None, fields: tuple[str, ...]) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page") from None
+    if (
+        not isinstance(decoded, dict)
+        or set(decoded) != set(fields)
+        or not all(isinstance(v, str) and len(v) <= 512 for v in decoded.values())
+    ):
+        raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
+    return {"ExclusiveStartKey": _serialise(decoded)}
+
+
+def _serialise(plain: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in plain.items()}
+
+
+def _deserialise(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}
