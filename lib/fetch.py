@@ -1,0 +1,356 @@
+"""Fetch an image a user pointed us to by URL, without letting the URL reach anything but the public internet.
+
+Decisions (each one is tested):
+
+* Schemes: http and https only, in any letter case. Anything else, or no scheme -> ``UrlNotAllowed``.
+  A URL that cannot be parsed or has no host -> ``InvalidRequest``.
+* Userinfo: URLs with credentials (``http://user@host/``) are refused with ``UrlNotAllowed``. Parsers
+  disagree about where userinfo ends (``http://good@evil/``, ``http://a\\@b/``), and credentials have no
+  business in a URL we fetch and might echo.
+* Numeric hosts: only canonical dotted-quad IPv4 and bracketed IPv6 literals are accepted. Forms that
+  ``inet_aton`` or browsers would interpret (``2130706433``, ``0177.0.0.1``, ``0x7f.1``, ``127.1``, ``0``)
+  are refused with ``UrlNotAllowed`` instead of interpreted.
+* Addresses: checked at connect time, on the very address the socket connects to (see
+  ``lib.guarded_http``). If ANY address a name resolves to is not allowed, the whole host is refused
+  (``UrlNotAllowed``): a name that mixes public and private answers is not one we want to talk to, and
+  the error is then the same whatever order DNS answers in. The policy itself is in ``lib.addresses``.
+  Note for local setups: ``localhost`` usually resolves to ::1 as well as 127.0.0.1, so allow-list and
+  use ``http://127.0.0.1:<port>/`` rather than ``localhost``.
+* Redirects: followed by hand, only for 301/302/303/307/308 with a Location, at most
+  ``max_redirects``. Each target is re-checked exactly like the first URL; a redirect to a refused
+  target is ``UrlNotAllowed``, a loop or a chain past the limit is ``FetchFailed``.
+* No ambient credentials: ``trust_env`` is off (no proxy variables, no .netrc), cookies are never stored,
+  no Authorization header is ever sent.
+* Size: a declared Content-Length over ``max_bytes`` is refused before the body is read; the body is
+  streamed and abandoned as soon as it passes ``max_bytes`` (``PayloadTooLarge``). The body is taken as
+  sent (``Accept-Encoding: identity``); a compressed body is refused rather than inflated.
+* Time: ``connect_timeout`` per connection attempt, ``read_timeout`` per socket read, and a wall-clock
+  ``total_timeout`` for the whole fetch (redirects, headers and body), enforced by shutting the sockets
+  down when it expires. Each -> ``FetchFailed`` naming the limit. DNS resolution itself cannot be
+  interrupted; its time counts against the total and is checked once it returns.
+* A final status outside 2xx, a refused or reset connection, a TLS failure -> ``FetchFailed``.
+
+Error messages name the host when useful but never repeat the full URL: query strings carry tokens.
+"""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import urljoin
+
+import requests
+import urllib3.exceptions
+from urllib3.util import Url, parse_url
+
+from lib.addresses import AddressPolicy
+from lib.errors import (
+    DomainError,
+    FetchFailed,
+    InvalidRequest,
+    PayloadTooLarge,
+    UrlNotAllowed,
+)
+from lib.guarded_http import (
+    ConnectGuard,
+    Deadline,
+    GuardedAdapter,
+    describe_seconds,
+    is_noncanonical_numeric_host,
+    literal_address,
+    system_resolver,
+)
+
+_CHUNK_BYTES = 64 * 1024
+_MAX_URL_LENGTH = 8192
+_FOLLOWED_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_IDENTITY_ENCODINGS = frozenset({"", "identity"})
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    max_bytes: int = 15 * 1024 * 1024
+    connect_timeout: float = 3.0
+    read_timeout: float = 5.0
+    total_timeout: float = (
+        15.0  # wall-clock deadline for the whole fetch incl. redirects and body
+    )
+    max_redirects: int = 3
+    # Addresses that may be fetched although they are not public: "127.0.0.1:8123", "10.0.0.0/8", "[::1]:8080".
+    allowed: tuple[str, ...] = ()
+    user_agent: str = "image-recognition-fetcher/1"
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "connect_timeout", "read_timeout", "total_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"FetchPolicy.{name} must be positive, got {getattr(self, name)!r}"
+                )
+        if self.max_redirects < 0:
+            raise ValueError(
+                f"FetchPolicy.max_redirects must not be negative, got {self.max_redirects!r}"
+            )
+        AddressPolicy(
+            self.allowed
+        )  # raises ValueError on a malformed entry, at construction
+
+
+@dataclass(frozen=True)
+class FetchedImage:
+    content: bytes
+    content_type: (
+        str | None
+    )  # as the server declared it: untrusted, the bytes are sniffed later
+    final_url: str
+
+
+class SafeFetcher:
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        resolver: Callable[[str, int], list[str]] | None = None,
+    ):
+        self._policy = policy
+        self._addresses = AddressPolicy(policy.allowed)
+        self._resolver = resolver or system_resolver
+
+    def fetch(self, url: str) -> FetchedImage:
+        """Download `url` under the policy. Raises a DomainError subclass on every refusal or failure."""
+        check_url(url, self._addresses)
+        deadline = Deadline(self._policy.total_timeout)
+        session = self._new_session(deadline)
+        try:
+            return self._follow(session, url, deadline)
+        finally:
+            deadline.cancel()
+            session.close()
+
+    def _new_session(self, deadline: Deadline) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        session.proxies = {}
+        session.cookies.set_policy(
+            DefaultCookiePolicy(allowed_domains=[])
+        )  # store and send no cookies
+        session.headers.clear()
+        session.headers.update(
+            {
+                "User-Agent": self._policy.user_agent,
+                "Accept": "image/jpeg, image/png;q=0.9, */*;q=0.1",
+                "Accept-Encoding": "identity",
+            }
+        )
+        adapter = GuardedAdapter(
+            ConnectGuard(
+                self._addresses, self._resolver, deadline, self._policy.connect_timeout
+            )
+        )
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def _follow(
+        self, session: requests.Session, url: str, deadline: Deadline
+    ) -> FetchedImage:
+        visited = {url}
+        redirects = 0
+        while True:
+            response = self._request(session, url, deadline)
+            try:
+                location = session.get_redirect_target(response)
+                if response.status_code not in _FOLLOWED_REDIRECTS or location is None:
+                    return self._accept(response, url, deadline)
+            finally:
+                response.close()
+            if redirects >= self._policy.max_redirects:
+                raise FetchFailed(
+                    f"The URL redirected more than {self._policy.max_redirects} times."
+                )
+            url = urljoin(url, location)
+            check_url(url, self._addresses, redirected=True)
+            if url in visited:
+                raise FetchFailed("The URL redirects in a loop.")
+            visited.add(url)
+            redirects += 1
+
+    def _request(
+        self, session: requests.Session, url: str, deadline: Deadline
+    ) -> requests.Response:
+        if deadline.expired:
+            raise deadline.timeout_error()
+        remaining = deadline.remaining()
+        timeout = (
+            min(self._policy.connect_timeout, remaining),
+            min(self._policy.read_timeout, remaining),
+        )
+        try:
+            return session.get(url, stream=True, allow_redirects=False, timeout=timeout)
+        except DomainError:
+            raise
+        except (
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+        ) as error:
+            raise self._failure(error, _host_of(url), deadline) from None
+
+    def _accept(
+        self, response: requests.Response, url: str, deadline: Deadline
+    ) -> FetchedImage:
+        if not 200 <= response.status_code < 300:
+            raise FetchFailed(
+                f"The server answered HTTP {_describe_status(response.status_code)}."
+            )
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in _IDENTITY_ENCODINGS:
+            raise FetchFailed(
+                f"The server sent a compressed ({encoding}) body; the image must be served uncompressed."
+            )
+        self._refuse_declared_length(response)
+        try:
+            content = self._read_body(response, deadline)
+        except DomainError:
+            raise
+        except (
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+        ) as error:
+            raise self._failure(error, _host_of(url), deadline) from None
+        return FetchedImage(
+            content=content,
+            content_type=response.headers.get("Content-Type"),
+            final_url=response.url or url,
+        )
+
+    def _refuse_declared_length(self, response: requests.Response) -> None:
+        declared = response.headers.get("Content-Length", "").strip()
+        # A malformed length is left to urllib3/the byte counter below; only a clear overshoot is refused early.
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and int(declared) > self._policy.max_bytes
+        ):
+            raise PayloadTooLarge(
+                f"The image is {int(declared)} bytes according to the server; the limit is {self._policy.max_bytes} bytes."
+            )
+
+    def _read_body(self, response: requests.Response, deadline: Deadline) -> bytes:
+        chunks: list[bytes] = []
+        received = 0
+        for chunk in response.raw.stream(_CHUNK_BYTES, decode_content=False):
+            received += len(chunk)
+            if received > self._policy.max_bytes:
+                raise PayloadTooLarge(
+                    f"The image is larger than the limit of {self._policy.max_bytes} bytes."
+                )
+            if deadline.expired:
+                raise deadline.timeout_error()
+            chunks.append(chunk)
+        # The deadline shuts sockets down, which can look like a normal end of a body without Content-Length.
+        if deadline.expired:
+            raise deadline.timeout_error()
+        return b"".join(chunks)
+
+    def _failure(self, error: Exception, host: str, deadline: Deadline) -> FetchFailed:
+        if deadline.expired:
+            return deadline.timeout_error()
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            return FetchFailed(
+                f"Connecting to {host!r} timed out after {describe_seconds(self._policy.connect_timeout)}."
+            )
+        if isinstance(
+            error,
+            (
+                requests.exceptions.ReadTimeout,
+                urllib3.exceptions.ReadTimeoutError,
+                TimeoutError,
+            ),
+        ):
+            return FetchFailed(
+                f"The server at {host!r} sent nothing for {describe_seconds(self._policy.read_timeout)}."
+            )
+        if isinstance(error, requests.exceptions.SSLError):
+            return FetchFailed(
+                f"The TLS connection to {host!r} failed (invalid certificate or handshake error)."
+            )
+        if isinstance(
+            error,
+            (
+                requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.ProtocolError,
+            ),
+        ):
+            return FetchFailed(
+                f"The connection to {host!r} broke off before the whole response was received."
+            )
+        return FetchFailed(f"Could not connect to {host!r}.")
+
+
+def check_url(url: str, addresses: AddressPolicy, *, redirected: bool = False) -> None:
+    """Refuse, before any network activity, a URL whose scheme, userinfo or literal host is not allowed.
+
+    This gives early, clear errors; the authoritative address check still happens at connect time.
+    """
+    prefix = "The URL redirected to a URL that" if redirected else "The URL"
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidRequest("The URL is empty.")
+    if len(url) > _MAX_URL_LENGTH:
+        raise InvalidRequest(f"The URL is longer than {_MAX_URL_LENGTH} characters.")
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in url):
+        # urllib silently drops tabs and newlines, other parsers do not: refuse instead of guessing.
+        raise InvalidRequest(f"{prefix} contains control characters.")
+    try:
+        parsed = parse_url(url.strip())
+    except ValueError:  # LocationParseError is a ValueError
+        raise InvalidRequest(f"{prefix} is malformed.") from None
+    if parsed.scheme is None:
+        raise UrlNotAllowed(f"{prefix} must start with http:// or https://.")
+    if parsed.scheme.lower() not in ("http", "https"):
+        raise UrlNotAllowed(
+            f"{prefix} uses the scheme {parsed.scheme[:20]!r}; only http and https can be fetched."
+        )
+    if parsed.auth is not None:
+        raise UrlNotAllowed(
+            f"{prefix} contains credentials (user@host); such URLs are not accepted."
+        )
+    host = parsed.host or ""
+    if not host:
+        raise InvalidRequest(f"{prefix} has no host.")
+    if parsed.port == 0:
+        raise InvalidRequest(f"{prefix} has an invalid port 0.")
+    _check_literal_host(parsed, addresses, prefix)
+
+
+def _check_literal_host(parsed: Url, addresses: AddressPolicy, prefix: str) -> None:
+    host = parsed.host or ""
+    name = host.rstrip(".") or host
+    address = literal_address(name)
+    if address is None:
+        if is_noncanonical_numeric_host(name):
+            raise UrlNotAllowed(
+                f"{prefix} has a numeric host in a non-standard form; write IPv4 addresses as four decimal numbers."
+            )
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    reason = addresses.refusal(address, port)
+    if reason is not None:
+        raise UrlNotAllowed(
+            f"{prefix} points to {reason}; only public addresses can be fetched."
+        )
+
+
+def _host_of(url: str) -> str:
+    try:
+        return parse_url(url).host or "the server"
+    except ValueError:
+        return "the server"
+
+
+def _describe_status(status: int) -> str:
+    try:
+        return f"{status} ({http.HTTPStatus(status).phrase})"
+    except ValueError:
+        return str(status)
