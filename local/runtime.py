@@ -1,0 +1,477 @@
+"""A local Lambda runtime: one warm worker process per function, with Lambda's timeout and crash semantics.
+
+Each function gets a separate OS process (`local/worker.py`) that imports its handler once and keeps
+it loaded, like a warm Lambda instance. Invocations to one function are serialised, because one
+instance runs one event at a time. A handler that overruns its timeout has its whole process group
+killed, and the next invocation starts a fresh worker: a cold start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from local.worker import FRAME_HEADER
+
+logger = logging.getLogger("local.runtime")
+
+WORKER_SCRIPT = Path(__file__).resolve().with_name("worker.py")
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    handler: str  # serverless.yml form: "handlers/upload.handler"
+    timeout: float  # seconds
+    memory_mb: int = 1024
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+class InvocationError(Exception):
+    """The invocation failed: the handler raised, the worker died, or the result was not JSON."""
+
+    def __init__(
+        self,
+        error_type: str,
+        error_message: str,
+        *,
+        function_name: str = "",
+        stack_trace: Iterable[str] = (),
+    ):
+        super().__init__(f"{function_name or '?'}: {error_type}: {error_message}")
+        self.error_type = error_type
+        self.error_message = error_message
+        self.function_name = function_name
+        self.stack_trace = list(stack_trace)
+
+
+class InvocationTimeout(InvocationError):
+    """The handler ran past its timeout; its worker was killed."""
+
+
+class FunctionInitError(RuntimeError):
+    """A worker could not import its handler at start-up."""
+
+    def __init__(self, function_name: str, error_type: str, detail: str):
+        super().__init__(f"function '{function_name}' failed to initialise: {error_type}: {detail}")
+        self.function_name = function_name
+        self.error_type = error_type
+        self.detail = detail
+
+
+class _DeadlineExceeded(Exception):
+    pass
+
+
+class _WorkerGone(Exception):
+    pass
+
+
+# --- one worker process -----------------------------------------------------------------------------
+class _Worker:
+    """The parent's end of one worker process: its pipes and process group."""
+
+    def __init__(self, process: subprocess.Popen[bytes], request_fd: int, reply_fd: int):
+        self.process = process
+        self._request_fd = request_fd
+        self._reply_fd = reply_fd
+        self._closed = False
+
+    @classmethod
+    def spawn(
+        cls, spec: FunctionSpec, env: Mapping[str, str], cwd: Path, function_arn: str, log: IO[bytes] | None
+    ) -> _Worker:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        command = [
+            sys.executable,
+            # -P: the script's own directory (local/) must not land on sys.path and shadow modules.
+            "-P",
+            str(WORKER_SCRIPT),
+            "--handler", spec.handler,
+            "--function-arn", function_arn,
+            "--request-fd", str(request_read),
+            "--reply-fd", str(reply_write),
+            "--parent-pid", str(os.getpid()),
+        ]  # fmt: skip
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(request_read, reply_write),
+                # Its own process group, so a timeout kills whatever the handler spawned as well.
+                start_new_session=True,
+            )
+        except BaseException:
+            for fd in (request_read, request_write, reply_read, reply_write):
+                os.close(fd)
+            raise
+        # Only the child may hold these ends, or a dead worker would never read as EOF.
+        os.close(request_read)
+        os.close(reply_write)
+        os.set_blocking(request_write, False)
+        os.set_blocking(reply_read, False)
+        return cls(process, request_write, reply_read)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def is_alive(self) -> bool:
+        return not self._closed and self.process.poll() is None
+
+    def receive(self, deadline: float) -> dict[str, Any]:
+        header = self._read_exact(FRAME_HEADER.size, deadline)
+        (size,) = FRAME_HEADER.unpack(header)
+        return json.loads(self._read_exact(size, deadline))
+
+    def send(self, payload: bytes, deadline: float) -> None:
+        view = memoryview(FRAME_HEADER.pack(len(payload)) + payload)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._request_fd, selectors.EVENT_WRITE)
+            while view:
+                self._wait(selector, deadline)
+                try:
+                    written = os.write(self._request_fd, view)
+                except BlockingIOError:
+                    continue
+                except (BrokenPipeError, ConnectionResetError) as error:
+                    raise _WorkerGone() from error
+                view = view[written:]
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        remaining = size
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._reply_fd, selectors.EVENT_READ)
+            while remaining:
+                self._wait(selector, deadline)
+                try:
+                    chunk = os.read(self._reply_fd, min(remaining, 1 << 20))
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    raise _WorkerGone()
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _wait(selector: selectors.BaseSelector, deadline: float) -> None:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _DeadlineExceeded()
+            if selector.select(remaining):
+                return
+
+    def terminate(self) -> int | None:
+        """SIGKILL the process group (hung handlers get no say) and reap the worker."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone; its group went with it or is being reaped
+        try:
+            return self.process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.error("worker %d did not exit after SIGKILL", self.process.pid)
+            return None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self._request_fd)
+            os.close(self._reply_fd)
+
+
+def _describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "unknown"
+    if returncode < 0:
+        try:
+            return f"signal: {signal.Signals(-returncode).name.removeprefix('SIG').lower()}"
+        except ValueError:
+            return f"signal: {-returncode}"
+    return f"exit status {returncode}"
+
+
+# --- per-function state -----------------------------------------------------------------------------
+@dataclass
+class _Slot:
+    spec: FunctionSpec
+    function_arn: str
+    env: dict[str, str]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    worker: _Worker | None = None
+    cold_start_ms: float | None = None
+    counters: dict[str, int] = field(
+        default_factory=lambda: {"invocations": 0, "errors": 0, "timeouts": 0, "cold_starts": 0}
+    )
+
+
+class LambdaRuntime:
+    """Runs handlers from the working tree in warm worker processes, one per function."""
+
+    def __init__(
+        self,
+        functions: Iterable[FunctionSpec],
+        *,
+        project_root: Path,
+        base_env: Mapping[str, str] | None = None,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        log_path: Path | None = None,
+        init_timeout: float = 30.0,
+    ):
+        self.project_root = Path(project_root).resolve()
+        self.region = region
+        self.account_id = account_id
+        self.log_path = log_path
+        self.init_timeout = init_timeout
+        base = dict(os.environ if base_env is None else base_env)
+        self._slots: dict[str, _Slot] = {}
+        for spec in functions:
+            if spec.name in self._slots:
+                raise ValueError(f"duplicate function name {spec.name!r}")
+            if spec.timeout <= 0:
+                raise ValueError(f"function {spec.name!r}: timeout must be positive")
+            arn = f"arn:aws:lambda:{region}:{account_id}:function:{spec.name}"
+            self._slots[spec.name] = _Slot(spec, arn, self._environment(spec, base))
+        self._log_file: IO[bytes] | None = None
+        self._started = False
+        self._stopped = False
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start every worker in parallel and wait until each has imported its handler."""
+        if self._started:
+            raise RuntimeError("runtime already started")
+        self._started = True
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = open(self.log_path, "ab")  # lives as long as the runtime
+        atexit.register(self.stop)
+        failures: list[FunctionInitError] = []
+        try:
+            spawned = {name: self._spawn(slot) for name, slot in self._slots.items()}
+            for name, (worker, spawned_at) in spawned.items():
+                try:
+                    self._await_ready(self._slots[name], worker, spawned_at)
+                except FunctionInitError as error:
+                    failures.append(error)
+        except BaseException:
+            self.stop()
+            raise
+        if failures:
+            self.stop()
+            raise FunctionInitError(
+                failures[0].function_name,
+                failures[0].error_type,
+                "\n\n".join(str(failure) for failure in failures),
+            )
+
+    def stop(self) -> None:
+        """Kill every worker, hung or not, and reap it. Safe to call more than once."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        for slot in self._slots.values():
+            # No lock here: an invocation may be stuck in a hung handler while holding it.
+            worker = slot.worker
+            if worker is not None:
+                worker.terminate()
+        for slot in self._slots.values():
+            # In-flight invocations now see their worker gone and release the lock promptly.
+            if slot.lock.acquire(timeout=STOP_GRACE_SECONDS):
+                try:
+                    if slot.worker is not None:
+                        slot.worker.close()
+                        slot.worker = None
+                finally:
+                    slot.lock.release()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> LambdaRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- invoking ----------------------------------------------------------------------------------
+    def invoke(self, function_name: str, event: dict) -> Any:
+        """Run one event through the function's warm worker and return its JSON result."""
+        slot = self._slot(function_name)
+        payload_event = json.dumps(event)
+        with slot.lock:
+            if self._stopped or not self._started:
+                raise InvocationError(
+                    "Runtime.Unavailable", "the local runtime is not running", function_name=function_name
+                )
+            slot.counters["invocations"] += 1
+            try:
+                return self._invoke_locked(slot, payload_event)
+            except InvocationError as error:
+                slot.counters["errors"] += 1
+                if isinstance(error, InvocationTimeout):
+                    slot.counters["timeouts"] += 1
+                raise
+
+    def _invoke_locked(self, slot: _Slot, payload_event: str) -> Any:
+        name = slot.spec.name
+        worker = slot.worker
+        if worker is None or not worker.is_alive():
+            self._discard_worker(slot)
+            worker = self._cold_start(slot)
+        request_id = str(uuid.uuid4())
+        deadline = time.monotonic() + slot.spec.timeout
+        deadline_epoch_ms = int((time.time() + slot.spec.timeout) * 1000)
+        payload = (
+            f'{{"request_id": "{request_id}", "deadline_epoch_ms": {deadline_epoch_ms}, "event": {payload_event}}}'
+        ).encode()
+        try:
+            worker.send(payload, deadline)
+            reply = worker.receive(deadline)
+        except _DeadlineExceeded:
+            self._discard_worker(slot)
+            raise InvocationTimeout(
+                "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {slot.spec.timeout:.2f} seconds",
+                function_name=name,
+            ) from None
+        except _WorkerGone:
+            returncode = self._discard_worker(slot)
+            raise InvocationError(
+                "Runtime.ExitError",
+                f"RequestId: {request_id} Error: Runtime exited with error: {_describe_exit(returncode)}",
+                function_name=name,
+            ) from None
+        if not reply["ok"]:
+            raise InvocationError(
+                reply["error_type"],
+                reply["error_message"],
+                function_name=name,
+                stack_trace=reply.get("stack_trace", ()),
+            )
+        return reply["result"]
+
+    # --- fault injection and metrics ----------------------------------------------------------------
+    def kill_worker(self, function_name: str) -> int | None:
+        """SIGKILL the function's worker as if it crashed; returns its pid (None if none was running)."""
+        worker = self._slot(function_name).worker
+        if worker is None:
+            return None
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.process.wait(timeout=STOP_GRACE_SECONDS)
+        return worker.pid
+
+    def worker_pid(self, function_name: str) -> int | None:
+        worker = self._slot(function_name).worker
+        return worker.pid if worker is not None and worker.is_alive() else None
+
+    def stats(self, function_name: str) -> dict[str, int]:
+        """Counters since start; `errors` includes timeouts and crashes, as Lambda's Errors metric does."""
+        return dict(self._slot(function_name).counters)
+
+    def cold_start_ms(self, function_name: str) -> float | None:
+        """Wall time of the last worker start: process spawn plus handler import."""
+        return self._slot(function_name).cold_start_ms
+
+    @property
+    def function_names(self) -> list[str]:
+        return list(self._slots)
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _slot(self, function_name: str) -> _Slot:
+        try:
+            return self._slots[function_name]
+        except KeyError:
+            raise KeyError(f"unknown function {function_name!r}") from None
+
+    def _environment(self, spec: FunctionSpec, base: Mapping[str, str]) -> dict[str, str]:
+        env = dict(base)
+        env.update(spec.environment)
+        timeout = spec.timeout
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(timeout) if timeout == int(timeout) else timeout),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "LAMBDA_TASK_ROOT": str(self.project_root),
+                "_HANDLER": spec.handler,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def _spawn(self, slot: _Slot) -> tuple[_Worker, float]:
+        env = dict(slot.env)
+        env["AWS_LAMBDA_LOG_STREAM_NAME"] = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
+        spawned_at = time.monotonic()
+        worker = _Worker.spawn(slot.spec, env, self.project_root, slot.function_arn, self._log_file)
+        slot.worker = worker
+        slot.counters["cold_starts"] += 1
+        return worker, spawned_at
+
+    def _await_ready(self, slot: _Slot, worker: _Worker, spawned_at: float) -> None:
+        name = slot.spec.name
+        try:
+            hello = worker.receive(spawned_at + self.init_timeout)
+        except _DeadlineExceeded:
+            self._discard_worker(slot)
+            raise FunctionInitError(
+                name, "Runtime.InitTimeout", f"handler import took longer than {self.init_timeout:.0f} s"
+            ) from None
+        except _WorkerGone:
+            returncode = self._discard_worker(slot)
+            raise FunctionInitError(
+                name,
+                "Runtime.ExitError",
+                f"worker exited during start-up ({_describe_exit(returncode)}); see its log output",
+            ) from None
+        if not hello.get("ready"):
+            self._discard_worker(slot)
+            raise FunctionInitError(name, hello["error_type"], hello["error_message"])
+        slot.cold_start_ms = (time.monotonic() - spawned_at) * 1000
+        logger.debug("function %s ready in %.0f ms", name, slot.cold_start_ms)
+
+    def _cold_start(self, slot: _Slot) -> _Worker:
+        worker, spawned_at = self._spawn(slot)
+        try:
+            self._await_ready(slot, worker, spawned_at)
+        except FunctionInitError as error:
+            raise InvocationError(error.error_type, error.detail, function_name=slot.spec.name) from error
+        return worker
+
+    def _discard_worker(self, slot: _Slot) -> int | None:
+        worker, slot.worker = slot.worker, None
+        if worker is None:
+            return None
+        returncode = worker.terminate()
+        worker.close()
+        return returncode
