@@ -1,0 +1,27 @@
+"""`python -m local <command>`: the CLI behind the make targets."""
+
+from __future__ import annotations
+
+import sys
+
+COMMANDS = {
+    "up": "local.cli_up",
+    "e2e": "local.e2e",
+    "rekognition": "local.rekognition.cli",
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print("usage: python -m local {" + "|".join(COMMANDS) + "} [options]", file=sys.stderr)
+        print("  up           run the whole stack in the foreground until Ctrl-C", file=sys.stderr)
+        print("  e2e          run one full flow on a fresh stack and print a summary", file=sys.stderr)
+        print("  rekognition  serve the local Rekognition service alone (--port P)", file=sys.stderr)
+        return 2
+    import importlib
+
+    return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,135 @@
+"""A webhook receiver for local runs: verifies Standard Webhooks signatures and records deliveries.
+
+`POST` any path: the delivery is verified and recorded; a bad signature gets 401. `GET /` lists the
+deliveries as JSON, newest last. Tests can script the next answers (for example three 500s) to
+exercise the sender's retries.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from lib import webhooks
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Delivery:
+    webhook_id: str
+    webhook_timestamp: str
+    event_type: str
+    verified: bool
+    status: int
+    received_at: float
+    body: Any
+
+
+@dataclass(frozen=True)
+class ScriptedAnswer:
+    status: int
+    headers: dict[str, str]
+
+
+class WebhookInbox:
+    def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 0):
+        self.secret = secret
+        self._lock = threading.Lock()
+        self._deliveries: list[Delivery] = []
+        self._script: deque[ScriptedAnswer] = deque()
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> str:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-inbox", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def deliveries(self) -> list[Delivery]:
+        with self._lock:
+            return list(self._deliveries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._deliveries.clear()
+            self._script.clear()
+
+    def answer_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        """The next `times` deliveries get `status` (after verification) instead of 204."""
+        with self._lock:
+            self._script.extend(ScriptedAnswer(status, headers or {}) for _ in range(times))
+
+    def _record(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+        try:
+            webhooks.verify(self.secret, headers, body)
+            verified = True
+        except webhooks.WebhookVerificationError:
+            verified = False
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        with self._lock:
+            answer = self._script.popleft() if verified and self._script else None
+            status = 401 if not verified else (answer.status if answer else 204)
+            self._deliveries.append(
+                Delivery(
+                    webhook_id=headers.get("webhook-id", ""),
+                    webhook_timestamp=headers.get("webhook-timestamp", ""),
+                    event_type=payload.get("type", "") if isinstance(payload, dict) else "",
+                    verified=verified,
+                    status=status,
+                    received_at=time.time(),
+                    body=payload,
+                )
+            )
+        return status, (answer.headers if answer else {})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        inbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self._reply(413, b"")
+                    return
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, extra = inbox._record(headers, body)
+                self._reply(status, b"", extra)
+
+            def do_GET(self) -> None:  # noqa: N802
+                payload = json.dumps({"deliveries": [asdict(d) for d in inbox.deliveries()]}).encode()
+                self._reply(200, payload, {"content-type": "application/json"})
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

@@ -1,0 +1,139 @@
+"""Creates the topology's resources in an emulator and reports their physical ids.
+
+Resources are created in dependency order (tables, topics, dead-letter queues, queues,
+subscriptions, buckets with their notifications) and named `<stack>-<LogicalId>` unless
+serverless.yml gives a name, as CloudFormation would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from local.topology import PhysicalIds, Queue, Topology, resolve
+
+ACCOUNT_ID = "123456789012"
+# Queue attributes that CloudFormation properties map onto one to one.
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+
+
+class Provisioner:
+    def __init__(self, topology: Topology, session: Any, account_id: str = ACCOUNT_ID):
+        self.topology = topology
+        self.session = session
+        self.region = topology.region
+        self.refs: dict[str, str] = {}
+        self.attributes: dict[tuple[str, str], str] = {}
+        self.pseudo = {
+            "AWS::AccountId": account_id,
+            "AWS::Region": self.region,
+            "AWS::StackName": topology.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    @property
+    def ids(self) -> PhysicalIds:
+        return PhysicalIds(self.refs, self.attributes, self.pseudo)
+
+    def _name(self, logical_id: str) -> str:
+        return f"{self.topology.stack_name}-{logical_id}"
+
+    def _arn(self, service: str, name: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.pseudo['AWS::AccountId']}:{name}"
+
+    def provision(self) -> PhysicalIds:
+        for table in self.topology.tables:
+            self._table(table.logical_id, table.properties)
+        for topic in self.topology.topics:
+            arn = self.session.client("sns").create_topic(Name=self._name(topic.logical_id))["TopicArn"]
+            self.refs[topic.logical_id] = arn
+            self.attributes[(topic.logical_id, "TopicArn")] = arn
+            self.attributes[(topic.logical_id, "TopicName")] = arn.rsplit(":", 1)[1]
+        # Dead-letter queues first: a redrive policy names its target by ARN.
+        queues = sorted(self.topology.queues, key=lambda q: q.dead_letter_queue is not None)
+        for queue in queues:
+            self._queue(queue)
+        for subscription in self.topology.subscriptions:
+            self.session.client("sns").subscribe(
+                TopicArn=self.refs[subscription.topic],
+                Protocol="sqs",
+                Endpoint=self.attributes[(subscription.queue, "Arn")],
+                Attributes={"RawMessageDelivery": "true" if subscription.raw_message_delivery else "false"},
+                ReturnSubscriptionArn=True,
+            )
+        for bucket in self.topology.buckets:
+            self._bucket(bucket)
+        return self.ids
+
+    def _table(self, logical_id: str, properties: Any) -> None:
+        properties = resolve(properties, self.ids)
+        name = properties.get("TableName") or self._name(logical_id)
+        arguments = {
+            "TableName": name,
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if properties.get("GlobalSecondaryIndexes"):
+            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        description = self.session.client("dynamodb").create_table(**arguments)["TableDescription"]
+        self.refs[logical_id] = name
+        self.attributes[(logical_id, "Arn")] = description["TableArn"]
+
+    def _queue(self, queue: Queue) -> None:
+        properties = resolve(dict(queue.properties), self.ids)
+        name = properties.get("QueueName") or self._name(queue.logical_id)
+        attributes = {k: str(properties[k]) for k in _QUEUE_ATTRIBUTES if k in properties}
+        if queue.dead_letter_queue:
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": self.attributes[(queue.dead_letter_queue, "Arn")],
+                    "maxReceiveCount": queue.max_receive_count,
+                }
+            )
+        url = self.session.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.refs[queue.logical_id] = url
+        self.attributes[(queue.logical_id, "Arn")] = self._arn("sqs", name)
+        self.attributes[(queue.logical_id, "QueueName")] = name
+        self.attributes[(queue.logical_id, "QueueUrl")] = url
+
+    def _bucket(self, bucket: Any) -> None:
+        name = resolve(bucket.name, self.ids) if bucket.name else self._name(bucket.logical_id).lower()
+        s3 = self.session.client("s3")
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        s3.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        self.refs[bucket.logical_id] = name
+        self.attributes[(bucket.logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        if bucket.notifications:
+            configurations = []
+            for notification in bucket.notifications:
+                rules = [
+                    {"Name": kind, "Value": value}
+                    for kind, value in (("prefix", notification.prefix), ("suffix", notification.suffix))
+                    if value
+                ]
+                configuration: dict[str, Any] = {
+                    "TopicArn": self.refs[notification.topic],
+                    "Events": [notification.event],
+                }
+                if rules:
+                    configuration["Filter"] = {"Key": {"FilterRules": rules}}
+                configurations.append(configuration)
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"TopicConfigurations": configurations}
+            )

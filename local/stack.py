@@ -1,0 +1,382 @@
+"""The whole system on one machine, built from serverless.yml.
+
+Start order: the emulator (moto in-process), the Rekognition endpoint, the resources, the webhook
+inbox and fixture server, one warm worker per function, the SQS pollers, and last the HTTP
+gateway. `.local/endpoints.json` is written once all of it answers and removed on a clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib import webhooks
+from local import topology as topology_module
+from local.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.fixtures import FixtureServer
+from local.gateway import HttpGateway, Route
+from local.inbox import WebhookInbox
+from local.pollers import QueueMapping, SqsPoller
+from local.provision import Provisioner
+from local.runtime import FunctionSpec, LambdaRuntime
+from local.topology import PROJECT_ROOT, PhysicalIds, Topology, resolve
+
+logger = logging.getLogger("local.stack")
+
+STATE_DIR = PROJECT_ROOT / ".local"
+ENDPOINTS_FILE = STATE_DIR / "endpoints.json"
+FIXTURES_DIR = PROJECT_ROOT / "tests" / "fixtures"
+REKOGNITION_MODES = ("local", "moto", "aws")
+EMULATORS = ("moto", "localstack")
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says what to do."""
+
+
+@dataclass
+class StackOptions:
+    stage: str = "local"
+    emulator: str = "moto"
+    rekognition: str = "local"
+    fixtures_dir: Path = FIXTURES_DIR
+    # Where webhooks go; None means the stack's own inbox.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    # Extra environment per function name, after serverless.yml's: tests shorten retry delays with it.
+    function_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    api_port: int = 0
+    log_path: Path | None = None
+    write_endpoints: bool = True
+    poll_wait_seconds: int = 2
+    rekognition_fail_rate: float = 0.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
+        options = cls(
+            emulator=env.get("EMULATOR", "moto") or "moto",
+            rekognition=env.get("REKOGNITION", "local") or "local",
+            webhook_url=env.get("WEBHOOK_URL") or None,
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            api_port=int(env.get("API_PORT", "0") or 0),
+        )
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        if self.rekognition not in REKOGNITION_MODES:
+            raise StackError(f"REKOGNITION must be one of {', '.join(REKOGNITION_MODES)}; got {self.rekognition!r}")
+        if self.emulator not in EMULATORS:
+            raise StackError(f"EMULATOR must be one of {', '.join(EMULATORS)}; got {self.emulator!r}")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api: str
+    aws: str
+    rekognition: str
+    webhook_inbox: str
+    fixtures: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "api": self.api,
+            "aws": self.aws,
+            "rekognition": self.rekognition,
+            "webhook_inbox": self.webhook_inbox,
+            "fixtures": self.fixtures,
+        }
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
+        self.options = options or StackOptions()
+        self.options.validate()
+        self.topology = topology or topology_module.load(self.options.stage)
+        self.emulator: Any = None
+        self.rekognition_process: subprocess.Popen[str] | None = None
+        self.rekognition_url = ""
+        self.inbox: WebhookInbox | None = None
+        self.fixtures: FixtureServer | None = None
+        self.runtime: LambdaRuntime | None = None
+        self.pollers: list[SqsPoller] = []
+        self.gateway: HttpGateway | None = None
+        self.ids: PhysicalIds | None = None
+        self.endpoints: Endpoints | None = None
+        self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
+        self.started_in = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> Endpoints:
+        began = time.perf_counter()
+        try:
+            self._start(began)
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoints  # type: ignore[return-value]
+
+    def _start(self, began: float) -> None:
+        aws = self._start_emulator()
+        self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
+        self._start_rekognition(aws)
+        session = self.session()
+        self.ids = Provisioner(self.topology, session).provision()
+        self._progress(f"provisioned {self._resource_summary()}", began)
+
+        self.inbox = WebhookInbox(self.webhook_secret)
+        self.inbox.start()
+        self.fixtures = FixtureServer(self.options.fixtures_dir)
+        self.fixtures.start()
+        self._store_webhook_secret(session)
+
+        self.runtime = LambdaRuntime(
+            self._function_specs(),
+            project_root=PROJECT_ROOT,
+            base_env=self._base_environment(),
+            region=self.topology.region,
+            account_id=self.ids.pseudo["AWS::AccountId"],
+            log_path=self.options.log_path,
+        )
+        self.runtime.start()
+        self._progress(f"{len(self.topology.functions)} functions warm", began)
+
+        sqs = session.client("sqs")
+        for trigger in self.topology.sqs_triggers:
+            poller = SqsPoller(
+                sqs,
+                QueueMapping(
+                    function_name=trigger.function,
+                    queue_url=self.ids.refs[trigger.queue],
+                    queue_arn=self.ids.attributes[(trigger.queue, "Arn")],
+                    batch_size=trigger.batch_size,
+                    maximum_batching_window=trigger.maximum_batching_window,
+                    report_batch_item_failures=trigger.report_batch_item_failures,
+                ),
+                self.runtime.invoke,
+                region=self.topology.region,
+                wait_seconds=self.options.poll_wait_seconds,
+            )
+            poller.start()
+            self.pollers.append(poller)
+
+        routes = [Route(route.method, route.path, route.function) for route in self.topology.routes]
+        self.gateway = HttpGateway(routes, self.runtime.invoke, port=self.options.api_port)
+        api = self.gateway.start().rstrip("/")
+        self._wait_for_rekognition()
+        self.endpoints = Endpoints(
+            api=api,
+            aws=aws,
+            rekognition=self.rekognition_url,
+            webhook_inbox=self.webhook_target(),
+            fixtures=self.fixtures.url.rstrip("/"),
+        )
+        if self.options.write_endpoints:
+            STATE_DIR.mkdir(exist_ok=True)
+            ENDPOINTS_FILE.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
+        self.started_in = time.perf_counter() - began
+        self._progress("ready", began)
+
+    def stop(self) -> None:
+        if self.options.write_endpoints and self.endpoints is not None:
+            ENDPOINTS_FILE.unlink(missing_ok=True)
+        if self.gateway is not None:
+            self.gateway.stop()
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self.runtime is not None:
+            self.runtime.stop()
+        for server in (self.inbox, self.fixtures):
+            if server is not None:
+                server.stop()
+        self.inbox = self.fixtures = self.gateway = self.runtime = None
+        self._stop_rekognition()
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- helpers for callers -------------------------------------------------------------------------
+    def session(self) -> Any:
+        """A boto3 session for the emulator, with fake credentials."""
+        import boto3
+
+        return _EndpointSession(
+            boto3.session.Session(
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+                region_name=self.topology.region,
+            ),
+            self.emulator.endpoint,
+        )
+
+    def webhook_target(self) -> str:
+        return self.options.webhook_url or (self.inbox.url if self.inbox else "")
+
+    def physical(self, logical_id: str) -> str:
+        assert self.ids is not None, "start() the stack first"
+        return self.ids.refs[logical_id]
+
+    # --- parts ------------------------------------------------------------------------------------------
+    def _start_emulator(self) -> str:
+        if self.options.emulator == "localstack":
+            from local.localstack import LocalStackEmulator
+
+            self.emulator = LocalStackEmulator()
+        else:
+            self.emulator = MotoEmulator()
+        return self.emulator.start()
+
+    def _start_rekognition(self, aws_endpoint: str) -> None:
+        if self.options.rekognition == "moto":
+            self.rekognition_url = aws_endpoint
+            return
+        if self.options.rekognition == "aws":
+            self.rekognition_url = f"https://rekognition.{self.topology.region}.amazonaws.com"
+            return
+        command = [sys.executable, "-m", "local", "rekognition", "--port", "0"]
+        if self.options.rekognition_fail_rate:
+            command += ["--fail-rate", str(self.options.rekognition_fail_rate)]
+        env = {
+            **os.environ,
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_DEFAULT_REGION": self.topology.region,
+        }
+        self.rekognition_process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=None if self.options.log_path is None else subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+
+    def _wait_for_rekognition(self, timeout: float = 30.0) -> None:
+        """Waits for the service to listen; its models keep warming in the background."""
+        if self.rekognition_process is None:
+            return
+        assert self.rekognition_process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.rekognition_process.stdout.readline()
+            if not line:
+                raise StackError(f"the local Rekognition service exited with code {self.rekognition_process.wait()}")
+            match = re.search(r"listening on (http://\S+)", line)
+            if match:
+                self.rekognition_url = match.group(1)
+                # Keep draining its stdout so the service never blocks on a full pipe.
+                threading.Thread(target=_drain, args=(self.rekognition_process.stdout,), daemon=True).start()
+                return
+        raise StackError("the local Rekognition service did not start listening within 30 s")
+
+    def _stop_rekognition(self) -> None:
+        process, self.rekognition_process = self.rekognition_process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _store_webhook_secret(self, session: Any) -> None:
+        """The deliver function reads its secret from SSM, on AWS and here alike."""
+        for function in self.topology.functions:
+            name = function.environment.get("WEBHOOK_SECRET_PARAMETER")
+            if name:
+                session.client("ssm").put_parameter(
+                    Name=name, Value=self.webhook_secret, Type="SecureString", Overwrite=True
+                )
+
+    def _base_environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            {
+                "AWS_REGION": self.topology.region,
+                "AWS_DEFAULT_REGION": self.topology.region,
+                "AWS_ENDPOINT_URL": self.emulator.endpoint,
+                "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+            }
+        )
+        if self.options.rekognition == "aws":
+            # Real Rekognition needs the caller's real credentials; the emulator accepts any.
+            env.update({k: v for k, v in os.environ.items() if k.startswith("AWS_") and "ENDPOINT" not in k})
+            env["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+        else:
+            env.update(FAKE_CREDENTIALS)
+            env["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+        return env
+
+    def _function_specs(self) -> list[FunctionSpec]:
+        assert self.ids is not None and self.fixtures is not None
+        specs = []
+        for function in self.topology.functions:
+            environment = {k: str(v) for k, v in resolve(dict(function.environment), self.ids).items()}
+            # Values only the running stack knows: its inbox, and its fixture server as the one
+            # private address the fetcher may reach.
+            if "WEBHOOK_URL" in environment and not environment["WEBHOOK_URL"]:
+                environment["WEBHOOK_URL"] = self.webhook_target()
+            if "FETCH_ALLOWLIST" in environment and not environment["FETCH_ALLOWLIST"]:
+                environment["FETCH_ALLOWLIST"] = self.fixtures.address
+            environment.update(self.options.function_environment.get(function.name, {}))
+            specs.append(
+                FunctionSpec(
+                    name=function.name,
+                    handler=function.handler,
+                    timeout=function.timeout,
+                    memory_mb=function.memory_mb,
+                    environment=environment,
+                )
+            )
+        return specs
+
+    def _resource_summary(self) -> str:
+        t = self.topology
+        return (
+            f"{len(t.buckets)} bucket, {len(t.topics)} topics, {len(t.queues)} queues, "
+            f"{len(t.subscriptions)} subscriptions, {len(t.tables)} table"
+        )
+
+    @staticmethod
+    def _progress(message: str, began: float) -> None:
+        logger.info("%6.0f ms  %s", (time.perf_counter() - began) * 1000, message)
+
+
+class _EndpointSession:
+    """A boto3 session whose clients all talk to one endpoint."""
+
+    def __init__(self, session: Any, endpoint: str):
+        self._session = session
+        self.endpoint = endpoint
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self._session.client(service, endpoint_url=self.endpoint, **kwargs)
+
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
+
+
+def _drain(stream: Any) -> None:
+    for line in stream:
+        logger.debug("rekognition: %s", line.rstrip())

@@ -1,0 +1,363 @@
+"""The system as `serverless.yml` declares it, read for one stage.
+
+This is the only description of the system the local stack uses: functions with their handlers,
+environment and events, and the resources under `resources.Resources`. Serverless variables
+(`${sls:stage}`, `${param:...}`, `${self:...}`, `${opt:...}`, `${env:...}`) are resolved here;
+CloudFormation intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::Join) are resolved later by `resolve`,
+once the emulator has given every resource its physical name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SERVERLESS_YML = PROJECT_ROOT / "serverless.yml"
+
+# Serverless variables have a `source:` prefix; CloudFormation's `${AWS::Region}` and
+# `${Bucket.Arn}` inside Fn::Sub do not match and are left for `resolve`.
+_VARIABLE = re.compile(r"\$\{(sls|self|opt|param|env):([^{}]*)\}")
+
+
+class TopologyError(ValueError):
+    """serverless.yml uses something the local stack cannot reproduce; the message says what."""
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical_id: str
+    visibility_timeout: int
+    dead_letter_queue: str | None = None  # logical id
+    max_receive_count: int | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Topic:
+    logical_id: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    logical_id: str
+    topic: str  # logical id
+    queue: str  # logical id
+    raw_message_delivery: bool
+
+
+@dataclass(frozen=True)
+class BucketNotification:
+    event: str
+    topic: str  # logical id
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical_id: str
+    name: Any  # an intrinsic expression, or None for a generated name
+    notifications: tuple[BucketNotification, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str
+    function: str
+
+
+@dataclass(frozen=True)
+class SqsTrigger:
+    function: str
+    queue: str  # logical id
+    batch_size: int
+    maximum_batching_window: int
+    report_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    timeout: int
+    memory_mb: int
+    environment: Mapping[str, Any]  # values may still hold intrinsics
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Topology:
+    service: str
+    stage: str
+    region: str
+    functions: tuple[Function, ...]
+    routes: tuple[HttpRoute, ...]
+    sqs_triggers: tuple[SqsTrigger, ...]
+    buckets: tuple[Bucket, ...]
+    topics: tuple[Topic, ...]
+    queues: tuple[Queue, ...]
+    subscriptions: tuple[Subscription, ...]
+    tables: tuple[Table, ...]
+    unsupported: tuple[str, ...]  # resource types declared but not reproduced locally, e.g. IAM roles
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.service}-{self.stage}"
+
+    def function(self, name: str) -> Function:
+        for function in self.functions:
+            if function.name == name:
+                return function
+        raise KeyError(name)
+
+
+def load(stage: str = "local", path: Path = SERVERLESS_YML, env: Mapping[str, str] | None = None) -> Topology:
+    document = yaml.safe_load(path.read_text())
+    resolved = _Variables(document, stage, os.environ if env is None else env).resolve(document)
+    return _build(resolved, stage)
+
+
+# --- serverless variables ---------------------------------------------------------------------------
+class _Variables:
+    def __init__(self, document: dict[str, Any], stage: str, env: Mapping[str, str]):
+        self.document = document
+        self.stage = stage
+        self.env = env
+        params = document.get("params") or {}
+        self.params = {**(params.get("default") or {}), **(params.get(stage) or {})}
+        self.options = {"stage": stage, "region": env.get("AWS_REGION", "us-east-1")}
+
+    def resolve(self, value: Any, depth: int = 0) -> Any:
+        if depth > 20:
+            raise TopologyError("serverless variables nest too deeply (a cycle?)")
+        if isinstance(value, dict):
+            return {k: self.resolve(v, depth) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, depth) for v in value]
+        if not isinstance(value, str):
+            return value
+        whole = _VARIABLE.fullmatch(value)
+        if whole:  # a whole-string variable keeps the type of what it points at
+            return self.resolve(self._lookup(whole.group(1), whole.group(2)), depth + 1)
+        if _VARIABLE.search(value):
+            replaced = _VARIABLE.sub(lambda m: str(self._lookup(m.group(1), m.group(2))), value)
+            return self.resolve(replaced, depth + 1)
+        return value
+
+    def _lookup(self, source: str, address: str) -> Any:
+        address, default = _split_default(address)
+        value: Any = None
+        if source == "sls" and address == "stage":
+            value = self.stage
+        elif source == "opt":
+            value = self.options.get(address)
+        elif source == "param":
+            value = self.params.get(address)
+        elif source == "env":
+            value = self.env.get(address)
+        elif source == "self":
+            value = self.document
+            for part in address.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+        else:
+            raise TopologyError(f"unsupported variable ${{{source}:{address}}}")
+        if value is None:
+            if default is None:
+                raise TopologyError(f"variable ${{{source}:{address}}} has no value for stage {self.stage!r}")
+            return default
+        return value
+
+
+def _split_default(address: str) -> tuple[str, str | None]:
+    if "," not in address:
+        return address.strip(), None
+    name, default = address.split(",", 1)
+    return name.strip(), default.strip().strip("'\"")
+
+
+# --- building the model ------------------------------------------------------------------------------
+def _build(document: dict[str, Any], stage: str) -> Topology:
+    provider = document.get("provider") or {}
+    resources = ((document.get("resources") or {}).get("Resources")) or {}
+    functions, routes, triggers = [], [], []
+    for name, spec in (document.get("functions") or {}).items():
+        functions.append(
+            Function(
+                name=name,
+                handler=spec["handler"],
+                timeout=int(spec.get("timeout", provider.get("timeout", 6))),
+                memory_mb=int(spec.get("memorySize", provider.get("memorySize", 1024))),
+                environment={**(provider.get("environment") or {}), **(spec.get("environment") or {})},
+                role=spec.get("role"),
+            )
+        )
+        for event in spec.get("events") or []:
+            if "httpApi" in event:
+                http = event["httpApi"]
+                routes.append(HttpRoute(method=str(http["method"]).upper(), path=http["path"], function=name))
+            elif "sqs" in event:
+                sqs = event["sqs"]
+                triggers.append(
+                    SqsTrigger(
+                        function=name,
+                        queue=_logical_id_of_arn(sqs["arn"]),
+                        batch_size=int(sqs.get("batchSize", 10)),
+                        maximum_batching_window=int(sqs.get("maximumBatchingWindow", 0)),
+                        report_batch_item_failures=sqs.get("functionResponseType") == "ReportBatchItemFailures",
+                    )
+                )
+            else:
+                raise TopologyError(f"function {name}: event type {sorted(event)} is not supported locally")
+
+    by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for logical_id, resource in resources.items():
+        by_type.setdefault(resource["Type"], []).append((logical_id, resource.get("Properties") or {}))
+    reproduced = {
+        "AWS::S3::Bucket",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::SNS::Subscription",
+        "AWS::DynamoDB::Table",
+    }
+    return Topology(
+        service=document["service"],
+        stage=stage,
+        region=str(provider.get("region", "us-east-1")),
+        functions=tuple(functions),
+        routes=tuple(routes),
+        sqs_triggers=tuple(triggers),
+        buckets=tuple(_bucket(i, p) for i, p in by_type.get("AWS::S3::Bucket", [])),
+        topics=tuple(Topic(i) for i, _ in by_type.get("AWS::SNS::Topic", [])),
+        queues=tuple(_queue(i, p) for i, p in by_type.get("AWS::SQS::Queue", [])),
+        subscriptions=tuple(_subscription(i, p) for i, p in by_type.get("AWS::SNS::Subscription", [])),
+        tables=tuple(Table(i, p) for i, p in by_type.get("AWS::DynamoDB::Table", [])),
+        unsupported=tuple(sorted({t for t in by_type if t not in reproduced})),
+    )
+
+
+def _logical_id_of_arn(expression: Any) -> str:
+    if isinstance(expression, dict) and "Fn::GetAtt" in expression:
+        return expression["Fn::GetAtt"][0]
+    raise TopologyError(f"an SQS event's arn must be Fn::GetAtt [Queue, Arn]; got {expression!r}")
+
+
+def _ref(expression: Any, what: str) -> str:
+    if isinstance(expression, dict) and "Ref" in expression:
+        return expression["Ref"]
+    if isinstance(expression, dict) and "Fn::GetAtt" in expression:
+        return expression["Fn::GetAtt"][0]
+    raise TopologyError(f"{what} must reference a resource of this stack; got {expression!r}")
+
+
+def _queue(logical_id: str, properties: dict[str, Any]) -> Queue:
+    redrive = properties.get("RedrivePolicy") or {}
+    return Queue(
+        logical_id=logical_id,
+        visibility_timeout=int(properties.get("VisibilityTimeout", 30)),
+        dead_letter_queue=_ref(redrive["deadLetterTargetArn"], "deadLetterTargetArn") if redrive else None,
+        max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+        properties=properties,
+    )
+
+
+def _subscription(logical_id: str, properties: dict[str, Any]) -> Subscription:
+    if properties.get("Protocol") != "sqs":
+        raise TopologyError(f"{logical_id}: only sqs subscriptions are reproduced locally")
+    return Subscription(
+        logical_id=logical_id,
+        topic=_ref(properties["TopicArn"], "TopicArn"),
+        queue=_ref(properties["Endpoint"], "Endpoint"),
+        raw_message_delivery=str(properties.get("RawMessageDelivery", "false")).lower() == "true",
+    )
+
+
+def _bucket(logical_id: str, properties: dict[str, Any]) -> Bucket:
+    notifications = []
+    for config in (properties.get("NotificationConfiguration") or {}).get("TopicConfigurations") or []:
+        rules = {
+            r["Name"].lower(): r["Value"] for r in ((config.get("Filter") or {}).get("S3Key") or {}).get("Rules", [])
+        }
+        notifications.append(
+            BucketNotification(
+                event=config["Event"],
+                topic=_ref(config["Topic"], "Topic"),
+                prefix=rules.get("prefix", ""),
+                suffix=rules.get("suffix", ""),
+            )
+        )
+    return Bucket(logical_id=logical_id, name=properties.get("BucketName"), notifications=tuple(notifications))
+
+
+# --- CloudFormation intrinsics ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PhysicalIds:
+    """What `Ref` and `Fn::GetAtt` give for each resource once it exists, plus pseudo parameters."""
+
+    refs: Mapping[str, str]
+    attributes: Mapping[tuple[str, str], str]
+    pseudo: Mapping[str, str]
+
+
+def resolve(value: Any, ids: PhysicalIds) -> Any:
+    if isinstance(value, list):
+        return [resolve(v, ids) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return _ref_value(argument, ids)
+        if key == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            return _attribute(logical_id, attribute, ids)
+        if key == "Fn::Sub":
+            return _substitute(argument, ids)
+        if key == "Fn::Join":
+            separator, parts = argument
+            return separator.join(str(resolve(p, ids)) for p in parts)
+        if key.startswith("Fn::"):
+            raise TopologyError(f"intrinsic {key} is not supported locally")
+    return {k: resolve(v, ids) for k, v in value.items()}
+
+
+def _ref_value(name: str, ids: PhysicalIds) -> str:
+    if name in ids.pseudo:
+        return ids.pseudo[name]
+    if name not in ids.refs:
+        raise TopologyError(f"Ref {name!r}: no such resource in the local topology")
+    return ids.refs[name]
+
+
+def _attribute(logical_id: str, attribute: str, ids: PhysicalIds) -> str:
+    if (logical_id, attribute) not in ids.attributes:
+        raise TopologyError(f"Fn::GetAtt {logical_id}.{attribute}: not available locally")
+    return ids.attributes[(logical_id, attribute)]
+
+
+def _substitute(argument: Any, ids: PhysicalIds) -> str:
+    template, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in variables:
+            return str(resolve(variables[name], ids))
+        if "." in name and not name.startswith("AWS::"):
+            logical_id, attribute = name.split(".", 1)
+            return _attribute(logical_id, attribute, ids)
+        return _ref_value(name, ids)
+
+    return re.sub(r"\$\{([^}!]+)\}", replace, template)
