@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Self
 
 from local.worker import FRAME_HEADER
 
@@ -93,7 +93,7 @@ class _Worker:
 
     @classmethod
     def spawn(
-        cls, spec: FunctionSpec, env: Mapping[str, str], cwd: Path, function_arn: str, log: IO[bytes] | None
+        cls, spec: FunctionSpec, env: Mapping[str, str], cwd: Path, function_arn: str, log_fd: int | None
     ) -> _Worker:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
@@ -114,8 +114,8 @@ class _Worker:
                 cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
+                stdout=log_fd,
+                stderr=log_fd,
                 pass_fds=(request_read, reply_write),
                 # Its own process group, so a timeout kills whatever the handler spawned as well.
                 start_new_session=True,
@@ -255,7 +255,7 @@ class LambdaRuntime:
                 raise ValueError(f"function {spec.name!r}: timeout must be positive")
             arn = f"arn:aws:lambda:{region}:{account_id}:function:{spec.name}"
             self._slots[spec.name] = _Slot(spec, arn, self._environment(spec, base))
-        self._log_file: IO[bytes] | None = None
+        self._log_fd: int | None = None
         self._started = False
         self._stopped = False
 
@@ -267,7 +267,8 @@ class LambdaRuntime:
         self._started = True
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log_file = open(self.log_path, "ab")  # lives as long as the runtime
+            # A bare fd rather than a file object: it lives exactly as long as the runtime.
+            self._log_fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         atexit.register(self.stop)
         failures: list[FunctionInitError] = []
         try:
@@ -308,11 +309,11 @@ class LambdaRuntime:
                         slot.worker = None
                 finally:
                     slot.lock.release()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
 
-    def __enter__(self) -> LambdaRuntime:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -433,7 +434,7 @@ class LambdaRuntime:
         env = dict(slot.env)
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
         spawned_at = time.monotonic()
-        worker = _Worker.spawn(slot.spec, env, self.project_root, slot.function_arn, self._log_file)
+        worker = _Worker.spawn(slot.spec, env, self.project_root, slot.function_arn, self._log_fd)
         slot.worker = worker
         slot.counters["cold_starts"] += 1
         return worker, spawned_at
