@@ -1,0 +1,72 @@
+# Every target bootstraps what it needs on a fresh clone: the Python virtualenv (.venv, with
+# python3.12 where one can be found) and, for packaging and deploying, the pinned node modules.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+STAGE  ?= dev
+PYTEST := $(PY) -m pytest -c tests/pytest.ini
+REQUIREMENTS := requirements.txt local/requirements.txt local/rekognition/requirements.txt tests/requirements.txt
+
+# python3.12 from PATH, else from pyenv, else whatever python3 is (3.11 to 3.13 all work).
+PYTHON_FOR_VENV := $(shell \
+	if python3.12 -c '' 2>/dev/null; then echo python3.12; \
+	elif command -v pyenv >/dev/null && ls -d "$$(pyenv root)"/versions/3.12*/bin/python3.12 >/dev/null 2>&1; then \
+	  ls -d "$$(pyenv root)"/versions/3.12*/bin/python3.12 | sort -V | tail -n 1; \
+	else echo python3; fi)
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): $(REQUIREMENTS)
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON_FOR_VENV)"; $(PYTHON_FOR_VENV) -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv and install every Python dependency
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+.PHONY: local
+local: $(STAMP) ## run the whole stack on this machine until Ctrl-C (REKOGNITION=local|moto|aws, EMULATOR=moto|localstack)
+	$(PY) -m local up
+
+.PHONY: local-e2e
+local-e2e: $(STAMP) ## run one full flow on a fresh local stack and print a one-line summary
+	$(PY) -m local e2e
+
+.PHONY: test
+test: $(STAMP) ## run every test: unit, integration and e2e
+	$(PYTEST) tests/unit tests/integration tests/e2e
+
+.PHONY: test-unit
+test-unit: $(STAMP) ## unit tests only (no network)
+	$(PYTEST) tests/unit
+
+.PHONY: test-integration
+test-integration: $(STAMP) ## integration tests (moto per service)
+	$(PYTEST) tests/integration
+
+.PHONY: test-e2e
+test-e2e: $(STAMP) ## end-to-end tests on the local stack
+	$(PYTEST) tests/e2e
+
+.PHONY: lint
+lint: $(STAMP) ## ruff lint and format check
+	$(PY) -m ruff check --config tests/ruff.toml .
+	$(PY) -m ruff format --config tests/ruff.toml --check .
+
+.PHONY: format
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(PY) -m ruff check --config tests/ruff.toml --fix .
+	$(PY) -m ruff format --config tests/ruff.toml .
+
+.PHONY: clean
+clean: ## remove build output and local state (keeps .venv and node_modules)
+	rm -rf .serverless .local .pytest_cache .ruff_cache
