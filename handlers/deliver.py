@@ -8,6 +8,8 @@ Permanent failures are sent to the dead-letter queue at once, with the reason, a
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -23,68 +25,70 @@ from lib.events import CompletionEvent
 from lib.repository import ImageRepository
 
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failed record, even when all of them failed, rather than raising for the whole batch.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+MAX_VISIBILITY_SECONDS = 43200  # SQS's ceiling: 12 hours
 
 
 class RetryLater(Exception):
     """Marks a record failed after its next visibility has been set."""
 
 
-@functools.cache
-def config() -> DeliverConfig:
-    return DeliverConfig.from_env()
+@dataclass(frozen=True)
+class Deliverer:
+    delivery: WebhookDelivery
+    queue_url: str
+    dead_letter_queue_url: str
+    sqs: Callable[[], Any] = lambda: client("sqs")
+
+    def process(self, record: SQSRecord) -> None:
+        event = CompletionEvent.from_message(record.body)
+        logger.append_keys(image_id=event.image_id, webhook_id=event.id)
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        decision = self.delivery.deliver(event, attempt)
+        log = {"action": decision.action, "reason": decision.reason, "attempt": attempt, "event_type": event.type}
+
+        if decision.action == webhooks.RETRY:
+            self.sqs().change_message_visibility(
+                QueueUrl=self.queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=min(decision.delay_seconds, MAX_VISIBILITY_SECONDS),
+            )
+            logger.warning(
+                "webhook delivery failed; will retry", extra={**log, "retry_in_seconds": decision.delay_seconds}
+            )
+            raise RetryLater(decision.reason)
+        if decision.action == webhooks.PERMANENT:
+            self.sqs().send_message(
+                QueueUrl=self.dead_letter_queue_url,
+                MessageBody=record.body,
+                MessageAttributes={"failure_reason": {"DataType": "String", "StringValue": decision.reason[:1000]}},
+            )
+            logger.error("webhook refused permanently; sent to the dead-letter queue", extra=log)
+            return
+        logger.info("webhook " + decision.action, extra=log)
 
 
 @functools.cache
-def build_delivery() -> WebhookDelivery:
-    settings = config()
-    return WebhookDelivery(
+def build_deliverer() -> Deliverer:
+    config = DeliverConfig.from_env()
+    delivery = WebhookDelivery(
         policy=DeliveryPolicy(
-            url=settings.webhook_url,
-            timeout_seconds=settings.request_timeout_seconds,
-            retry_base_seconds=settings.retry_base_seconds,
-            retry_max_seconds=settings.retry_max_seconds,
+            url=config.webhook_url,
+            timeout_seconds=config.request_timeout_seconds,
+            retry_base_seconds=config.retry_base_seconds,
+            retry_max_seconds=config.retry_max_seconds,
         ),
         # Cached for five minutes, so a rotated secret is picked up without a redeploy.
-        secret=lambda: parameters.get_parameter(settings.webhook_secret_parameter, decrypt=True, max_age=300),
-        repository=ImageRepository(settings.images_table),
+        secret=lambda: parameters.get_parameter(config.webhook_secret_parameter, decrypt=True, max_age=300),
+        repository=ImageRepository(config.images_table),
     )
+    return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url)
 
 
-def record_handler(record: SQSRecord, delivery: WebhookDelivery | None = None) -> None:
-    delivery = delivery or build_delivery()
-    event = CompletionEvent.from_message(record.body)
-    logger.append_keys(image_id=event.image_id, webhook_id=event.id)
-    attempt = int(record.attributes.approximate_receive_count or 1)
-    decision = delivery.deliver(event, attempt)
-    log = {"action": decision.action, "reason": decision.reason, "attempt": attempt, "event_type": event.type}
-
-    if decision.action == webhooks.RETRY:
-        _delay(record, decision.delay_seconds)
-        logger.warning("webhook delivery failed; will retry", extra={**log, "retry_in_seconds": decision.delay_seconds})
-        raise RetryLater(decision.reason)
-    if decision.action == webhooks.PERMANENT:
-        _dead_letter(record, decision.reason)
-        logger.error("webhook refused permanently; sent to the dead-letter queue", extra=log)
-        return
-    logger.info("webhook " + decision.action, extra=log)
-
-
-def _delay(record: SQSRecord, seconds: int) -> None:
-    # SQS caps a message's visibility at 12 hours.
-    client("sqs").change_message_visibility(
-        QueueUrl=config().integration_queue_url,
-        ReceiptHandle=record.receipt_handle,
-        VisibilityTimeout=min(seconds, 43200),
-    )
-
-
-def _dead_letter(record: SQSRecord, reason: str) -> None:
-    client("sqs").send_message(
-        QueueUrl=config().integration_dlq_url,
-        MessageBody=record.body,
-        MessageAttributes={"failure_reason": {"DataType": "String", "StringValue": reason[:1000]}},
-    )
+def record_handler(record: SQSRecord) -> None:
+    build_deliverer().process(record)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,7 +21,8 @@ from lib.recognition import Recognizer
 from lib.repository import ImageRepository
 
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failed record, even when all of them failed, rather than raising for the whole batch.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @functools.cache

@@ -35,6 +35,7 @@ class Delivery:
 class ScriptedAnswer:
     status: int
     headers: dict[str, str]
+    image_name: str | None  # only deliveries about an image of this name get this answer
 
 
 class WebhookInbox:
@@ -70,10 +71,21 @@ class WebhookInbox:
             self._deliveries.clear()
             self._script.clear()
 
-    def answer_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        """The next `times` deliveries get `status` (after verification) instead of 204."""
+    def answer_next(
+        self, status: int, times: int = 1, headers: dict[str, str] | None = None, image_name: str | None = None
+    ) -> None:
+        """The next `times` deliveries (about `image_name`, if given) get `status` instead of 204."""
         with self._lock:
-            self._script.extend(ScriptedAnswer(status, headers or {}) for _ in range(times))
+            self._script.extend(ScriptedAnswer(status, headers or {}, image_name) for _ in range(times))
+
+    def _scripted(self, payload: Any) -> ScriptedAnswer | None:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        name = data.get("name") if isinstance(data, dict) else None
+        for answer in self._script:
+            if answer.image_name is None or answer.image_name == name:
+                self._script.remove(answer)
+                return answer
+        return None
 
     def _record(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
         try:
@@ -86,7 +98,7 @@ class WebhookInbox:
         except ValueError:
             payload = None
         with self._lock:
-            answer = self._script.popleft() if verified and self._script else None
+            answer = self._scripted(payload) if verified else None
             status = 401 if not verified else (answer.status if answer else 204)
             self._deliveries.append(
                 Delivery(
@@ -107,7 +119,7 @@ class WebhookInbox:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 if length > MAX_BODY_BYTES:
                     self._reply(413, b"")
@@ -117,7 +129,7 @@ class WebhookInbox:
                 status, extra = inbox._record(headers, body)
                 self._reply(status, b"", extra)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 payload = json.dumps({"deliveries": [asdict(d) for d in inbox.deliveries()]}).encode()
                 self._reply(200, payload, {"content-type": "application/json"})
 

@@ -1,0 +1,116 @@
+import pytest
+
+from lib.errors import AlreadyExists, InvalidRequest
+from lib.model import DONE, FAILED, PENDING, Failure, ImageRecord, Label, new_image_id, utc_now
+from lib.repository import ImageRepository
+
+pytestmark = pytest.mark.integration
+
+
+def pending(image_id=None, created=None):
+    image_id = image_id or new_image_id()
+    now = created or utc_now()
+    return ImageRecord(
+        image_id=image_id,
+        name="cat.jpg",
+        status=PENDING,
+        created=now,
+        updated=now,
+        bucket="b",
+        key=f"images/{image_id}.jpg",
+        content_type="image/jpeg",
+        size_bytes=10,
+        width=2,
+        height=3,
+    )
+
+
+@pytest.fixture
+def calls(aws):
+    """The DynamoDB operations the repository issues, by name."""
+    client = aws.client("dynamodb")
+    seen = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
+    return client, seen
+
+
+@pytest.fixture
+def repository(aws, calls):
+    client, _ = calls
+    return ImageRepository(aws.ref("ImagesTable"), dynamodb=lambda: client)
+
+
+def test_a_pending_record_is_created_once(repository):
+    record = pending()
+    repository.create_pending(record)
+    with pytest.raises(AlreadyExists):
+        repository.create_pending(record)
+    assert repository.get(record.image_id) == record
+
+
+def test_completing_twice_is_refused_so_a_duplicate_cannot_write_a_second_result(repository):
+    record = pending()
+    repository.create_pending(record)
+    repository.complete(record, DONE, labels=[Label("Cat", 99.0, ("Animal",)), Label("cat", 50.0)])
+    with pytest.raises(AlreadyExists):
+        repository.complete(record, FAILED, failure=Failure("x", "y"))
+    stored = repository.get(record.image_id)
+    assert stored.status == DONE
+    assert [label.name for label in stored.labels] == ["Cat"]  # case-duplicates collapse to the most confident
+
+
+def test_listing_pages_newest_first_with_a_cursor_and_never_scans(repository, calls):
+    _, seen = calls
+    records = [pending(created=f"2026-11-26T12:00:{i:02d}.000000Z") for i in range(5)]
+    for record in records:
+        repository.create_pending(record)
+    first = repository.list_recent(limit=2)
+    second = repository.list_recent(limit=2, cursor=first.next_cursor)
+    third = repository.list_recent(limit=2, cursor=second.next_cursor)
+    listed = [r.image_id for page in (first, second, third) for r in page.records]
+    assert listed == [r.image_id for r in reversed(records)]
+    assert third.next_cursor is None or repository.list_recent(2, third.next_cursor).records == []
+    assert "Scan" not in seen
+
+
+def test_label_filter_queries_the_label_index_newest_first_and_never_scans(repository, calls):
+    _, seen = calls
+    cat_old, dog, cat_new = (pending(created=f"2026-11-26T12:00:0{i}.000000Z") for i in range(3))
+    for record, label in ((cat_old, "Cat"), (dog, "Dog"), (cat_new, "Cat")):
+        repository.create_pending(record)
+        repository.complete(record, DONE, labels=[Label(label, 90.0), Label("Animal", 95.0)])
+    seen.clear()
+    page = repository.list_by_label("cat", limit=10)
+    assert [r.image_id for r in page.records] == [cat_new.image_id, cat_old.image_id]
+    assert [r.image_id for r in repository.list_by_label("ANIMAL", limit=10).records] == [
+        cat_new.image_id,
+        dog.image_id,
+        cat_old.image_id,
+    ]
+    assert "Scan" not in seen and "Query" in seen
+
+
+def test_label_pages_follow_the_cursor(repository):
+    records = [pending(created=f"2026-11-26T12:00:0{i}.000000Z") for i in range(3)]
+    for record in records:
+        repository.create_pending(record)
+        repository.complete(record, DONE, labels=[Label("Cat", 90.0)])
+    first = repository.list_by_label("Cat", limit=2)
+    second = repository.list_by_label("Cat", limit=2, cursor=first.next_cursor)
+    assert [r.image_id for r in first.records + second.records] == [r.image_id for r in reversed(records)]
+
+
+@pytest.mark.parametrize(
+    "cursor", ["%%%", "e30", "eyJwayI6MX0", "W10"], ids=["not-base64", "empty-object", "wrong-types", "array"]
+)
+def test_a_forged_cursor_is_a_client_error(repository, cursor):
+    with pytest.raises(InvalidRequest):
+        repository.list_recent(limit=2, cursor=cursor)
+
+
+def test_a_cursor_from_one_listing_is_refused_by_the_other(repository):
+    for _ in range(3):
+        repository.create_pending(pending())
+    cursor = repository.list_recent(limit=1).next_cursor
+    with pytest.raises(InvalidRequest):
+        repository.list_by_label("cat", limit=1, cursor=cursor)

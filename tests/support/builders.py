@@ -1,0 +1,166 @@
+"""Builders for the exact envelopes AWS sends: SQS records, SNS envelopes, S3 notifications, HTTP API 2.0."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def s3_notification(
+    bucket: str, key: str, *, version_id: str | None = None, size: int = 1234, encode_slash: bool = False
+) -> str:
+    """An S3 ObjectCreated notification; `encode_slash` mimics moto, which writes '/' as %2F."""
+    quoted = urllib.parse.quote_plus(key, safe="" if encode_slash else "/")
+    obj: dict[str, Any] = {"key": quoted, "size": size, "eTag": "0" * 32, "sequencer": "0055AED6DCD90281E5"}
+    if version_id:
+        obj["versionId"] = version_id
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": REGION,
+                    "eventTime": "2026-11-26T12:00:00.000Z",
+                    "eventName": "ObjectCreated:Put",
+                    "userIdentity": {"principalId": "AWS:EXAMPLE"},
+                    "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                    "responseElements": {"x-amz-request-id": "EXAMPLE", "x-amz-id-2": "EXAMPLE"},
+                    "s3": {
+                        "s3SchemaVersion": "1.0",
+                        "configurationId": "uploads",
+                        "bucket": {
+                            "name": bucket,
+                            "ownerIdentity": {"principalId": "EXAMPLE"},
+                            "arn": f"arn:aws:s3:::{bucket}",
+                        },
+                        "object": obj,
+                    },
+                }
+            ]
+        }
+    )
+
+
+def s3_test_event(bucket: str) -> str:
+    return json.dumps(
+        {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-26T12:00:00.000Z", "Bucket": bucket}
+    )
+
+
+def sns_envelope(message: str, topic_arn: str = f"arn:aws:sns:{REGION}:{ACCOUNT}:topic") -> str:
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": topic_arn,
+            "Message": message,
+            "Timestamp": "2026-11-26T12:00:00.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertURL": "https://sns.example/cert.pem",
+            "UnsubscribeURL": "https://sns.example/unsubscribe",
+        }
+    )
+
+
+def sqs_record(
+    body: str, *, receive_count: int = 1, queue: str = "queue", receipt_handle: str | None = None
+) -> dict[str, Any]:
+    now = str(int(time.time() * 1000))
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": receipt_handle or base64.b64encode(uuid.uuid4().bytes).decode(),
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": now,
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": now,
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+        "awsRegion": REGION,
+    }
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    route_key: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload 2.0 event. Non-text bodies are base64, as API Gateway sends them."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key or f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query or {}),
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "test",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key or f"{method} {path}",
+            "stage": "$default",
+            "time": "26/Nov/2026:12:00:00 +0000",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        content_type = headers.get("content-type", "")
+        if isinstance(body, bytes) and not content_type.startswith(("text/", "application/json")):
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = body.decode() if isinstance(body, bytes) else body
+    return event
+
+
+class LambdaContext:
+    """The attributes powertools reads from Lambda's context object."""
+
+    function_name = "test"
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test"
+    memory_limit_in_mb = 512
+    aws_request_id = "test-request"
+    log_group_name = "/aws/lambda/test"
+    log_stream_name = "test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
