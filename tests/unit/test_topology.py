@@ -58,7 +58,12 @@ def test_a_missing_variable_is_reported_by_name(tmp_path):
 def test_env_variable_with_default(tmp_path):
     path = tmp_path / "serverless.yml"
     path.write_text(
-        "service: s\nprovider: {name: aws}\nfunctions:\n  f: {handler: h.handler, environment: {X: \"${env:NOPE, 'fallback'}\"}}\n"
+        """
+service: s
+provider: {name: aws}
+functions:
+  f: {handler: h.handler, environment: {X: "${env:NOPE, 'fallback'}"}}
+"""
     )
     assert topology.load("local", path=path, env={}).function("f").environment["X"] == "fallback"
 

@@ -1,0 +1,104 @@
+"""A handler that exceeds its timeout is killed, as in Lambda, and its records are retried."""
+
+import dataclasses
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from local import topology
+from local.stack import LocalStack
+from tests.e2e.conftest import stack_options
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+RECOGNIZE_TIMEOUT = 2
+VISIBILITY_TIMEOUT = 3
+
+
+class HangsOnceRekognition:
+    """A Rekognition endpoint that never answers its first call and answers the rest at once."""
+
+    def __init__(self):
+        self.calls = 0
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["content-length"]))
+                outer.calls += 1
+                if outer.calls == 1:
+                    outer.release.wait(30)  # far beyond the function's timeout
+                    return
+                body = json.dumps(
+                    {"Labels": [{"Name": "Cat", "Confidence": 97.0}], "LabelModelVersion": "3.0"}
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/x-amz-json-1.1")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slow_stack():
+    base = topology.load("local")
+    functions = tuple(
+        dataclasses.replace(f, timeout=RECOGNIZE_TIMEOUT) if f.name == "recognize" else f for f in base.functions
+    )
+    queues = tuple(
+        dataclasses.replace(q, properties={**q.properties, "VisibilityTimeout": VISIBILITY_TIMEOUT})
+        if q.logical_id == "UploadsQueue"
+        else q
+        for q in base.queues
+    )
+    rekognition = HangsOnceRekognition()
+    options = stack_options(
+        rekognition="moto",
+        function_environment={"recognize": {"AWS_ENDPOINT_URL_REKOGNITION": rekognition.url}},
+    )
+    stack = LocalStack(options, dataclasses.replace(base, functions=functions, queues=queues))
+    stack.start()
+    yield stack, rekognition
+    stack.stop()
+    rekognition.stop()
+
+
+def test_a_hung_handler_is_killed_at_its_timeout_and_the_record_is_retried(slow_stack):
+    stack, rekognition = slow_stack
+    import requests
+
+    first_worker = stack.runtime.worker_pid("recognize")
+    response = requests.post(
+        f"{stack.endpoints.api}/images", json={"url": f"{stack.endpoints.fixtures}/chelsea.jpg"}, timeout=30
+    )
+    image_id = response.json()["image_id"]
+
+    result = wait_until(
+        lambda: (
+            (r := requests.get(f"{stack.endpoints.api}/images/{image_id}", timeout=5).json())["status"] == "DONE" and r
+        ),
+        60,
+        "the retried recognition to finish",
+    )
+    assert [label["name"] for label in result["labels"]] == ["Cat"]
+    assert rekognition.calls == 2
+    stats = stack.runtime.stats("recognize")
+    assert stats["timeouts"] == 1 and stats["cold_starts"] == 2
+    assert stack.runtime.worker_pid("recognize") != first_worker
