@@ -8,12 +8,13 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local.runtime import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -23,14 +24,6 @@ SAMPLES = "tests/integration/sample_handlers"
 
 def sample(name: str, module: str | None = None, *, timeout: float = 5.0, **options) -> FunctionSpec:
     return FunctionSpec(name=name, handler=f"{SAMPLES}/{module or name}.handler", timeout=timeout, **options)
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def process_is_gone(pid: int) -> bool:

@@ -4,7 +4,6 @@
 "fail..."  -> reported in batchItemFailures
 "raise..." -> the whole invocation raises
 "sleep..." -> sleeps past any sensible timeout
-"bad-id"   -> reports an itemIdentifier that is not in the batch
 Every event received is appended to $CAPTURE_FILE as one JSON line, so tests can inspect it.
 """
 
@@ -23,8 +22,6 @@ def handler(event, context):
         raise RuntimeError("a message asked to fail the whole batch")
     if any(body.startswith("sleep") for body in bodies):
         time.sleep(600)
-    if any(body == "bad-id" for body in bodies):
-        return {"batchItemFailures": [{"itemIdentifier": "not-a-message-in-this-batch"}]}
     failures = [
         {"itemIdentifier": record["messageId"]} for record in event["Records"] if record["body"].startswith("fail")
     ]
