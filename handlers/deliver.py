@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -80,11 +79,18 @@ def build_deliverer() -> Deliverer:
             retry_base_seconds=config.retry_base_seconds,
             retry_max_seconds=config.retry_max_seconds,
         ),
-        # Cached for five minutes, so a rotated secret is picked up without a redeploy.
-        secret=lambda: parameters.get_parameter(config.webhook_secret_parameter, decrypt=True, max_age=300),
+        secret=lambda: webhook_secret(config.webhook_secret_parameter),
         repository=ImageRepository(config.images_table),
     )
     return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url)
+
+
+def webhook_secret(parameter_name: str) -> str:
+    # Imported on first use: powertools' parameters module imports boto3, which slows cold starts.
+    from aws_lambda_powertools.utilities import parameters
+
+    # Cached for five minutes, so a rotated secret is picked up without a redeploy.
+    return parameters.get_parameter(parameter_name, decrypt=True, max_age=300)
 
 
 def record_handler(record: SQSRecord) -> None:
