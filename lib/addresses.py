@@ -123,12 +123,8 @@ class AllowEntry:
         if address.version == self.network.version and address in self.network:
             return True
         # The kernel sends ::ffff:a.b.c.d to a.b.c.d, so an IPv4 entry covers its mapped form too.
-        mapped = (
-            address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-        )
-        return (
-            mapped is not None and self.network.version == 4 and mapped in self.network
-        )
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        return mapped is not None and self.network.version == 4 and mapped in self.network
 
 
 def parse_allow_entry(text: str) -> AllowEntry:
@@ -155,16 +151,14 @@ def _split_port(entry: str) -> tuple[str, int | None]:
         if closing < 0:
             raise ValueError(f"allow-list entry {entry!r} has '[' without ']'")
         inside, rest = entry[1:closing], entry[closing + 1 :]
+        if ":" not in inside:
+            raise ValueError(f"allow-list entry {entry!r}: brackets are only for IPv6 addresses")
         if not rest:
             return inside, None
         if not rest.startswith(":"):
-            raise ValueError(
-                f"allow-list entry {entry!r} has text after ']' that is not ':port'"
-            )
+            raise ValueError(f"allow-list entry {entry!r} has text after ']' that is not ':port'")
         return inside, _parse_port(rest[1:], entry)
-    if (
-        entry.count(":") == 1
-    ):  # IPv4 with a port; bare IPv6 always has two colons or more
+    if entry.count(":") == 1:  # IPv4 with a port; bare IPv6 always has two colons or more
         address_part, port_text = entry.split(":")
         return address_part, _parse_port(port_text, entry)
     return entry, None
@@ -172,9 +166,7 @@ def _split_port(entry: str) -> tuple[str, int | None]:
 
 def _parse_port(text: str, entry: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(
-            f"allow-list entry {entry!r} has an invalid port {text!r} (expected 1-65535)"
-        )
+        raise ValueError(f"allow-list entry {entry!r} has an invalid port {text!r} (expected 1-65535)")
     return int(text)
 
 
@@ -184,9 +176,7 @@ class AddressPolicy:
     def __init__(self, allowed: Iterable[str] = ()):
         if isinstance(allowed, str):
             # A bare string would be iterated character by character; that is always a configuration slip.
-            raise TypeError(
-                "the allow-list must be a sequence of entries, not a single string"
-            )
+            raise TypeError("the allow-list must be a sequence of entries, not a single string")
         self._allowed = tuple(parse_allow_entry(entry) for entry in allowed)
 
     def refusal(self, address: IPAddress, port: int) -> str | None:

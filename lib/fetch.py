@@ -74,9 +74,7 @@ class FetchPolicy:
     max_bytes: int = 15 * 1024 * 1024
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
-    total_timeout: float = (
-        15.0  # wall-clock deadline for the whole fetch incl. redirects and body
-    )
+    total_timeout: float = 15.0  # wall-clock deadline for the whole fetch incl. redirects and body
     max_redirects: int = 3
     # Addresses that may be fetched although they are not public: "127.0.0.1:8123", "10.0.0.0/8", "[::1]:8080".
     allowed: tuple[str, ...] = ()
@@ -85,24 +83,16 @@ class FetchPolicy:
     def __post_init__(self) -> None:
         for name in ("max_bytes", "connect_timeout", "read_timeout", "total_timeout"):
             if not getattr(self, name) > 0:
-                raise ValueError(
-                    f"FetchPolicy.{name} must be positive, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"FetchPolicy.{name} must be positive, got {getattr(self, name)!r}")
         if self.max_redirects < 0:
-            raise ValueError(
-                f"FetchPolicy.max_redirects must not be negative, got {self.max_redirects!r}"
-            )
-        AddressPolicy(
-            self.allowed
-        )  # raises ValueError on a malformed entry, at construction
+            raise ValueError(f"FetchPolicy.max_redirects must not be negative, got {self.max_redirects!r}")
+        AddressPolicy(self.allowed)  # raises ValueError on a malformed entry, at construction
 
 
 @dataclass(frozen=True)
 class FetchedImage:
     content: bytes
-    content_type: (
-        str | None
-    )  # as the server declared it: untrusted, the bytes are sniffed later
+    content_type: str | None  # as the server declared it: untrusted, the bytes are sniffed later
     final_url: str
 
 
@@ -124,16 +114,14 @@ class SafeFetcher:
         try:
             return self._follow(session, url, deadline)
         finally:
-            deadline.cancel()
             session.close()
+            deadline.close()
 
     def _new_session(self, deadline: Deadline) -> requests.Session:
         session = requests.Session()
         session.trust_env = False
         session.proxies = {}
-        session.cookies.set_policy(
-            DefaultCookiePolicy(allowed_domains=[])
-        )  # store and send no cookies
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # store and send no cookies
         session.headers.clear()
         session.headers.update(
             {
@@ -142,22 +130,16 @@ class SafeFetcher:
                 "Accept-Encoding": "identity",
             }
         )
-        adapter = GuardedAdapter(
-            ConnectGuard(
-                self._addresses, self._resolver, deadline, self._policy.connect_timeout
-            )
-        )
+        adapter = GuardedAdapter(ConnectGuard(self._addresses, self._resolver, deadline, self._policy.connect_timeout))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
 
-    def _follow(
-        self, session: requests.Session, url: str, deadline: Deadline
-    ) -> FetchedImage:
+    def _follow(self, session: requests.Session, url: str, deadline: Deadline) -> FetchedImage:
         visited = {url}
         redirects = 0
         while True:
-            response = self._request(session, url, deadline)
+            response = self._request(session, url, deadline, redirected=redirects > 0)
             try:
                 location = session.get_redirect_target(response)
                 if response.status_code not in _FOLLOWED_REDIRECTS or location is None:
@@ -165,9 +147,7 @@ class SafeFetcher:
             finally:
                 response.close()
             if redirects >= self._policy.max_redirects:
-                raise FetchFailed(
-                    f"The URL redirected more than {self._policy.max_redirects} times."
-                )
+                raise FetchFailed(f"The URL redirected more than {self._policy.max_redirects} times.")
             url = urljoin(url, location)
             check_url(url, self._addresses, redirected=True)
             if url in visited:
@@ -176,7 +156,12 @@ class SafeFetcher:
             redirects += 1
 
     def _request(
-        self, session: requests.Session, url: str, deadline: Deadline
+        self,
+        session: requests.Session,
+        url: str,
+        deadline: Deadline,
+        *,
+        redirected: bool,
     ) -> requests.Response:
         if deadline.expired:
             raise deadline.timeout_error()
@@ -187,6 +172,11 @@ class SafeFetcher:
         )
         try:
             return session.get(url, stream=True, allow_redirects=False, timeout=timeout)
+        except UrlNotAllowed as refusal:
+            if not redirected:
+                raise
+            # Refused at connect time: say it was the redirect, or the user looks for a fault in their URL.
+            raise UrlNotAllowed(f"The URL redirected to a host that is not allowed. {refusal.message}") from None
         except DomainError:
             raise
         except (
@@ -196,18 +186,12 @@ class SafeFetcher:
         ) as error:
             raise self._failure(error, _host_of(url), deadline) from None
 
-    def _accept(
-        self, response: requests.Response, url: str, deadline: Deadline
-    ) -> FetchedImage:
+    def _accept(self, response: requests.Response, url: str, deadline: Deadline) -> FetchedImage:
         if not 200 <= response.status_code < 300:
-            raise FetchFailed(
-                f"The server answered HTTP {_describe_status(response.status_code)}."
-            )
+            raise FetchFailed(f"The server answered HTTP {_describe_status(response.status_code)}.")
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         if encoding not in _IDENTITY_ENCODINGS:
-            raise FetchFailed(
-                f"The server sent a compressed ({encoding}) body; the image must be served uncompressed."
-            )
+            raise FetchFailed(f"The server sent a compressed ({encoding}) body; the image must be served uncompressed.")
         self._refuse_declared_length(response)
         try:
             content = self._read_body(response, deadline)
@@ -228,13 +212,10 @@ class SafeFetcher:
     def _refuse_declared_length(self, response: requests.Response) -> None:
         declared = response.headers.get("Content-Length", "").strip()
         # A malformed length is left to urllib3/the byte counter below; only a clear overshoot is refused early.
-        if (
-            declared.isascii()
-            and declared.isdigit()
-            and int(declared) > self._policy.max_bytes
-        ):
+        if declared.isascii() and declared.isdigit() and int(declared) > self._policy.max_bytes:
+            limit = self._policy.max_bytes
             raise PayloadTooLarge(
-                f"The image is {int(declared)} bytes according to the server; the limit is {self._policy.max_bytes} bytes."
+                f"The image is {int(declared)} bytes according to the server; the limit is {limit} bytes."
             )
 
     def _read_body(self, response: requests.Response, deadline: Deadline) -> bytes:
@@ -243,9 +224,7 @@ class SafeFetcher:
         for chunk in response.raw.stream(_CHUNK_BYTES, decode_content=False):
             received += len(chunk)
             if received > self._policy.max_bytes:
-                raise PayloadTooLarge(
-                    f"The image is larger than the limit of {self._policy.max_bytes} bytes."
-                )
+                raise PayloadTooLarge(f"The image is larger than the limit of {self._policy.max_bytes} bytes.")
             if deadline.expired:
                 raise deadline.timeout_error()
             chunks.append(chunk)
@@ -273,9 +252,7 @@ class SafeFetcher:
                 f"The server at {host!r} sent nothing for {describe_seconds(self._policy.read_timeout)}."
             )
         if isinstance(error, requests.exceptions.SSLError):
-            return FetchFailed(
-                f"The TLS connection to {host!r} failed (invalid certificate or handshake error)."
-            )
+            return FetchFailed(f"The TLS connection to {host!r} failed (invalid certificate or handshake error).")
         if isinstance(
             error,
             (
@@ -283,9 +260,7 @@ class SafeFetcher:
                 urllib3.exceptions.ProtocolError,
             ),
         ):
-            return FetchFailed(
-                f"The connection to {host!r} broke off before the whole response was received."
-            )
+            return FetchFailed(f"The connection to {host!r} broke off before the whole response was received.")
         return FetchFailed(f"Could not connect to {host!r}.")
 
 
@@ -309,13 +284,9 @@ def check_url(url: str, addresses: AddressPolicy, *, redirected: bool = False) -
     if parsed.scheme is None:
         raise UrlNotAllowed(f"{prefix} must start with http:// or https://.")
     if parsed.scheme.lower() not in ("http", "https"):
-        raise UrlNotAllowed(
-            f"{prefix} uses the scheme {parsed.scheme[:20]!r}; only http and https can be fetched."
-        )
+        raise UrlNotAllowed(f"{prefix} uses the scheme {parsed.scheme[:20]!r}; only http and https can be fetched.")
     if parsed.auth is not None:
-        raise UrlNotAllowed(
-            f"{prefix} contains credentials (user@host); such URLs are not accepted."
-        )
+        raise UrlNotAllowed(f"{prefix} contains credentials (user@host); such URLs are not accepted.")
     host = parsed.host or ""
     if not host:
         raise InvalidRequest(f"{prefix} has no host.")
@@ -337,9 +308,7 @@ def _check_literal_host(parsed: Url, addresses: AddressPolicy, prefix: str) -> N
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     reason = addresses.refusal(address, port)
     if reason is not None:
-        raise UrlNotAllowed(
-            f"{prefix} points to {reason}; only public addresses can be fetched."
-        )
+        raise UrlNotAllowed(f"{prefix} points to {reason}; only public addresses can be fetched.")
 
 
 def _host_of(url: str) -> str:

@@ -43,15 +43,11 @@ _NUMERIC_LABEL = re.compile(r"(?:[0-9]+|0[xX][0-9a-fA-F]*)")
 def system_resolver(host: str, port: int) -> list[str]:
     """The default resolver: every TCP address getaddrinfo gives for host:port, in its order."""
     answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(
-        dict.fromkeys(
-            str(sockaddr[0]) for _family, _type, _proto, _name, sockaddr in answers
-        )
-    )
+    return list(dict.fromkeys(str(sockaddr[0]) for _family, _type, _proto, _name, sockaddr in answers))
 
 
 def is_noncanonical_numeric_host(host: str) -> bool:
-    """True for hosts like "2130706433", "0x7f.1", "127.1", "0177.0.0.1" or "1.2.3.4." (numeric but not a plain IPv4)."""
+    """True for numeric hosts that are not a plain IPv4 address: "2130706433", "0x7f.1", "127.1", "0177.0.0.1"."""
     labels = host.split(".")
     if labels and labels[-1] == "" and len(labels) > 1:
         labels = labels[:-1]
@@ -77,13 +73,19 @@ def describe_seconds(seconds: float) -> str:
 
 
 class Deadline:
-    """A wall-clock budget for one fetch that, once spent, shuts down every socket the fetch opened."""
+    """A wall-clock budget for one fetch that, once spent, shuts down every socket the fetch opened.
+
+    It watches a duplicate of each socket's descriptor: TLS wrapping detaches the original socket
+    object, but shutdown() acts on the connection itself, so shutting down the duplicate still wakes
+    a read blocked on the TLS socket. Owning the duplicate also means we never touch a descriptor
+    number that was closed and reused elsewhere. Call close() when the fetch is over.
+    """
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._expires_at = time.monotonic() + seconds
         self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
+        self._watched: list[socket.socket] = []
         self._fired = False
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
@@ -96,35 +98,36 @@ class Deadline:
     def expired(self) -> bool:
         return self._fired or time.monotonic() >= self._expires_at
 
-    def track(self, sock: socket.socket) -> None:
+    def watch(self, sock: socket.socket) -> None:
+        duplicate = sock.dup()
         with self._lock:
-            if not self._fired:
-                self._sockets.append(sock)
-                return
-        _shutdown(sock)
+            self._watched.append(duplicate)
+            if self._fired:
+                _shutdown(duplicate)
 
-    def cancel(self) -> None:
+    def close(self) -> None:
+        """Stop the timer and release the duplicates; the connections themselves are closed by their owners."""
         self._timer.cancel()
+        with self._lock:
+            for duplicate in self._watched:
+                duplicate.close()
+            self._watched.clear()
 
     def timeout_error(self) -> FetchFailed:
-        return FetchFailed(
-            f"The download did not finish within {describe_seconds(self.seconds)}."
-        )
+        return FetchFailed(f"The download did not finish within {describe_seconds(self.seconds)}.")
 
     def _fire(self) -> None:
         with self._lock:
             self._fired = True
-            sockets, self._sockets = self._sockets, []
-        # shutdown (not close) wakes a recv blocked in the fetching thread without freeing the
-        # descriptor under it; the fetching thread still closes the socket itself.
-        for sock in sockets:
-            _shutdown(sock)
+            # shutdown, not close: it wakes a recv blocked in the fetching thread, which then fails cleanly.
+            for duplicate in self._watched:
+                _shutdown(duplicate)
 
 
 def _shutdown(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:  # already closed or never fully connected: nothing left to stop
+    except OSError:  # already closed by the peer or by us: nothing left to stop
         pass
 
 
@@ -143,9 +146,7 @@ class ConnectGuard:
         self._deadline = deadline
         self._connect_timeout = connect_timeout
 
-    def open_socket(
-        self, host: str, port: int, socket_options: Any, source_address: Any
-    ) -> socket.socket:
+    def open_socket(self, host: str, port: int, socket_options: Any, source_address: Any) -> socket.socket:
         addresses = self.checked_addresses(host, port)
         if self._deadline.expired:
             raise self._deadline.timeout_error()
@@ -153,9 +154,7 @@ class ConnectGuard:
         for address in addresses:
             try:
                 return self._connect(address, port, socket_options, source_address)
-            except (
-                OSError
-            ) as error:  # try the next checked address, as create_connection would
+            except OSError as error:  # try the next checked address, as create_connection would
                 last_error = error
         assert last_error is not None  # checked_addresses never returns an empty list
         raise last_error
@@ -173,9 +172,7 @@ class ConnectGuard:
             reason = self._policy.refusal(address, port)
             if reason is not None:
                 where = "is" if literal is not None else "resolves to"
-                raise UrlNotAllowed(
-                    f"The host {name!r} {where} {reason}; only public addresses can be fetched."
-                )
+                raise UrlNotAllowed(f"The host {name!r} {where} {reason}; only public addresses can be fetched.")
         return addresses
 
     def _resolve(self, host: str, port: int) -> list[IPAddress]:
@@ -189,25 +186,23 @@ class ConnectGuard:
         for answer in answers:
             address = literal_address(answer)
             if address is None:
-                raise UrlNotAllowed(
-                    f"The host {host.rstrip('.')!r} resolves to something that is not an IP address."
-                )
+                raise UrlNotAllowed(f"The host {host.rstrip('.')!r} resolves to something that is not an IP address.")
             addresses.append(address)
         return addresses
 
-    def _connect(
-        self, address: IPAddress, port: int, socket_options: Any, source_address: Any
-    ) -> socket.socket:
+    def _connect(self, address: IPAddress, port: int, socket_options: Any, source_address: Any) -> socket.socket:
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             for option in socket_options or ():
                 sock.setsockopt(*option)
-            sock.settimeout(min(self._connect_timeout, self._deadline.remaining()))
+            sock.settimeout(
+                max(0.001, min(self._connect_timeout, self._deadline.remaining()))
+            )  # 0 would mean non-blocking
             if source_address:
                 sock.bind(source_address)
-            self._deadline.track(sock)
             sock.connect((str(address), port))
+            self._deadline.watch(sock)
         except BaseException:
             sock.close()
             raise
@@ -232,13 +227,9 @@ class _GuardedConnectionMixin:
                 connection.source_address,
             )
         except TimeoutError as error:
-            raise ConnectTimeoutError(
-                connection, f"Connection to {connection.host} timed out."
-            ) from error
+            raise ConnectTimeoutError(connection, f"Connection to {connection.host} timed out.") from error
         except OSError as error:
-            raise NewConnectionError(
-                connection, f"Failed to establish a new connection: {error}"
-            ) from error
+            raise NewConnectionError(connection, f"Failed to establish a new connection: {error}") from error
         sys.audit("http.client.connect", connection, connection.host, connection.port)
         return sock
 
@@ -298,9 +289,7 @@ class GuardedAdapter(HTTPAdapter):
         self._connect_guard = connect_guard
         super().__init__(max_retries=0)
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         self._pool_connections = connections
         self._pool_maxsize = maxsize
         self._pool_block = block

@@ -28,9 +28,7 @@ from lib.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
 
 @dataclass(frozen=True)
 class ImageLimits:
-    max_bytes: int = (
-        15 * 1024 * 1024
-    )  # the recognition service's limit for images stored in S3
+    max_bytes: int = 15 * 1024 * 1024  # the recognition service's limit for images stored in S3
     # 16384 is a common decoder ceiling; 100 MP lets through every current phone camera's full
     # resolution (108 MP modes excepted) while stopping bombs like 30000x30000 (900 MP).
     max_dimension: int = 16384
@@ -39,9 +37,7 @@ class ImageLimits:
     def __post_init__(self) -> None:
         for name in ("max_bytes", "max_dimension", "max_pixels"):
             if not getattr(self, name) > 0:
-                raise ValueError(
-                    f"ImageLimits.{name} must be positive, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"ImageLimits.{name} must be positive, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -61,9 +57,7 @@ def inspect_image(data: bytes, limits: ImageLimits = ImageLimits()) -> ImageInfo
     if not data:
         raise InvalidImage(f"The image is empty; {_SEND_INSTEAD}.")
     if len(data) > limits.max_bytes:
-        raise PayloadTooLarge(
-            f"The image is {len(data)} bytes; the limit is {limits.max_bytes} bytes."
-        )
+        raise PayloadTooLarge(f"The image is {len(data)} bytes; the limit is {limits.max_bytes} bytes.")
     if data.startswith(_PNG_SIGNATURE):
         width, height = _png_dimensions(data)
         info = ImageInfo("png", "image/png", "png", width, height)
@@ -79,13 +73,9 @@ def inspect_image(data: bytes, limits: ImageLimits = ImageLimits()) -> ImageInfo
 def _check_dimensions(info: ImageInfo, limits: ImageLimits) -> None:
     size = f"{info.width}x{info.height}"
     if info.width == 0 or info.height == 0:
-        raise InvalidImage(
-            f"The image declares a size of {size} pixels; both sides must be at least 1 pixel."
-        )
+        raise InvalidImage(f"The image declares a size of {size} pixels; both sides must be at least 1 pixel.")
     if max(info.width, info.height) > limits.max_dimension:
-        raise InvalidImage(
-            f"The image is {size} pixels; each side may be at most {limits.max_dimension} pixels."
-        )
+        raise InvalidImage(f"The image is {size} pixels; each side may be at most {limits.max_dimension} pixels.")
     if info.width * info.height > limits.max_pixels:
         raise InvalidImage(
             f"The image is {size} = {info.width * info.height} pixels; the limit is {limits.max_pixels} pixels."
@@ -94,12 +84,8 @@ def _check_dimensions(info: ImageInfo, limits: ImageLimits) -> None:
 
 # --- PNG ------------------------------------------------------------------------------------------
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_IEND = (
-    b"\x00\x00\x00\x00IEND\xaeB`\x82"  # zero length, type, CRC: identical in every PNG
-)
-_IHDR = struct.Struct(
-    ">I4sIIBBBBBI"
-)  # length, type, width, height, depth, colour, compression, filter, interlace, CRC
+_PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # zero length, type, CRC: identical in every PNG
+_IHDR = struct.Struct(">I4sIIBBBBBI")  # length, type, width, height, depth, colour, compression, filter, interlace, CRC
 _PNG_BIT_DEPTHS = {
     0: {1, 2, 4, 8, 16},
     2: {8, 16},
@@ -126,43 +112,24 @@ def _png_dimensions(data: bytes) -> tuple[int, int]:
         crc,
     ) = _IHDR.unpack_from(data, len(_PNG_SIGNATURE))
     if length != 13 or chunk_type != b"IHDR":
-        raise InvalidImage(
-            "The PNG image is corrupt (it does not start with a valid IHDR chunk)."
-        )
+        raise InvalidImage("The PNG image is corrupt (it does not start with a valid IHDR chunk).")
     if zlib.crc32(data[len(_PNG_SIGNATURE) + 4 : header_end - 4]) != crc:
-        raise InvalidImage(
-            "The PNG image is corrupt (its IHDR chunk fails its checksum)."
-        )
-    if (
-        depth not in _PNG_BIT_DEPTHS.get(colour, ())
-        or compression != 0
-        or filter_method != 0
-        or interlace > 1
-    ):
-        raise InvalidImage(
-            "The PNG image is corrupt (its IHDR chunk has invalid field values)."
-        )
+        raise InvalidImage("The PNG image is corrupt (its IHDR chunk fails its checksum).")
+    if depth not in _PNG_BIT_DEPTHS.get(colour, ()) or compression != 0 or filter_method != 0 or interlace > 1:
+        raise InvalidImage("The PNG image is corrupt (its IHDR chunk has invalid field values).")
     if width > 0x7FFFFFFF or height > 0x7FFFFFFF:  # the PNG spec caps both at 2^31-1
-        raise InvalidImage(
-            "The PNG image is corrupt (its declared size is out of range)."
-        )
+        raise InvalidImage("The PNG image is corrupt (its declared size is out of range).")
     if not data.endswith(_PNG_IEND):
-        raise InvalidImage(
-            "The PNG image is truncated (it does not end with an IEND chunk)."
-        )
+        raise InvalidImage("The PNG image is truncated (it does not end with an IEND chunk).")
     return width, height
 
 
 # --- JPEG -----------------------------------------------------------------------------------------
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _JPEG_EOI = b"\xff\xd9"
-_NOT_FILL_BYTE = re.compile(
-    rb"[^\xff]"
-)  # a marker may be preceded by any number of 0xFF fill bytes
+_NOT_FILL_BYTE = re.compile(rb"[^\xff]")  # a marker may be preceded by any number of 0xFF fill bytes
 # Start-of-frame markers carry the dimensions. C4 (DHT), C8 (reserved) and CC (DAC) share the range but are not frames.
-_START_OF_FRAME = frozenset(
-    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-)
+_START_OF_FRAME = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn have no length field
 # Real files have a few dozen segments before the frame header (ICC profiles split into up to 255
 # APP2 segments included); thousands means garbage, and the cap bounds the work on it.
@@ -172,9 +139,7 @@ _MAX_SEGMENTS_BEFORE_FRAME = 4096
 def _jpeg_dimensions(data: bytes) -> tuple[int, int]:
     width, height = _jpeg_frame_size(data)
     if not data.endswith(_JPEG_EOI) and not data.rstrip(b"\x00").endswith(_JPEG_EOI):
-        raise InvalidImage(
-            "The JPEG image is truncated (it does not end with an end-of-image marker)."
-        )
+        raise InvalidImage("The JPEG image is truncated (it does not end with an end-of-image marker).")
     return width, height
 
 
@@ -185,9 +150,7 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int]:
         if position >= len(data):
             break
         if data[position] != 0xFF:
-            raise InvalidImage(
-                f"The JPEG image is corrupt (no marker where one was expected, at byte {position})."
-            )
+            raise InvalidImage(f"The JPEG image is corrupt (no marker where one was expected, at byte {position}).")
         marker_at = _NOT_FILL_BYTE.search(data, position)
         if marker_at is None:
             break
@@ -197,32 +160,22 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int]:
             continue
         if marker in (0x00, 0xD8, 0xD9, 0xDA):
             # Stuffed zero, a second SOI, EOI or start-of-scan before any frame header: not a usable JPEG.
-            raise InvalidImage(
-                "The JPEG image is corrupt (no frame header before the image data)."
-            )
+            raise InvalidImage("The JPEG image is corrupt (no frame header before the image data).")
         if position + 2 > len(data):
             break
         (length,) = struct.unpack_from(">H", data, position)
         if length < 2:
-            raise InvalidImage(
-                f"The JPEG image is corrupt (invalid segment length at byte {position})."
-            )
+            raise InvalidImage(f"The JPEG image is corrupt (invalid segment length at byte {position}).")
         if position + length > len(data):
             break
         if marker in _START_OF_FRAME:
             if length < 8:
-                raise InvalidImage(
-                    "The JPEG image is corrupt (its frame header is too short)."
-                )
-            height, width = struct.unpack_from(
-                ">HH", data, position + 3
-            )  # after length (2) and precision (1)
+                raise InvalidImage("The JPEG image is corrupt (its frame header is too short).")
+            height, width = struct.unpack_from(">HH", data, position + 3)  # after length (2) and precision (1)
             return width, height
         position += length
     else:
-        raise InvalidImage(
-            "The JPEG image is corrupt (too many segments before the frame header)."
-        )
+        raise InvalidImage("The JPEG image is corrupt (too many segments before the frame header).")
     raise InvalidImage("The JPEG image is truncated (it ends before its frame header).")
 
 
@@ -269,9 +222,7 @@ def _detect_other_format(data: bytes) -> str | None:
             return name
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP images"
-    if (
-        data[:2] == b"BM" and len(data) >= 14 and data[6:10] == b"\x00\x00\x00\x00"
-    ):  # reserved header fields
+    if data[:2] == b"BM" and len(data) >= 14 and data[6:10] == b"\x00\x00\x00\x00":  # reserved header fields
         return "BMP images"
     if data[4:8] == b"ftyp":
         return _ISO_MEDIA_BRANDS.get(data[8:12], "ISO media (MP4/QuickTime) files")
@@ -280,9 +231,7 @@ def _detect_other_format(data: bytes) -> str | None:
 
 def _detect_text_format(head: bytes) -> str | None:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
-    if text.startswith(b"<svg") or (
-        text.startswith((b"<?xml", b"<!doctype svg")) and b"<svg" in text
-    ):
+    if text.startswith(b"<svg") or (text.startswith((b"<?xml", b"<!doctype svg")) and b"<svg" in text):
         return "SVG images"
     if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
         return "HTML documents"
