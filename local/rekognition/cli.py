@@ -1,0 +1,69 @@
+"""Command line: run the local Rekognition until SIGTERM or SIGINT.
+
+    python -m local.rekognition.cli --port 4567 [--host 127.0.0.1] [--fail-rate 0.1]
+
+Then point boto3 at it with AWS_ENDPOINT_URL_REKOGNITION=http://127.0.0.1:4567.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .models import ModelSet
+from .service import RekognitionService
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rekognition", description="Local Amazon Rekognition with offline models.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument(
+        "--fail-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of calls answered with ThrottlingException or ProvisionedThroughputExceededException",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    service = RekognitionService(host=args.host, port=args.port, fail_rate=args.fail_rate)
+    try:
+        url = service.start()
+    except OSError as error:
+        print(f"rekognition: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr, flush=True)
+        return 1
+    print(f"rekognition: listening on {url}", flush=True)
+    service.on_models_ready(_report_ready)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+    return 0
+
+
+def _report_ready(models: ModelSet) -> None:
+    unavailable = f" (unavailable: {', '.join(sorted(models.errors))})" if models.errors else ""
+    print(f"rekognition: models ready in {models.prepare_seconds:.2f} s{unavailable}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

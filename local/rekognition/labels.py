@@ -1,0 +1,122 @@
+"""General labels: an ImageNet classifier (EfficientNet-Lite0 on onnxruntime) mapped through the
+taxonomy, plus Person instances from detected faces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .effnet_onnx import CLASS_MAPS_NAME, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, cached_model_path
+from .faces import Face, person_box
+from .geometry import Box
+from .onnx_sessions import open_session
+from .taxonomy import LabelInfo, Taxonomy, propagate_to_parents
+
+# The weights were trained on inputs scaled as (x - 127) / 128.
+_MEAN, _SCALE = 127.0, 128.0
+# Classes whose maps are blended into the subject heatmap.
+_HEATMAP_CLASSES = 5
+
+
+@dataclass(frozen=True)
+class Classification:
+    probabilities: np.ndarray  # (1000,), averaged over the whole-image and centre-crop views
+    whole_image_maps: np.ndarray  # (1000, 7, 7) class evidence over the whole image
+
+    def subject_heatmap(self) -> np.ndarray:
+        """7 x 7 map in [0, 1] of where the evidence for the top classes lies."""
+        top = np.argsort(-self.probabilities)[:_HEATMAP_CLASSES]
+        heat = np.tensordot(self.probabilities[top], self.whole_image_maps[top], axes=1)
+        heat -= heat.min()
+        peak = heat.max()
+        return heat / peak if peak > 0 else heat
+
+
+class ImageNetClassifier:
+    def __init__(self) -> None:
+        self.model_path, self.converted = cached_model_path()
+        try:
+            self._session = open_session(self.model_path)
+        except Exception:  # onnxruntime raises untyped errors for bad files
+            # A damaged cache file: convert again once, and let a second failure surface.
+            self.model_path.unlink(missing_ok=True)
+            self.model_path, self.converted = cached_model_path()
+            self._session = open_session(self.model_path)
+
+    def classify(self, image) -> Classification:
+        """`image` is a PIL RGB image of any size."""
+        batch = np.stack([_to_input(_whole_view(image)), _to_input(_center_view(image))])
+        logits, maps = self._session.run([OUTPUT_NAME, CLASS_MAPS_NAME], {INPUT_NAME: batch})
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(shifted)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        return Classification(probabilities=probabilities.mean(axis=0), whole_image_maps=maps[0])
+
+    def warm_up(self) -> None:
+        from PIL import Image
+
+        self.classify(Image.new("RGB", (INPUT_SIZE, INPUT_SIZE), (128, 128, 128)))
+
+
+def _whole_view(image):
+    """The whole image squeezed to the input size: nothing at the edges is lost."""
+    from PIL import Image
+
+    return image.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def _center_view(image):
+    """The central square at the usual 224/256 crop ratio: the training distribution's framing."""
+    from PIL import Image
+
+    side = min(image.width, image.height) * INPUT_SIZE / 256
+    left, top = (image.width - side) / 2, (image.height - side) / 2
+    return image.resize(
+        (INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, box=(left, top, left + side, top + side), reducing_gap=2.0
+    )
+
+
+def _to_input(view) -> np.ndarray:
+    array = (np.asarray(view, dtype=np.float32) - _MEAN) / _SCALE
+    return array.transpose(2, 0, 1)
+
+
+@dataclass
+class DetectedLabel:
+    info: LabelInfo
+    confidence: float  # 0-100
+    instances: list[tuple[Box, float]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+def general_labels(
+    classification: Classification | None,
+    faces: list[Face],
+    taxonomy: Taxonomy,
+    image_width: int,
+    image_height: int,
+) -> list[DetectedLabel]:
+    """Classifier labels and their parents, merged with Person/Face from the face detector, by
+    name keeping the highest confidence; most confident first, the more specific label first
+    among equals."""
+    confidences = taxonomy.confidences(classification.probabilities) if classification is not None else {}
+    instances: dict[str, list[tuple[Box, float]]] = {}
+    if faces:
+        face_confidence = 100.0 * max(face.confidence for face in faces)
+        detected = {"Person": face_confidence, "Face": face_confidence}
+        for name, confidence in detected.items():
+            confidences[name] = max(confidences.get(name, 0.0), confidence)
+        confidences = propagate_to_parents(confidences, taxonomy.labels)
+        instances["Person"] = [
+            (person_box(face.box, image_width, image_height), 100.0 * face.confidence) for face in faces
+        ]
+    labels = [
+        DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))
+        for name, confidence in confidences.items()
+    ]
+    labels.sort(key=lambda label: (-label.confidence, -label.info.depth, label.name))
+    return labels

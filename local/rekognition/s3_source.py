@@ -1,0 +1,63 @@
+"""Read an image named by an S3Object from S3 (in the local stack: the emulator).
+
+The S3 client is created on first use, not at import, and recreated when the endpoint or region
+in the environment changes: boto3 itself reads `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from .errors import image_too_large, invalid_s3_object
+
+_DEFAULT_REGION = "us-east-1"
+_ENVIRONMENT_KEYS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
+_lock = threading.Lock()
+_clients: dict[tuple[str, ...], Any] = {}
+
+
+def s3_client() -> Any:
+    key = tuple(os.environ.get(name, "") for name in _ENVIRONMENT_KEYS)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            import boto3
+
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or _DEFAULT_REGION
+            client = boto3.session.Session().client("s3", region_name=region)
+            _clients.clear()
+            _clients[key] = client
+        return client
+
+
+def read_s3_object(bucket: str, name: str, version: str | None, max_bytes: int) -> bytes:
+    """The object's bytes. Missing or unreadable objects raise InvalidS3ObjectException and
+    objects over `max_bytes` raise ImageTooLargeException, as Rekognition does."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    arguments = {"Bucket": bucket, "Key": name}
+    if version:
+        arguments["VersionId"] = version
+    try:
+        response = s3_client().get_object(**arguments)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        raise invalid_s3_object(
+            f"Unable to get object metadata from S3. Check object key, region and/or access permissions. ({code})"
+        ) from None
+    except BotoCoreError as error:
+        raise invalid_s3_object(f"Unable to read the object from S3: {error}") from None
+    body = response["Body"]
+    try:
+        if int(response.get("ContentLength", 0)) > max_bytes:
+            raise image_too_large(f"Image size is too large: S3 objects may be at most {max_bytes} bytes")
+        data = body.read(max_bytes + 1)
+    except BotoCoreError as error:
+        raise invalid_s3_object(f"Unable to read the object from S3: {error}") from None
+    finally:
+        body.close()
+    if len(data) > max_bytes:
+        raise image_too_large(f"Image size is too large: S3 objects may be at most {max_bytes} bytes")
+    return data

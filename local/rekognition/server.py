@@ -1,0 +1,126 @@
+"""HTTP front end speaking Rekognition's JSON 1.1 protocol: `POST /` with
+`X-Amz-Target: RekognitionService.<Operation>`, errors as HTTP 400 with a JSON body naming the
+error in `__type` and an `x-amzn-ErrorType` header, so boto3 raises ClientError with that code.
+Signatures are not checked: any credentials are accepted. `GET /health` reports readiness.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import threading
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .errors import RekognitionError, internal_error
+from .models import ModelSet
+from .operations import OPERATIONS
+
+TARGET_PREFIX = "RekognitionService."
+CONTENT_TYPE = "application/x-amz-json-1.1"
+# A 5 MB image is about 6.7 MB of base64: larger bodies are read (to answer properly) up to this.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+FAULT_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException")
+
+
+class RekognitionHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], models: ModelSet, fail_rate: float = 0.0, seed: int | None = None):
+        super().__init__(address, RekognitionRequestHandler)
+        self.models = models
+        self.fail_rate = fail_rate
+        self._random = random.Random(seed)
+        self._random_lock = threading.Lock()
+
+    def injected_fault(self) -> RekognitionError | None:
+        """With probability fail_rate, the throttling error a busy Rekognition would send."""
+        if self.fail_rate <= 0:
+            return None
+        with self._random_lock:
+            if self._random.random() >= self.fail_rate:
+                return None
+            code = self._random.choice(FAULT_CODES)
+        return RekognitionError(code, "Rate exceeded (injected by --fail-rate)")
+
+
+class RekognitionRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalRekognition/1.0"
+    server: RekognitionHTTPServer
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # one line per request would drown the stack's logs
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] in ("/health", "/health/"):
+            models = self.server.models
+            body = {"ready": models.ready}
+            if models.errors:
+                body["errors"] = models.errors
+            self._send_json(200, body, {})
+            return
+        self._send_error(RekognitionError("UnknownOperationException", f"GET {self.path} is not an operation", 404))
+
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            self._send_error(RekognitionError("SerializationException", "Content-Length is required"))
+            return
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body makes the connection unusable
+            self._send_error(RekognitionError("ImageTooLargeException", "Request body is too large"))
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            response = self._dispatch(self.headers.get("X-Amz-Target", ""), body)
+        except RekognitionError as error:
+            self._send_error(error)
+            return
+        except Exception:  # never let a bug become a traceback page
+            traceback.print_exc(file=sys.stderr)
+            self._send_error(internal_error("Internal server error"))
+            return
+        self._send_json(200, response, {})
+
+    def _dispatch(self, target: str, body: bytes) -> dict:
+        operation_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
+        operation = OPERATIONS.get(operation_name)
+        if operation is None:
+            shown = target or "(missing X-Amz-Target)"
+            raise RekognitionError(
+                "UnknownOperationException", f"Operation {shown} is not emulated by the local Rekognition"
+            )
+        try:
+            request = json.loads(body or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise RekognitionError("SerializationException", "Request body is not valid JSON") from None
+        if not isinstance(request, dict):
+            raise RekognitionError("SerializationException", "Request body must be a JSON object")
+        fault = self.server.injected_fault()
+        if fault is not None:
+            raise fault
+        return operation(request, self.server.models)
+
+    def _send_error(self, error: RekognitionError) -> None:
+        body = {"__type": error.code, "message": error.message}
+        self._send_json(error.status, body, {"x-amzn-ErrorType": error.code})
+
+    def _send_json(self, status: int, body: dict, headers: dict[str, str]) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
