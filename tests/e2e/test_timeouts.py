@@ -58,7 +58,8 @@ class HangsOnceRekognition:
 
 @pytest.fixture
 def slow_stack():
-    base = topology.load("local")
+    # moto's state is per process: a stage of its own keeps this stack's resources apart from the session's.
+    base = topology.load("e2e-timeouts")
     functions = tuple(
         dataclasses.replace(f, timeout=RECOGNIZE_TIMEOUT) if f.name == "recognize" else f for f in base.functions
     )
