@@ -66,8 +66,8 @@ def read_frame(fd: int) -> dict[str, Any] | None:
     return json.loads(payload)
 
 
-def write_frame(fd: int, message: dict[str, Any]) -> None:
-    view = memoryview(encode_frame(message))
+def write_frame(fd: int, message: dict[str, Any] | bytes) -> None:
+    view = memoryview(message if isinstance(message, bytes) else encode_frame(message))
     while view:
         written = os.write(fd, view)
         view = view[written:]
@@ -191,31 +191,25 @@ def _configure_root_logger() -> None:
 
 
 # --- the invocation loop ----------------------------------------------------------------------------
-def invoke_once(handler: Callable[[Any, Any], Any], request: dict[str, Any], function_arn: str) -> dict[str, Any]:
+def invoke_once(handler: Callable[[Any, Any], Any], request: dict[str, Any], function_arn: str) -> bytes:
+    """Run the handler on one event; the reply comes back already framed."""
     context = LambdaContext(request["request_id"], function_arn, request["deadline_epoch_ms"])
     try:
         result = handler(request["event"], context)
-    except Exception as error:
+    except Exception as error:  # whatever the handler raises is the invocation's error, as in Lambda
         stack = traceback.format_exception(error)
         sys.stderr.write(
             f"[ERROR] {type(error).__name__}: {error}\tRequestId: {context.aws_request_id}\n" + "".join(stack)
         )
-        return {
-            "ok": False,
-            "error_type": type(error).__name__,
-            "error_message": str(error),
-            "stack_trace": stack,
-        }
+        return _error_frame(type(error).__name__, str(error), stack)
     try:
-        json.dumps(result, default=_lambda_json_default)
+        return encode_frame({"ok": True, "result": result})
     except (TypeError, ValueError) as error:
-        return {
-            "ok": False,
-            "error_type": "Runtime.MarshalError",
-            "error_message": f"Unable to marshal response: {error}",
-            "stack_trace": [],
-        }
-    return {"ok": True, "result": result}
+        return _error_frame("Runtime.MarshalError", f"Unable to marshal response: {error}", [])
+
+
+def _error_frame(error_type: str, message: str, stack: list[str]) -> bytes:
+    return encode_frame({"ok": False, "error_type": error_type, "error_message": message, "stack_trace": stack})
 
 
 def serve(args: argparse.Namespace) -> int:

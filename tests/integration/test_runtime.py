@@ -67,6 +67,7 @@ def runtime(log_path: Path) -> Iterator[LambdaRuntime]:
         sample("failing"),
         sample("printing"),
         sample("unserialisable"),
+        sample("decimals"),
         sample("structured_logging"),
         sample("crashy"),
         sample("sleepy", timeout=0.5),
@@ -172,6 +173,10 @@ def test_given_handler_returns_unserialisable_value_when_invoked_then_marshal_er
 
     assert raised.value.error_type == "Runtime.MarshalError"
     assert "set" in raised.value.error_message
+
+
+def test_given_handler_returns_decimals_when_invoked_then_they_arrive_as_json_numbers(runtime):
+    assert runtime.invoke("decimals", {}) == {"count": 3, "confidence": 99.5}
 
 
 def test_given_handler_writes_to_stdout_when_invoked_then_protocol_is_intact_and_output_is_logged(runtime, log_path):
