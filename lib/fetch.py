@@ -18,9 +18,12 @@ Decisions (each one is tested):
   use ``http://127.0.0.1:<port>/`` rather than ``localhost``.
 * Redirects: followed by hand, only for 301/302/303/307/308 with a Location, at most
   ``max_redirects``. Each target is re-checked exactly like the first URL; a redirect to a refused
-  target is ``UrlNotAllowed``, a loop or a chain past the limit is ``FetchFailed``.
-* No ambient credentials: ``trust_env`` is off (no proxy variables, no .netrc), cookies are never stored,
-  no Authorization header is ever sent.
+  target is ``UrlNotAllowed``; a loop, a chain past the limit or a malformed Location is ``FetchFailed``.
+  A redirect's body is never read and its connection is dropped, so every hop connects afresh and
+  its address is checked again, even on the same host.
+* No ambient credentials: requests' transport adapter is used without a ``Session``, so nothing is
+  taken from the environment (proxy variables, .netrc), no cookie jar exists, and no Authorization
+  header is ever sent. Proxies are refused by the adapter itself.
 * Size: a declared Content-Length over ``max_bytes`` is refused before the body is read; the body is
   streamed and abandoned as soon as it passes ``max_bytes`` (``PayloadTooLarge``). The body is taken as
   sent (``Accept-Encoding: identity``); a compressed body is refused rather than inflated.
@@ -38,7 +41,6 @@ from __future__ import annotations
 import http
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin
 
 import requests
@@ -110,68 +112,60 @@ class SafeFetcher:
         """Download `url` under the policy. Raises a DomainError subclass on every refusal or failure."""
         check_url(url, self._addresses)
         deadline = Deadline(self._policy.total_timeout)
-        session = self._new_session(deadline)
+        # The adapter is used without a requests.Session on purpose: a Session would bring proxy and
+        # .netrc settings from the environment (unless trust_env is off), a cookie jar, and its own
+        # redirect machinery (which reads whole redirect bodies), none of which this fetch wants.
+        adapter = GuardedAdapter(ConnectGuard(self._addresses, self._resolver, deadline, self._policy.connect_timeout))
         try:
-            return self._follow(session, url, deadline)
+            return self._follow(adapter, url, deadline)
         finally:
-            session.close()
+            adapter.close()
             deadline.close()
 
-    def _new_session(self, deadline: Deadline) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False
-        session.proxies = {}
-        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # store and send no cookies
-        session.headers.clear()
-        session.headers.update(
-            {
-                "User-Agent": self._policy.user_agent,
-                "Accept": "image/jpeg, image/png;q=0.9, */*;q=0.1",
-                "Accept-Encoding": "identity",
-            }
-        )
-        adapter = GuardedAdapter(ConnectGuard(self._addresses, self._resolver, deadline, self._policy.connect_timeout))
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        return session
-
-    def _follow(self, session: requests.Session, url: str, deadline: Deadline) -> FetchedImage:
+    def _follow(self, adapter: GuardedAdapter, url: str, deadline: Deadline) -> FetchedImage:
         visited = {url}
         redirects = 0
         while True:
-            response = self._request(session, url, deadline, redirected=redirects > 0)
+            response = self._request(adapter, url, deadline, redirected=redirects > 0)
             try:
-                location = session.get_redirect_target(response)
-                if response.status_code not in _FOLLOWED_REDIRECTS or location is None:
+                location = _redirect_target(response)
+                if location is None:
                     return self._accept(response, url, deadline)
             finally:
                 response.close()
             if redirects >= self._policy.max_redirects:
                 raise FetchFailed(f"The URL redirected more than {self._policy.max_redirects} times.")
-            url = urljoin(url, location)
-            check_url(url, self._addresses, redirected=True)
+            url = self._redirected_url(url, location)
             if url in visited:
                 raise FetchFailed("The URL redirects in a loop.")
             visited.add(url)
             redirects += 1
 
-    def _request(
-        self,
-        session: requests.Session,
-        url: str,
-        deadline: Deadline,
-        *,
-        redirected: bool,
-    ) -> requests.Response:
+    def _redirected_url(self, current: str, location: str) -> str:
+        try:
+            target = urljoin(current, location)
+            check_url(target, self._addresses, redirected=True)
+        except UrlNotAllowed:
+            raise
+        except InvalidRequest as malformed:  # the server's Location is broken, not the user's URL
+            raise FetchFailed(malformed.message) from None
+        except ValueError:  # urljoin refuses some broken authorities, e.g. "http://[::1/"
+            raise FetchFailed("The URL redirected to a URL that is malformed.") from None
+        return target
+
+    def _request(self, adapter: GuardedAdapter, url: str, deadline: Deadline, *, redirected: bool) -> requests.Response:
         if deadline.expired:
             raise deadline.timeout_error()
-        remaining = deadline.remaining()
-        timeout = (
-            min(self._policy.connect_timeout, remaining),
-            min(self._policy.read_timeout, remaining),
-        )
         try:
-            return session.get(url, stream=True, allow_redirects=False, timeout=timeout)
+            prepared = requests.Request("GET", url, headers=self._headers()).prepare()
+        except (requests.RequestException, ValueError):  # check_url let through something requests cannot use
+            if redirected:
+                raise FetchFailed("The URL redirected to a URL that is malformed.") from None
+            raise InvalidRequest("The URL is malformed.") from None
+        remaining = deadline.remaining()
+        timeout = (min(self._policy.connect_timeout, remaining), min(self._policy.read_timeout, remaining))
+        try:
+            return adapter.send(prepared, stream=True, timeout=timeout)
         except UrlNotAllowed as refusal:
             if not redirected:
                 raise
@@ -179,12 +173,15 @@ class SafeFetcher:
             raise UrlNotAllowed(f"The URL redirected to a host that is not allowed. {refusal.message}") from None
         except DomainError:
             raise
-        except (
-            requests.RequestException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-        ) as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise self._failure(error, _host_of(url), deadline) from None
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "User-Agent": self._policy.user_agent,
+            "Accept": "image/jpeg, image/png;q=0.9, */*;q=0.1",
+            "Accept-Encoding": "identity",  # take the bytes as sent: no inflating of untrusted data
+        }
 
     def _accept(self, response: requests.Response, url: str, deadline: Deadline) -> FetchedImage:
         if not 200 <= response.status_code < 300:
@@ -309,6 +306,18 @@ def _check_literal_host(parsed: Url, addresses: AddressPolicy, prefix: str) -> N
     reason = addresses.refusal(address, port)
     if reason is not None:
         raise UrlNotAllowed(f"{prefix} points to {reason}; only public addresses can be fetched.")
+
+
+def _redirect_target(response: requests.Response) -> str | None:
+    """The Location of a redirect we follow, or None for any other response."""
+    location = response.headers.get("Location")
+    if response.status_code not in _FOLLOWED_REDIRECTS or location is None:
+        return None
+    # http.client decodes header bytes as latin-1; servers that send non-ASCII mostly mean UTF-8.
+    try:
+        return location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return location
 
 
 def _host_of(url: str) -> str:

@@ -237,15 +237,17 @@ def test_given_a_name_that_rebinds_within_one_fetch_when_a_new_connection_is_nee
     assert calls == ["rebind.test", "rebind.test"]
 
 
-def test_given_a_kept_alive_connection_when_a_redirect_stays_on_the_host_then_the_checked_connection_is_reused(
+def test_given_a_keep_alive_redirect_on_the_same_host_when_followed_then_the_hop_gets_a_freshly_checked_connection(
     server: FixtureServer,
 ) -> None:
     calls: list[str] = []
-    start = server.route("/start", redirect(302, "/image.png"))
+    start = server.route("/start", redirect(302, "/image.png"))  # keep-alive: the server would reuse it
     fetcher = fetcher_for(server, rebinding_resolver("127.0.0.1", "169.254.169.254", calls))
 
-    assert fetcher.fetch(start.replace("127.0.0.1", "rebind.test")).content == IMAGE
-    assert calls == ["rebind.test"]  # one lookup, one checked connection, both requests on it
+    with pytest.raises(UrlNotAllowed, match="link-local"):
+        fetcher.fetch(start.replace("127.0.0.1", "rebind.test"))
+
+    assert calls == ["rebind.test", "rebind.test"]
 
 
 def test_given_a_redirect_to_the_same_name_on_a_port_not_allow_listed_then_no_connection_reaches_it(
@@ -293,3 +295,13 @@ def test_given_proxy_variables_and_a_netrc_when_fetched_then_both_are_ignored(
     assert fetched.content == IMAGE
     assert listener.accepted() == 0
     assert "Authorization" not in server.requests[0].headers
+
+
+@pytest.mark.parametrize("location", ["http://[::1/", "http://public.test:99999/", "https://", "http://exa mple.test/"])
+def test_given_a_malformed_location_when_redirected_then_fetch_failed_blames_the_redirect(
+    server: FixtureServer, location: str
+) -> None:
+    start = server.route("/start", redirect(302, location))
+
+    with pytest.raises(FetchFailed, match="redirected to a URL that"):
+        fetcher_for(server).fetch(start)

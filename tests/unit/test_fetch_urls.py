@@ -5,13 +5,14 @@ connection attempt into a test failure.
 """
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from lib.addresses import AddressPolicy
 from lib.errors import DomainError, FetchFailed, InvalidRequest, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
-from lib.guarded_http import is_noncanonical_numeric_host
+from lib.guarded_http import ConnectGuard, Deadline, is_noncanonical_numeric_host
 
 pytestmark = pytest.mark.unit
 
@@ -254,3 +255,40 @@ def test_given_the_default_resolver_when_localhost_is_fetched_then_url_not_allow
 
     with pytest.raises(UrlNotAllowed, match="'localhost' resolves to a loopback address"):
         fetcher.fetch("http://localhost/")
+
+
+# --- the connect-time guard on its own (the authority behind the early URL checks) ----------------
+@pytest.fixture
+def guard() -> Iterator[ConnectGuard]:
+    deadline = Deadline(5.0)
+    yield ConnectGuard(
+        AddressPolicy(("127.0.0.1:8123",)), resolver_answering("10.0.0.1"), deadline, connect_timeout=1.0
+    )
+    deadline.close()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "::ffff:169.254.169.254", "169.254.169.254."])
+def test_given_a_literal_host_when_the_guard_checks_it_then_it_is_refused_without_resolving(
+    guard: ConnectGuard, host: str
+) -> None:
+    with pytest.raises(UrlNotAllowed, match="is a"):
+        guard.checked_addresses(host, 80)
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "127.1", "0"])
+def test_given_an_encoded_host_when_the_guard_checks_it_then_it_is_refused_without_resolving(
+    guard: ConnectGuard, host: str
+) -> None:
+    with pytest.raises(UrlNotAllowed, match="non-standard form"):
+        guard.checked_addresses(host, 80)
+
+
+def test_given_a_name_when_the_guard_checks_it_then_its_resolved_answers_are_judged(guard: ConnectGuard) -> None:
+    with pytest.raises(UrlNotAllowed, match="'name.test' resolves to a private network address"):
+        guard.checked_addresses("name.test", 80)
+
+
+def test_given_an_allow_listed_literal_when_the_guard_checks_it_then_the_address_is_returned(
+    guard: ConnectGuard,
+) -> None:
+    assert [str(address) for address in guard.checked_addresses("127.0.0.1", 8123)] == ["127.0.0.1"]
