@@ -283,11 +283,11 @@ class LambdaRuntime:
             raise
         if failures:
             self.stop()
-            raise FunctionInitError(
-                failures[0].function_name,
-                failures[0].error_type,
-                "\n\n".join(str(failure) for failure in failures),
-            )
+            first = failures[0]
+            if len(failures) == 1:
+                raise first
+            others = "\n\n".join(str(failure) for failure in failures[1:])
+            raise FunctionInitError(first.function_name, first.error_type, f"{first.detail}\n\n{others}")
 
     def stop(self) -> None:
         """Kill every worker, hung or not, and reap it. Safe to call more than once."""
