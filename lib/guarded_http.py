@@ -7,9 +7,9 @@ the host is resolved once through an injectable resolver, every answer is checke
 address policy, and the socket is connected to one of those checked addresses. The connection object
 keeps the original host name, so the Host header, TLS SNI and certificate verification still use it.
 
-A ``Deadline`` also tracks each socket opened for one fetch and shuts them all down when the fetch's
-wall-clock budget runs out: per-operation socket timeouts alone cannot stop a server that dribbles
-one byte just before each read timeout.
+A ``Deadline`` also watches each socket opened for one fetch and shuts them all down when the
+fetch's wall-clock budget runs out: per-operation socket timeouts alone cannot stop a server that
+dribbles one byte just before each read timeout, in the body or in the headers.
 """
 
 from __future__ import annotations
@@ -196,9 +196,8 @@ class ConnectGuard:
         try:
             for option in socket_options or ():
                 sock.setsockopt(*option)
-            sock.settimeout(
-                max(0.001, min(self._connect_timeout, self._deadline.remaining()))
-            )  # 0 would mean non-blocking
+            timeout = min(self._connect_timeout, self._deadline.remaining())
+            sock.settimeout(max(timeout, 0.001))  # a timeout of 0 would make the socket non-blocking
             if source_address:
                 sock.bind(source_address)
             sock.connect((str(address), port))

@@ -8,10 +8,13 @@ import socket
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 from fetch_servers import FixtureServer, RecordingListener, body, redirect
 
+from lib.addresses import AddressPolicy
 from lib.errors import FetchFailed, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
+from lib.guarded_http import ConnectGuard, Deadline, GuardedAdapter
 
 pytestmark = pytest.mark.unit
 
@@ -305,3 +308,20 @@ def test_given_a_malformed_location_when_redirected_then_fetch_failed_blames_the
 
     with pytest.raises(FetchFailed, match="redirected to a URL that"):
         fetcher_for(server).fetch(start)
+
+
+def test_given_a_proxy_when_the_guarded_adapter_is_asked_to_use_it_then_url_not_allowed(
+    listener: RecordingListener,
+) -> None:
+    # A proxy connection would go to the proxy's address instead of the checked one.
+    deadline = Deadline(5.0)
+    adapter = GuardedAdapter(ConnectGuard(AddressPolicy(), resolver_for({}), deadline, connect_timeout=1.0))
+    prepared = requests.Request("GET", "http://public.test/image.png").prepare()
+    try:
+        with pytest.raises(UrlNotAllowed, match="proxy"):
+            adapter.send(prepared, proxies={"http": f"http://127.0.0.1:{listener.port}"}, timeout=1.0)
+    finally:
+        adapter.close()
+        deadline.close()
+
+    assert listener.accepted() == 0
