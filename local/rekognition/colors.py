@@ -55,7 +55,7 @@ def simplified_color(rgb: tuple[int, int, int]) -> str:
         return "green"
     if hue < 255:
         return "blue"
-    if hue < 300:
+    if hue < 320:
         return "purple"
     return "pink"
 

@@ -25,27 +25,41 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 FAULT_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException")
 
 
+class FaultInjector:
+    """With probability `rate`, the throttling error a busy Rekognition would send."""
+
+    def __init__(self, rate: float = 0.0, seed: int | None = None) -> None:
+        self.rate = rate
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def next_fault(self) -> RekognitionError | None:
+        if self.rate <= 0:
+            return None
+        with self._lock:
+            if self._random.random() >= self.rate:
+                return None
+            code = self._random.choice(FAULT_CODES)
+        return RekognitionError(code, "Rate exceeded (injected by --fail-rate)")
+
+
 class RekognitionHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], models: ModelSet, fail_rate: float = 0.0, seed: int | None = None):
+    def __init__(self, address: tuple[str, int], models: ModelSet, fail_rate: float = 0.0):
         super().__init__(address, RekognitionRequestHandler)
         self.models = models
-        self.fail_rate = fail_rate
-        self._random = random.Random(seed)
-        self._random_lock = threading.Lock()
+        self.faults = FaultInjector(fail_rate)
 
-    def injected_fault(self) -> RekognitionError | None:
-        """With probability fail_rate, the throttling error a busy Rekognition would send."""
-        if self.fail_rate <= 0:
-            return None
-        with self._random_lock:
-            if self._random.random() >= self.fail_rate:
-                return None
-            code = self._random.choice(FAULT_CODES)
-        return RekognitionError(code, "Rate exceeded (injected by --fail-rate)")
+    @property
+    def fail_rate(self) -> float:
+        return self.faults.rate
+
+    @fail_rate.setter
+    def fail_rate(self, value: float) -> None:
+        self.faults.rate = value
 
 
 class RekognitionRequestHandler(BaseHTTPRequestHandler):
@@ -103,7 +117,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             raise RekognitionError("SerializationException", "Request body is not valid JSON") from None
         if not isinstance(request, dict):
             raise RekognitionError("SerializationException", "Request body must be a JSON object")
-        fault = self.server.injected_fault()
+        fault = self.server.faults.next_fault()
         if fault is not None:
             raise fault
         return operation(request, self.server.models)

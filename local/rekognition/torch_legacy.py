@@ -114,4 +114,4 @@ def _materialize(ref: _TensorRef, storages: dict[str, np.ndarray]) -> np.ndarray
     view = np.lib.stride_tricks.as_strided(
         storage[ref.offset :], shape=ref.shape, strides=[s * itemsize for s in ref.stride], writeable=False
     )
-    return np.array(view)
+    return np.array(view, order="C")
