@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests.adapters
-from fetch_servers import (
+from tests.unit.fetch_servers import (
     Counter,
     FixtureServer,
     RecordingListener,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from fetch_servers import FixtureServer, RecordingListener, body, redirect
+from tests.unit.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
 from lib.addresses import AddressPolicy
 from lib.errors import FetchFailed, UrlNotAllowed
