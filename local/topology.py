@@ -78,6 +78,30 @@ class HttpRoute:
     method: str
     path: str
     function: str
+    authorizer: str | None = None  # a name in Topology.authorizers
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """An HTTP API JWT authorizer; issuer and audience may still hold intrinsics."""
+
+    name: str
+    identity_source: str
+    issuer: Any
+    audience: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class UserPool:
+    logical_id: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class UserPoolClient:
+    logical_id: str
+    user_pool: str  # logical id
+    properties: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -113,6 +137,9 @@ class Topology:
     subscriptions: tuple[Subscription, ...]
     tables: tuple[Table, ...]
     unsupported: tuple[str, ...]  # resource types declared but not reproduced locally, e.g. IAM roles
+    authorizers: tuple[JwtAuthorizer, ...] = ()
+    user_pools: tuple[UserPool, ...] = ()
+    user_pool_clients: tuple[UserPoolClient, ...] = ()
 
     @property
     def stack_name(self) -> str:
@@ -125,20 +152,26 @@ class Topology:
         raise KeyError(name)
 
 
-def load(stage: str = "local", path: Path = SERVERLESS_YML, env: Mapping[str, str] | None = None) -> Topology:
+def load(
+    stage: str = "local",
+    path: Path = SERVERLESS_YML,
+    env: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> Topology:
+    """`params` override the stage's parameters, as `sls --param="name=value"` does."""
     document = yaml.safe_load(path.read_text())
-    resolved = _Variables(document, stage, os.environ if env is None else env).resolve(document)
-    return _build(resolved, stage)
+    variables = _Variables(document, stage, os.environ if env is None else env, params or {})
+    return _build(variables.resolve(document), stage)
 
 
 # --- serverless variables ---------------------------------------------------------------------------
 class _Variables:
-    def __init__(self, document: dict[str, Any], stage: str, env: Mapping[str, str]):
+    def __init__(self, document: dict[str, Any], stage: str, env: Mapping[str, str], overrides: Mapping[str, str]):
         self.document = document
         self.stage = stage
         self.env = env
         params = document.get("params") or {}
-        self.params = {**(params.get("default") or {}), **(params.get(stage) or {})}
+        self.params = {**(params.get("default") or {}), **(params.get(stage) or {}), **overrides}
         self.options = {"stage": stage, "region": env.get("AWS_REGION", "us-east-1")}
 
     def resolve(self, value: Any, depth: int = 0) -> Any:
@@ -159,7 +192,7 @@ class _Variables:
         return value
 
     def _lookup(self, source: str, address: str) -> Any:
-        address, default = _split_default(address)
+        address, has_default, default = _split_default(address)
         value: Any = None
         if source == "sls" and address == "stage":
             value = self.stage
@@ -176,23 +209,26 @@ class _Variables:
         else:
             raise TopologyError(f"unsupported variable ${{{source}:{address}}}")
         if value is None:
-            if default is None:
+            if not has_default:
                 raise TopologyError(f"variable ${{{source}:{address}}} has no value for stage {self.stage!r}")
             return default
         return value
 
 
-def _split_default(address: str) -> tuple[str, str | None]:
+def _split_default(address: str) -> tuple[str, bool, str | None]:
+    """`name, 'text'` falls back to the text; `name, null` to nothing at all, as in osls."""
     if "," not in address:
-        return address.strip(), None
-    name, default = address.split(",", 1)
-    return name.strip(), default.strip().strip("'\"")
+        return address.strip(), False, None
+    name, default = (part.strip() for part in address.split(",", 1))
+    if default == "null":
+        return name, True, None
+    return name, True, default.strip("'\"")
 
 
 # --- building the model ------------------------------------------------------------------------------
 def _build(document: dict[str, Any], stage: str) -> Topology:
     provider = document.get("provider") or {}
-    resources = ((document.get("resources") or {}).get("Resources")) or {}
+    resources = _merged_resources(document.get("resources"))
     functions, routes, triggers = [], [], []
     for name, spec in (document.get("functions") or {}).items():
         functions.append(
@@ -208,7 +244,14 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
         for event in spec.get("events") or []:
             if "httpApi" in event:
                 http = event["httpApi"]
-                routes.append(HttpRoute(method=str(http["method"]).upper(), path=http["path"], function=name))
+                routes.append(
+                    HttpRoute(
+                        method=str(http["method"]).upper(),
+                        path=http["path"],
+                        function=name,
+                        authorizer=_authorizer_name(http.get("authorizer")),
+                    )
+                )
             elif "sqs" in event:
                 sqs = event["sqs"]
                 triggers.append(
@@ -232,6 +275,8 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
         "AWS::SQS::Queue",
         "AWS::SNS::Subscription",
         "AWS::DynamoDB::Table",
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolClient",
     }
     return Topology(
         service=document["service"],
@@ -246,7 +291,46 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
         subscriptions=tuple(_subscription(i, p) for i, p in by_type.get("AWS::SNS::Subscription", [])),
         tables=tuple(Table(i, p) for i, p in by_type.get("AWS::DynamoDB::Table", [])),
         unsupported=tuple(sorted({t for t in by_type if t not in reproduced})),
+        authorizers=_authorizers((provider.get("httpApi") or {}).get("authorizers") or {}),
+        user_pools=tuple(UserPool(i, p) for i, p in by_type.get("AWS::Cognito::UserPool", [])),
+        user_pool_clients=tuple(
+            UserPoolClient(i, _ref(p["UserPoolId"], "UserPoolId"), p)
+            for i, p in by_type.get("AWS::Cognito::UserPoolClient", [])
+        ),
     )
+
+
+def _merged_resources(resources: Any) -> dict[str, Any]:
+    """`resources:` is one block or, as osls also allows, a list of blocks merged in order."""
+    blocks = resources if isinstance(resources, list) else [resources]
+    merged: dict[str, Any] = {}
+    for block in blocks:
+        merged.update((block or {}).get("Resources") or {})
+    return merged
+
+
+def _authorizer_name(authorizer: Any) -> str | None:
+    if authorizer is None or isinstance(authorizer, str):
+        return authorizer
+    return authorizer["name"]
+
+
+def _authorizers(declared: Mapping[str, Any]) -> tuple[JwtAuthorizer, ...]:
+    authorizers = []
+    for name, spec in declared.items():
+        if spec.get("type") != "jwt":
+            raise TopologyError(f"authorizer {name}: only JWT authorizers are reproduced locally")
+        source = spec.get("identitySource", "$request.header.Authorization")
+        audience = spec.get("audience") or []
+        authorizers.append(
+            JwtAuthorizer(
+                name=spec.get("name", name),
+                identity_source=source[0] if isinstance(source, list) else source,
+                issuer=spec["issuerUrl"],
+                audience=tuple(audience if isinstance(audience, list) else [audience]),
+            )
+        )
+    return tuple(authorizers)
 
 
 def _logical_id_of_arn(expression: Any) -> str:

@@ -81,3 +81,47 @@ def test_intrinsics_resolve_against_physical_ids():
     assert resolve({"Fn::Join": ["-", [{"Ref": "Bucket"}, "x"]]}, ids) == "b-x"
     with pytest.raises(TopologyError):
         resolve({"Ref": "Missing"}, ids)
+
+
+def test_null_fallback_leaves_a_value_out(tmp_path):
+    path = tmp_path / "serverless.yml"
+    path.write_text(
+        """
+service: s
+provider: {name: aws}
+functions:
+  f:
+    handler: h.handler
+    events:
+      - httpApi: {method: GET, path: /, authorizer: "${self:custom.nothing, null}"}
+"""
+    )
+    [route] = topology.load("local", path=path, env={}).routes
+    assert route.authorizer is None
+
+
+def test_auth_parameter_turns_on_the_authorizer_and_its_user_pool():
+    off = topology.load("local", env={})
+    assert not off.authorizers and not off.user_pools and all(r.authorizer is None for r in off.routes)
+
+    on = topology.load("local", env={}, params={"auth": "cognito"})
+    [authorizer] = on.authorizers
+    assert {r.authorizer for r in on.routes} == {authorizer.name}
+    assert [p.logical_id for p in on.user_pools] == ["UserPool"]
+    assert [(c.logical_id, c.user_pool) for c in on.user_pool_clients] == [("UserPoolClient", "UserPool")]
+    assert authorizer.audience == ({"Ref": "UserPoolClient"},)
+
+
+def test_list_form_resources_are_merged(tmp_path):
+    path = tmp_path / "serverless.yml"
+    path.write_text(
+        """
+service: s
+provider: {name: aws}
+resources:
+  - Resources: {A: {Type: AWS::SNS::Topic}}
+  - Resources: {B: {Type: AWS::SNS::Topic}}
+  - {}
+"""
+    )
+    assert [t.logical_id for t in topology.load("local", path=path, env={}).topics] == ["A", "B"]
