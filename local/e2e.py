@@ -16,22 +16,11 @@ import requests
 
 from local.inbox import Delivery
 from local.stack import LocalStack, StackError, StackOptions
+from local.waiting import WaitTimedOut, wait_until
 
 
 class E2EFailure(Exception):
     pass
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.02):
-    """Polls `condition` until it returns something truthy; fails with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise E2EFailure(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def run_flow(stack: LocalStack, fixture: str = "chelsea.jpg", timeout: float = 60.0) -> dict:
@@ -57,7 +46,7 @@ def run_flow(stack: LocalStack, fixture: str = "chelsea.jpg", timeout: float = 6
             None,
         )
 
-    delivery = wait_for(delivered, timeout, f"a signed webhook for image {image_id}")
+    delivery = wait_until(delivered, timeout, f"a signed webhook for image {image_id}")
     upload_to_webhook_ms = (delivery.received_at - started_wall) * 1000
     result = requests.get(f"{endpoints.api}/images/{image_id}", timeout=10).json()
     if result.get("status") != "DONE":
@@ -83,7 +72,7 @@ def main(argv: list[str]) -> int:
         options.write_endpoints = False  # a `make local` may be running; leave its file alone
         with LocalStack(options) as stack:
             summary = run_flow(stack, args.fixture, args.timeout)
-    except (StackError, E2EFailure) as e:
+    except (StackError, E2EFailure, WaitTimedOut) as e:
         print(f"e2e: failed, {e}", flush=True)
         return 1
     labels = ", ".join(summary["labels"][:8]) or "(none)"

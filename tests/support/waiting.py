@@ -1,20 +1,5 @@
-"""Bounded polling: wait on a condition with a deadline and a clear failure message, never a fixed sleep."""
+"""Tests wait the way the local tools do: on a condition, with a deadline."""
 
-from __future__ import annotations
+from local.waiting import WaitTimedOut, wait_until
 
-import time
-from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
-
-
-def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
+__all__ = ["WaitTimedOut", "wait_until"]
