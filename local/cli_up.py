@@ -18,8 +18,10 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="local: %(message)s", stream=sys.stderr)
 
     stopping = threading.Event()
-    # SIGTERM (from make, a supervisor or a test) stops as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Ctrl-C and SIGTERM (from make, a supervisor or a test) both stop cleanly. SIGINT is set
+    # explicitly because a shell starts background jobs with it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         options = StackOptions.from_env()
         if args.api_port is not None:

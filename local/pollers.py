@@ -140,9 +140,13 @@ class SqsPoller:
         self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{self.mapping.function_name}", daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the loop to finish without waiting, so several pollers can wind down together."""
+        self._stopping.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to finish; returns after the current receive (at most ~wait_seconds) or timeout."""
-        self._stopping.set()
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lib import webhooks
+from local import api_docs
 from local import topology as topology_module
 from local.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.fixtures import FixtureServer
@@ -58,7 +59,8 @@ class StackOptions:
     api_port: int = 0
     log_path: Path | None = None
     write_endpoints: bool = True
-    poll_wait_seconds: int = 2
+    # Long-poll length: a receive returns as soon as a message arrives; this bounds how long a stop waits.
+    poll_wait_seconds: int = 1
     rekognition_fail_rate: float = 0.0
 
     @classmethod
@@ -171,7 +173,9 @@ class LocalStack:
             self.pollers.append(poller)
 
         routes = [Route(route.method, route.path, route.function) for route in self.topology.routes]
-        self.gateway = HttpGateway(routes, self.runtime.invoke, port=self.options.api_port)
+        self.gateway = HttpGateway(
+            routes, self.runtime.invoke, port=self.options.api_port, extra_handlers=api_docs.extra_handlers()
+        )
         api = self.gateway.start().rstrip("/")
         self._wait_for_rekognition()
         self.endpoints = Endpoints(
@@ -192,6 +196,8 @@ class LocalStack:
             ENDPOINTS_FILE.unlink(missing_ok=True)
         if self.gateway is not None:
             self.gateway.stop()
+        for poller in self.pollers:
+            poller.request_stop()
         for poller in self.pollers:
             poller.stop()
         self.pollers = []
