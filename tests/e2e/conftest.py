@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from local.stack import LocalStack, StackOptions
+from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until
 
 # Deliveries retry at once here, so the retry and dead-letter paths run in seconds, not minutes.
@@ -41,6 +42,8 @@ class Stack:
     def __init__(self, stack: LocalStack):
         self.stack = stack
         self.api = stack.endpoints.api
+        # Every response from the API is checked against docs/openapi.yaml before a test sees it.
+        self.http = ContractSession(self.api)
         self.fixtures = stack.endpoints.fixtures
         self.inbox = stack.inbox
         self.session = stack.session()
@@ -49,10 +52,10 @@ class Stack:
 
     def upload_url(self, fixture: str, name: str | None = None) -> requests.Response:
         query = {"url": f"{self.fixtures}/{fixture}", "name": name or unique_name()}
-        return requests.get(f"{self.api}/?" + urllib.parse.urlencode(query), timeout=30)
+        return self.http.get(f"{self.api}/?" + urllib.parse.urlencode(query), timeout=30)
 
     def image(self, image_id: str) -> dict:
-        return requests.get(f"{self.api}/images/{image_id}", timeout=10).json()
+        return self.http.get(f"{self.api}/images/{image_id}", timeout=10).json()
 
     def wait_final(self, image_id: str, timeout: float = 60) -> dict:
         return wait_until(

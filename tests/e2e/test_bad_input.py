@@ -6,7 +6,6 @@ import urllib.parse
 import zlib
 
 import pytest
-import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +73,7 @@ def test_bad_input_is_refused_with_nothing_stored(stack, case):
     (method, path, body, headers), status, code = case
     stack.wait_drained()
     objects, items = stack.object_count(), stack.image_count()
-    response = requests.request(
+    response = stack.http.request(
         method,
         stack.api + path.replace(urllib.parse.quote("{fixtures}"), urllib.parse.quote(stack.fixtures, safe="")),
         data=body,
@@ -89,7 +88,7 @@ def test_bad_input_is_refused_with_nothing_stored(stack, case):
 
 def test_a_body_over_the_api_limit_is_refused_before_it_is_read(stack):
     objects = stack.object_count()
-    response = requests.post(
+    response = stack.http.post(
         f"{stack.api}/images",
         data=io.BytesIO(b"\xff" * (11 * 1024 * 1024)),
         headers={"content-type": "image/jpeg"},
@@ -100,7 +99,7 @@ def test_a_body_over_the_api_limit_is_refused_before_it_is_read(stack):
 
 
 def test_path_traversal_in_the_name_never_reaches_the_object_key(stack):
-    response = requests.post(
+    response = stack.http.post(
         f"{stack.api}/images?" + urllib.parse.urlencode({"name": "../../etc/passwd"}),
         data=JPEG,
         headers={"content-type": "image/jpeg"},

@@ -4,7 +4,6 @@ import json
 import urllib.parse
 
 import pytest
-import requests
 
 from tests.e2e.conftest import unique_name
 from tests.support.builders import s3_notification
@@ -38,7 +37,7 @@ def test_upload_by_url_gives_a_done_result_and_one_signed_webhook(stack):
 
 @pytest.mark.parametrize("fixture, content_type", [("coffee.jpg", "image/jpeg"), ("sign.png", "image/png")])
 def test_upload_of_the_image_bytes_themselves(stack, fixture, content_type):
-    response = requests.post(
+    response = stack.http.post(
         f"{stack.api}/images?name={fixture}",
         data=read_fixture(fixture),
         headers={"content-type": content_type},
@@ -51,7 +50,7 @@ def test_upload_of_the_image_bytes_themselves(stack, fixture, content_type):
 
 
 def test_upload_by_json_body(stack):
-    response = requests.post(
+    response = stack.http.post(
         f"{stack.api}/images", json={"url": f"{stack.fixtures}/rocket.jpg", "name": "rocket"}, timeout=30
     )
     assert response.status_code == 202, response.text
@@ -131,14 +130,16 @@ def test_listing_pages_newest_first_and_filters_by_label(stack):
     results = [stack.wait_final(i) for i in ids]
     label = results[0]["labels"][0]["name"]
 
-    first = requests.get(f"{stack.api}/images", params={"limit": 2}, timeout=10).json()
-    second = requests.get(f"{stack.api}/images", params={"limit": 2, "cursor": first["next_cursor"]}, timeout=10).json()
+    first = stack.http.get(f"{stack.api}/images", params={"limit": 2}, timeout=10).json()
+    second = stack.http.get(
+        f"{stack.api}/images", params={"limit": 2, "cursor": first["next_cursor"]}, timeout=10
+    ).json()
     listed = [item["image_id"] for item in first["items"] + second["items"]]
     assert listed[:3] == list(reversed(ids))
     created = [item["created_at"] for item in first["items"] + second["items"]]
     assert created == sorted(created, reverse=True)
 
-    labelled = requests.get(f"{stack.api}/images", params={"label": label.upper(), "limit": 100}, timeout=10).json()
+    labelled = stack.http.get(f"{stack.api}/images", params={"label": label.upper(), "limit": 100}, timeout=10).json()
     labelled_ids = [item["image_id"] for item in labelled["items"]]
     assert labelled_ids[:3] == list(reversed(ids))
     assert all(label in [lbl["name"] for lbl in item["labels"]] for item in labelled["items"])
@@ -156,11 +157,11 @@ def test_listing_pages_newest_first_and_filters_by_label(stack):
     ],
 )
 def test_bad_listing_parameters_are_client_errors(stack, query, status, code):
-    response = requests.get(f"{stack.api}/images?" + urllib.parse.urlencode(query), timeout=10)
+    response = stack.http.get(f"{stack.api}/images?" + urllib.parse.urlencode(query), timeout=10)
     assert response.status_code == status and response.json()["error"]["code"] == code
 
 
 @pytest.mark.parametrize("image_id", ["0" * 32, "not-an-id", "../../etc/passwd"])
 def test_an_unknown_image_is_404(stack, image_id):
-    response = requests.get(f"{stack.api}/images/{urllib.parse.quote(image_id, safe='')}", timeout=10)
+    response = stack.http.get(f"{stack.api}/images/{urllib.parse.quote(image_id, safe='')}", timeout=10)
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

@@ -10,6 +10,7 @@ import pytest
 from local import topology
 from local.stack import LocalStack
 from tests.e2e.conftest import stack_options
+from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -83,18 +84,16 @@ def slow_stack():
 
 def test_a_hung_handler_is_killed_at_its_timeout_and_the_record_is_retried(slow_stack):
     stack, rekognition = slow_stack
-    import requests
+    http = ContractSession(stack.endpoints.api)
 
     first_worker = stack.runtime.worker_pid("recognize")
-    response = requests.post(
+    response = http.post(
         f"{stack.endpoints.api}/images", json={"url": f"{stack.endpoints.fixtures}/chelsea.jpg"}, timeout=30
     )
     image_id = response.json()["image_id"]
 
     result = wait_until(
-        lambda: (
-            (r := requests.get(f"{stack.endpoints.api}/images/{image_id}", timeout=5).json())["status"] == "DONE" and r
-        ),
+        lambda: (r := http.get(f"{stack.endpoints.api}/images/{image_id}", timeout=5).json())["status"] == "DONE" and r,
         60,
         "the retried recognition to finish",
     )

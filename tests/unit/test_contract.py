@@ -1,0 +1,161 @@
+"""The API contract: the spec covers every route, its examples keep to its schemas, and the response
+validator the e2e tests use refuses what the spec does not allow."""
+
+import json
+
+import pytest
+import requests
+from jsonschema import Draft202012Validator
+
+from local import topology
+from tests.support.contract import ContractViolation, spec_document, validate_response
+
+pytestmark = pytest.mark.unit
+
+API = "http://127.0.0.1:8000"
+IMAGE_ID = "e57d76351ff444909cd32701bcec84e3"
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def response(method, path, status, body, headers=None, content_type="application/json"):
+    prepared = requests.Request(method, API + path).prepare()
+    result = requests.Response()
+    result.status_code = status
+    result._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    result.headers.update({"content-type": content_type, **(headers or {})})
+    result.request = prepared
+    result.url = prepared.url
+    return result
+
+
+def image(**changes):
+    body = {
+        "image_id": IMAGE_ID,
+        "name": "chelsea.jpg",
+        "status": "DONE",
+        "created_at": "2026-11-26T21:55:01.425904Z",
+        "updated_at": "2026-11-26T21:55:02.253298Z",
+        "content_type": "image/jpeg",
+        "size_bytes": 35042,
+        "width": 451,
+        "height": 300,
+        "source": {"type": "upload"},
+        "labels": [{"name": "Cat", "confidence": 96.9, "parents": ["Pet"], "categories": ["Animals and Pets"]}],
+        "links": {"self": f"/images/{IMAGE_ID}"},
+    }
+    body.update(changes)
+    return body
+
+
+ACCEPTED = {"image_id": IMAGE_ID, "status": "PENDING", "name": "cat", "links": {"self": f"/images/{IMAGE_ID}"}}
+
+
+def test_the_spec_documents_exactly_the_routes_serverless_yml_declares():
+    declared = {(route.method.lower(), route.path) for route in topology.load("local", env={}).routes}
+    documented = {
+        (method, path) for path, item in spec_document()["paths"].items() for method in item if method in HTTP_METHODS
+    }
+    assert documented == declared
+
+
+def test_every_operation_documents_the_gateways_own_failures():
+    for path, item in spec_document()["paths"].items():
+        for method, operation in item.items():
+            assert {"401", "413", "500", "503"} <= set(operation["responses"]), f"{method} {path}"
+
+
+def _examples(node, pointer=""):
+    """(where, schema pointer, example value) for each example next to a schema anywhere in the spec."""
+    if isinstance(node, dict):
+        if "schema" in node:
+            values = []
+            if "example" in node:
+                values.append(("example", node["example"]))
+            for name, example in (node.get("examples") or {}).items():
+                values.append((name, _resolve(example)["value"]))
+            for name, value in values:
+                yield f"{pointer}/{name}", f"{pointer}/schema", value
+        for key, value in node.items():
+            yield from _examples(value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _examples(value, f"{pointer}/{index}")
+
+
+def _resolve(node):
+    while "$ref" in node:
+        node = _resolve_pointer(node["$ref"].removeprefix("#"))
+    return node
+
+
+def _resolve_pointer(pointer):
+    node = spec_document()
+    for part in pointer.lstrip("/").split("/"):
+        node = node[int(part)] if isinstance(node, list) else node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+EXAMPLES = list(_examples(spec_document()))
+
+
+def test_the_spec_has_examples_for_its_responses_and_parameters():
+    assert len(EXAMPLES) >= 25
+
+
+@pytest.mark.parametrize("where, schema_pointer, value", EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_every_example_keeps_to_its_own_schema(where, schema_pointer, value):
+    if _resolve_pointer(schema_pointer).get("format") == "binary":
+        return
+    # The whole document is the root schema, so "#/components/schemas/..." references resolve.
+    validator = Draft202012Validator({**spec_document(), "$ref": "#" + schema_pointer})
+    errors = [error.message for error in validator.iter_errors(value)]
+    assert not errors, f"{where}: {errors}"
+
+
+@pytest.mark.parametrize(
+    "method, path, status, body, headers",
+    [
+        ("GET", "/?url=https://example.com/a.jpg", 202, ACCEPTED, {"location": f"/images/{IMAGE_ID}"}),
+        ("POST", "/images", 202, ACCEPTED, {"location": f"/images/{IMAGE_ID}"}),
+        ("GET", f"/images/{IMAGE_ID}", 200, image(), {}),
+        ("GET", "/images?limit=2", 200, {"items": [image(status="PENDING", labels=[])], "next_cursor": "abc"}, {}),
+        ("GET", "/images/nope", 404, {"error": {"code": "not_found", "message": "no image with id 'nope'"}}, {}),
+        ("GET", "/?url=ftp://x", 400, {"error": {"code": "url_not_allowed", "message": "only http"}}, {}),
+        ("POST", "/images", 413, {"message": "Request Entity Too Large"}, {}),
+        ("GET", "/images", 500, {"message": "Internal Server Error"}, {}),
+        ("DELETE", "/images", 404, {"message": "Not Found"}, {}),
+        ("GET", "/nowhere", 404, {"message": "Not Found"}, {}),
+    ],
+)
+def test_responses_the_spec_allows_pass(method, path, status, body, headers):
+    validate_response(API, response(method, path, status, body, headers))
+
+
+@pytest.mark.parametrize(
+    "case, method, path, status, body, headers",
+    [
+        ("accepted without Location", "POST", "/images", 202, ACCEPTED, {}),
+        ("an undocumented status", "GET", "/images", 418, {"items": [], "next_cursor": None}, {}),
+        ("a storage location leaking out", "GET", f"/images/{IMAGE_ID}", 200, image(bucket="b", key="k"), {}),
+        ("a status outside the enum", "GET", f"/images/{IMAGE_ID}", 200, image(status="DONE?"), {}),
+        (
+            "a code that does not fit the status",
+            "GET",
+            "/images",
+            400,
+            {"error": {"code": "not_found", "message": "x"}},
+            {},
+        ),
+        ("an error without message", "GET", "/images/x", 404, {"error": {"code": "not_found"}}, {}),
+        ("a page without next_cursor", "GET", "/images", 200, {"items": []}, {}),
+        ("an unknown route answering 200", "GET", "/nowhere", 200, {"message": "hello"}, {}),
+    ],
+)
+def test_responses_that_break_the_spec_are_refused(case, method, path, status, body, headers):
+    with pytest.raises(ContractViolation):
+        validate_response(API, response(method, path, status, body, headers))
+
+
+def test_a_body_of_the_wrong_content_type_is_refused():
+    with pytest.raises(ContractViolation):
+        validate_response(API, response("GET", f"/images/{IMAGE_ID}", 200, b"ok", content_type="text/plain"))
