@@ -46,7 +46,13 @@ class Deliverer:
         logger.append_keys(image_id=event.image_id, webhook_id=event.id)
         attempt = int(record.attributes.approximate_receive_count or 1)
         decision = self.delivery.deliver(event, attempt)
-        log = {"action": decision.action, "reason": decision.reason, "attempt": attempt, "event_type": event.type}
+        log = {
+            "action": decision.action,
+            "reason": decision.reason,
+            "attempt": attempt,
+            "event_type": event.type,
+            "post_ms": decision.post_ms,
+        }
 
         if decision.action == webhooks.RETRY:
             self.sqs().change_message_visibility(

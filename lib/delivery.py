@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,6 +60,7 @@ class WebhookDelivery:
         headers = webhooks.signed_headers(self._secret(), event.id, body)
         headers["user-agent"] = "image-recognition-webhooks/1"
         status, retry_after, error = None, None, None
+        started = time.perf_counter()
         try:
             response = self.session.post(
                 self.policy.url,
@@ -76,6 +79,7 @@ class WebhookDelivery:
         decision = webhooks.decide(
             status, retry_after, attempt, self.policy.retry_base_seconds, self.policy.retry_max_seconds, error
         )
+        decision = dataclasses.replace(decision, post_ms=round((time.perf_counter() - started) * 1000, 1))
         if decision.action == webhooks.DELIVERED and event.image_id:
             self._record_delivery(event.image_id)
         return decision

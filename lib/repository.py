@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class ImageRepository:
         labels: Iterable[Label] = (),
         details: dict[str, Any] | None = None,
         failure: Failure | None = None,
-    ) -> None:
+    ) -> ImageRecord:
         """Move a PENDING image to its final state, with its label items, in one transaction.
 
         Raises AlreadyExists when the image is no longer PENDING: an earlier delivery of the same
@@ -67,10 +68,13 @@ class ImageRepository:
         """
         image_id = record.image_id
         labels = _distinct(labels)
+        finished = dataclasses.replace(
+            record, status=status, updated=utc_now(), labels=tuple(labels), details=details or {}, failure=failure
+        )
         values = {
             ":status": status,
             ":pending": PENDING,
-            ":updated": utc_now(),
+            ":updated": finished.updated,
             ":labels": json.dumps([label.to_dict() for label in labels]),
             ":details": json.dumps(details or {}),
             ":failure": json.dumps({"code": failure.code, "message": failure.message}) if failure else "",
@@ -112,6 +116,7 @@ class ImageRepository:
             if e.response["Error"]["Code"] == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
                 raise AlreadyExists(f"image {image_id} is no longer {PENDING}") from e
             raise TransientError(f"could not store the result of image {image_id}: {e}") from e
+        return finished
 
     def mark_event_published(self, image_id: str) -> None:
         self._set_flag(image_id, "event_published")

@@ -88,6 +88,7 @@ class Decision:
     action: str  # DELIVERED, RETRY or PERMANENT
     reason: str
     delay_seconds: int = 0
+    post_ms: float = 0.0  # how long the POST took, for the logs
 
 
 def backoff_seconds(attempt: int, base: int, maximum: int, rand: random.Random | None = None) -> int:
