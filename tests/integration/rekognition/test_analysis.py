@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, fixture_bytes, jpeg_bytes
 from PIL import Image, ImageEnhance, ImageFilter
+
+from tests.integration.rekognition.support import FIXTURES, fixture_bytes, jpeg_bytes
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from botocore_shapes import shape_problems
+
+from tests.integration.rekognition.botocore_shapes import shape_problems
 
 pytestmark = pytest.mark.integration
 

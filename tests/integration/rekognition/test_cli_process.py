@@ -12,7 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import fixture_bytes, rekognition_client
+
+from tests.integration.rekognition.support import fixture_bytes, rekognition_client
 
 pytestmark = pytest.mark.integration
 

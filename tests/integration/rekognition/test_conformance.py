@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from botocore_shapes import shape_problems
-from conftest import fixture_bytes
+
+from tests.integration.rekognition.botocore_shapes import shape_problems
+from tests.integration.rekognition.support import fixture_bytes
 
 pytestmark = pytest.mark.integration
 

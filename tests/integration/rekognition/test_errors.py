@@ -10,8 +10,9 @@ import random
 import pytest
 import requests
 from botocore.exceptions import ClientError, ParamValidationError
-from conftest import fixture_bytes
 from PIL import Image
+
+from tests.integration.rekognition.support import fixture_bytes
 
 pytestmark = pytest.mark.integration
 

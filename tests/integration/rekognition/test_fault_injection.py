@@ -6,10 +6,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import fixture_bytes, rekognition_client
 
 from local.rekognition import RekognitionService
 from local.rekognition.server import FAULT_CODES
+from tests.integration.rekognition.support import fixture_bytes, rekognition_client
 
 pytestmark = pytest.mark.integration
 
