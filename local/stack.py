@@ -59,6 +59,7 @@ class StackOptions:
     api_port: int = 0
     log_path: Path | None = None
     write_endpoints: bool = True
+    endpoints_file: Path = ENDPOINTS_FILE
     # Long-poll length: a receive returns as soon as a message arrives; this bounds how long a stop waits.
     poll_wait_seconds: int = 1
     rekognition_fail_rate: float = 0.0
@@ -71,6 +72,7 @@ class StackOptions:
             webhook_url=env.get("WEBHOOK_URL") or None,
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             api_port=int(env.get("API_PORT", "0") or 0),
+            endpoints_file=Path(env.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE),
         )
         options.validate()
         return options
@@ -186,14 +188,14 @@ class LocalStack:
             fixtures=self.fixtures.url.rstrip("/"),
         )
         if self.options.write_endpoints:
-            STATE_DIR.mkdir(exist_ok=True)
-            ENDPOINTS_FILE.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
+            self.options.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
+            self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
 
     def stop(self) -> None:
         if self.options.write_endpoints and self.endpoints is not None:
-            ENDPOINTS_FILE.unlink(missing_ok=True)
+            self.options.endpoints_file.unlink(missing_ok=True)
         if self.gateway is not None:
             self.gateway.stop()
         for poller in self.pollers:
