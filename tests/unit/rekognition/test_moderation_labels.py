@@ -44,3 +44,12 @@ def test_labels_are_ordered_by_confidence_and_every_parent_is_in_the_hierarchy()
     for label in labels:
         assert HIERARCHY[label.name] == (label.parent, label.level)
         assert label.parent == "" or label.parent in {other.name for other in labels}
+
+
+def test_without_nudenet_only_the_whole_image_score_is_used(monkeypatch):
+    import sys
+
+    from local.rekognition import moderation
+
+    monkeypatch.setitem(sys.modules, "nudenet", None)  # as if not installed
+    assert moderation._part_detector() is None
