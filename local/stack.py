@@ -143,6 +143,8 @@ class LocalStack:
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
         self._store_webhook_secret(session)
+        # The functions' environment names the Rekognition endpoint, so its URL must be known first.
+        self._wait_for_rekognition()
 
         self.runtime = LambdaRuntime(
             self._function_specs(),
@@ -179,7 +181,6 @@ class LocalStack:
             routes, self.runtime.invoke, port=self.options.api_port, extra_handlers=api_docs.extra_handlers()
         )
         api = self.gateway.start().rstrip("/")
-        self._wait_for_rekognition()
         self.endpoints = Endpoints(
             api=api,
             aws=aws,
