@@ -24,6 +24,7 @@ IMAGE_SK = "IMAGE"
 LISTING = "IMAGE"
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
+BATCH_WRITE_LIMIT = 25
 
 
 def _pk(image_id: str) -> str:
@@ -61,8 +62,11 @@ class ImageRepository:
         details: dict[str, Any] | None = None,
         failure: Failure | None = None,
     ) -> ImageRecord:
-        """Move a PENDING image to its final state, with its label items, in one transaction.
+        """Move a PENDING image to its final state, writing its label items first.
 
+        The two writes are ordered so that every intermediate state is safe to retry: label items
+        are idempotent puts, and the conditional status change comes last. (A transaction would do
+        it in one step, at twice the write cost; moto's copies the whole table per transaction.)
         Raises AlreadyExists when the image is no longer PENDING: an earlier delivery of the same
         S3 event finished it, and this one must not write or announce a second result.
         """
@@ -71,6 +75,7 @@ class ImageRepository:
         finished = dataclasses.replace(
             record, status=status, updated=utc_now(), labels=tuple(labels), details=details or {}, failure=failure
         )
+        self._put_label_items(record, labels)
         values = {
             ":status": status,
             ":pending": PENDING,
@@ -79,44 +84,45 @@ class ImageRepository:
             ":details": json.dumps(details or {}),
             ":failure": json.dumps({"code": failure.code, "message": failure.message}) if failure else "",
         }
-        image_update = {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": _serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
-                "UpdateExpression": "SET #status = :status, updated = :updated, labels = :labels, "
-                "details = :details, failure = :failure",
-                "ConditionExpression": "#status = :pending",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": _serialise(values),
-            }
-        }
-        label_puts = [
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+            UpdateExpression="SET #status = :status, updated = :updated, labels = :labels, "
+            "details = :details, failure = :failure",
+            ConditionExpression="#status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_serialise(values),
+        )
+        return finished
+
+    def _put_label_items(self, record: ImageRecord, labels: list[Label]) -> None:
+        requests = [
             {
-                "Put": {
-                    "TableName": self.table_name,
+                "PutRequest": {
                     "Item": _serialise(
                         {
-                            "pk": _pk(image_id),
+                            "pk": _pk(record.image_id),
                             "sk": f"LABEL#{normalise_label(label.name)}",
                             "label": normalise_label(label.name),
                             "created": record.created,
-                            "image_id": image_id,
+                            "image_id": record.image_id,
                         }
-                    ),
+                    )
                 }
             }
             for label in labels
         ]
-        from botocore.exceptions import ClientError
-
-        try:
-            self._dynamodb().transact_write_items(TransactItems=[image_update, *label_puts])
-        except ClientError as e:
-            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
-            if e.response["Error"]["Code"] == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
-                raise AlreadyExists(f"image {image_id} is no longer {PENDING}") from e
-            raise TransientError(f"could not store the result of image {image_id}: {e}") from e
-        return finished
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[start : start + BATCH_WRITE_LIMIT]
+            # BatchWriteItem may leave some items unprocessed under throttling; ask again, a bounded number of times.
+            for _ in range(5):
+                response = self._call("batch_write_item", RequestItems={self.table_name: pending})
+                pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not pending:
+                    break
+            if pending:
+                raise TransientError(f"the image table is throttling writes for image {record.image_id}")
 
     def mark_event_published(self, image_id: str) -> None:
         self._set_flag(image_id, "event_published")
@@ -170,7 +176,8 @@ class ImageRepository:
         )
         pks = [_deserialise(item)["pk"] for item in response.get("Items", [])]
         by_pk = self._batch_get(pks)
-        records = [_record(by_pk[pk]) for pk in pks if pk in by_pk]
+        # Label items are written just before the image's final status: skip an image caught in between.
+        records = [_record(by_pk[pk]) for pk in pks if pk in by_pk and by_pk[pk]["status"] != PENDING]
         return Page(records, _cursor(response.get("LastEvaluatedKey")))
 
     def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:

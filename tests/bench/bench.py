@@ -1,0 +1,454 @@
+"""`make bench`: startup, upload-to-webhook latency, throughput against the bare recognizer,
+cold start and artifact sizes, measured in one run on this machine.
+
+Writes docs/benchmarks.md and docs/benchmarks.png, prints the table, and ends with
+`bench: startup <s> s, p50 <ms> ms, overhead <ms> ms, efficiency <ratio>, cold-import max <ms> ms`.
+Not part of `make test`: these are measurements, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from local.stack import LocalStack, StackOptions  # noqa: E402
+from local.topology import load  # noqa: E402
+from local.waiting import wait_until  # noqa: E402
+
+DOCS = ROOT / "docs"
+GOALS = {"startup_s": 1.5, "overhead_ms": 60.0, "efficiency": 0.8, "cold_import_ms": 150.0}
+IMAGE_NAME = "bench-640.jpg"
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --- the test image: a 640 px JPEG made from a fixture ------------------------------------------------
+def make_bench_image(directory: Path) -> bytes:
+    from PIL import Image
+
+    with Image.open(ROOT / "tests" / "fixtures" / "chelsea.jpg") as source:
+        image = source.convert("RGB").resize((640, 427))
+    path = directory / IMAGE_NAME
+    image.save(path, "JPEG", quality=90)
+    return path.read_bytes()
+
+
+# --- 1. startup ----------------------------------------------------------------------------------------
+def measure_startup(runs: int, rekognition: str) -> list[float]:
+    """Process start to endpoints.json written and the API answering, for `python -m local up`."""
+    times = []
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as state:
+            endpoints = Path(state) / "endpoints.json"
+            env = {**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints), "REKOGNITION": rekognition}
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "local", "up"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                api = wait_until(lambda: endpoints.exists() and _read_api(endpoints), 60, "endpoints.json", 0.01)
+                wait_until(lambda: _answers(f"{api}/images?limit=1"), 30, "the API to answer", 0.01)
+                times.append(time.perf_counter() - started)
+            finally:
+                process.send_signal(signal.SIGINT)
+                process.wait(30)
+        say(f"startup run {run + 1}/{runs}: {times[-1]:.2f} s")
+    return times
+
+
+def _read_api(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text())["api"]
+    except (ValueError, KeyError, OSError):
+        return None
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+# --- 2 and 3: latency and throughput on one stack --------------------------------------------------------
+@dataclass
+class Flow:
+    stack: LocalStack
+    image_url: str
+    delivered: dict[str, float] = field(default_factory=dict)
+    lock: threading.Condition = field(default_factory=threading.Condition)
+
+    def watch_inbox(self) -> None:
+        """Indexes deliveries by image id as they arrive, so waiting costs no polling of the inbox list."""
+        inbox = self.stack.inbox
+        original = inbox._record
+
+        def record(headers, body):
+            answer = original(headers, body)
+            try:
+                image_id = json.loads(body)["data"]["image_id"]
+            except (ValueError, KeyError, TypeError):
+                return answer
+            with self.lock:
+                self.delivered.setdefault(image_id, time.perf_counter())
+                self.lock.notify_all()
+            return answer
+
+        inbox._record = record
+
+    def one(self, session: requests.Session, timeout: float = 60) -> tuple[str, float]:
+        started = time.perf_counter()
+        query = urllib.parse.urlencode({"url": self.image_url, "name": IMAGE_NAME})
+        response = session.get(f"{self.stack.endpoints.api}/?{query}", timeout=30)
+        response.raise_for_status()
+        image_id = response.json()["image_id"]
+        with self.lock:
+            if not self.lock.wait_for(lambda: image_id in self.delivered, timeout):
+                raise RuntimeError(f"no webhook for {image_id} within {timeout} s")
+            return image_id, (self.delivered[image_id] - started) * 1000
+
+
+def measure_latency(flow: Flow, count: int) -> tuple[list[float], list[str]]:
+    latencies, ids = [], []
+    with requests.Session() as session:
+        for _ in range(5):  # warm every worker and client first
+            flow.one(session)
+        for i in range(count):
+            image_id, ms = flow.one(session)
+            latencies.append(ms)
+            ids.append(image_id)
+            if (i + 1) % 50 == 0:
+                say(f"latency {i + 1}/{count}: p50 so far {statistics.median(latencies):.0f} ms")
+    return latencies, ids
+
+
+def measure_pipeline_throughput(flow: Flow, clients: int, seconds: float) -> float:
+    deadline = time.perf_counter() + seconds
+    done = [0] * clients
+
+    def client(index: int) -> None:
+        with requests.Session() as session:
+            while time.perf_counter() < deadline:
+                flow.one(session)
+                done[index] += 1
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    elapsed = time.perf_counter() - started
+    return sum(done) / elapsed
+
+
+def measure_bare_recognizer(endpoint: str, image: bytes, features: list[str], clients: int, seconds: float) -> float:
+    import boto3
+
+    rekognition = boto3.client(
+        "rekognition",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    deadline = time.perf_counter() + seconds
+    done = [0] * clients
+
+    def client(index: int) -> None:
+        while time.perf_counter() < deadline:
+            rekognition.detect_labels(Image={"Bytes": image}, MaxLabels=20, MinConfidence=55, Features=features)
+            done[index] += 1
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    return sum(done) / (time.perf_counter() - started)
+
+
+# --- stage breakdown from the structured logs ---------------------------------------------------------
+def stage_breakdown(log_path: Path, image_ids: set[str]) -> dict[str, float]:
+    events: dict[str, dict[str, dict]] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        image_id = entry.get("image_id")
+        if image_id in image_ids:
+            events.setdefault(image_id, {})[entry.get("message", "")] = entry
+    stages: dict[str, list[float]] = {
+        k: [] for k in ("upload handler", "queue wait", "recognition call", "store", "publish", "delivery")
+    }
+    for entries in events.values():
+        accepted, recognized, delivered = (
+            entries.get("image accepted"),
+            entries.get("image recognized"),
+            entries.get("webhook delivered"),
+        )
+        if not (accepted and recognized and delivered):
+            continue
+        processing = recognized["recognition_ms"] + recognized["store_ms"] + recognized["publish_ms"]
+        stages["upload handler"].append(accepted["fetch_ms"] + accepted["store_ms"])
+        stages["queue wait"].append(_ms(recognized) - processing - _ms(accepted))
+        stages["recognition call"].append(recognized["recognition_ms"])
+        stages["store"].append(recognized["store_ms"])
+        stages["publish"].append(recognized["publish_ms"])
+        stages["delivery"].append(_ms(delivered) - _ms(recognized))
+    return {name: statistics.median(values) for name, values in stages.items() if values}
+
+
+def _ms(entry: dict) -> float:
+    return datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp() * 1000
+
+
+# --- 4. cold start ---------------------------------------------------------------------------------------
+IMPORT_PROBE = "import time, importlib, sys; t = time.perf_counter(); importlib.import_module(sys.argv[1]); "
+IMPORT_PROBE += "print((time.perf_counter() - t) * 1000)"
+
+
+def measure_cold_imports(runs: int = 5) -> dict[str, float]:
+    results = {}
+    for function in load("local", env={}).functions:
+        module = function.handler.rpartition(".")[0].replace("/", ".")
+        samples = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", IMPORT_PROBE, module], cwd=ROOT, capture_output=True, text=True, check=True
+                ).stdout
+            )
+            for _ in range(runs)
+        ]
+        results[function.name] = statistics.median(samples)
+    return results
+
+
+# --- 5. artifact sizes -----------------------------------------------------------------------------------
+def artifact_sizes() -> dict[str, int]:
+    artifacts = ROOT / ".serverless"
+    if not list(artifacts.glob("*.zip")):
+        say("packaging with `make package STAGE=dev` for the artifact sizes")
+        subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+    return {path.name: path.stat().st_size for path in sorted(artifacts.glob("*.zip"))}
+
+
+# --- the report ------------------------------------------------------------------------------------------
+def draw_chart(latencies: list[float], stages: dict[str, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (histogram, breakdown) = plt.subplots(1, 2, figsize=(12, 4.5))
+    histogram.hist(latencies, bins=40, color="#4477aa")
+    for q, style in ((50, "-"), (95, "--"), (99, ":")):
+        histogram.axvline(percentile(latencies, q), color="black", linestyle=style, label=f"p{q}")
+    histogram.set_title(f"Upload-to-webhook latency, {len(latencies)} sequential uploads")
+    histogram.set_xlabel("ms")
+    histogram.set_ylabel("uploads")
+    histogram.legend()
+    names = list(stages)
+    breakdown.barh(names, [stages[n] for n in names], color="#ee6677")
+    breakdown.invert_yaxis()
+    breakdown.set_title("Median time per stage")
+    breakdown.set_xlabel("ms")
+    for index, name in enumerate(names):
+        breakdown.text(stages[name], index, f" {stages[name]:.1f}", va="center")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.machine()}"
+    )
+
+
+def verdict(value: float, goal: float, higher_is_better: bool = False) -> str:
+    met = value >= goal if higher_is_better else value <= goal
+    return "met" if met else "missed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tests/bench/bench.py", description=__doc__)
+    parser.add_argument("--startup-runs", type=int, default=5)
+    parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0, help="duration of each throughput run")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rekognition", default=os.environ.get("REKOGNITION", "local"))
+    parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/ alone")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+
+    say(f"machine: {machine()}")
+    startup = measure_startup(args.startup_runs, args.rekognition)
+
+    with tempfile.TemporaryDirectory() as work:
+        work_dir = Path(work)
+        image = make_bench_image(work_dir)
+        log_path = work_dir / "functions.log"
+        options = StackOptions(
+            rekognition=args.rekognition, fixtures_dir=work_dir, write_endpoints=False, log_path=log_path
+        )
+        with LocalStack(options) as stack:
+            if stack.rekognition_process is not None:
+                wait_until(lambda: _answers(f"{stack.rekognition_url}/health") and _ready(stack), 300, "models")
+            flow = Flow(stack, f"{stack.endpoints.fixtures}/{IMAGE_NAME}")
+            flow.watch_inbox()
+            say(f"stack up; {args.uploads} sequential uploads of a 640 px JPEG")
+            latencies, ids = measure_latency(flow, args.uploads)
+            stages = stage_breakdown(log_path, set(ids))
+            say(f"throughput: {args.clients} clients for {args.seconds:.0f} s through the pipeline")
+            pipeline = measure_pipeline_throughput(flow, args.clients, args.seconds)
+            say(f"throughput: {args.clients} clients for {args.seconds:.0f} s against the bare recognizer")
+            features = ["GENERAL_LABELS"]
+            if "properties" in str(stack.topology.function("recognize").environment.get("RECOGNITION_FEATURES", "")):
+                features.append("IMAGE_PROPERTIES")
+            bare = measure_bare_recognizer(stack.rekognition_url, image, features, args.clients, args.seconds)
+            first_invocations = {name: stack.runtime.cold_start_ms(name) for name in stack.runtime.function_names}
+    cold_imports = measure_cold_imports()
+    sizes = artifact_sizes()
+
+    p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
+    recognition_median = stages.get("recognition call", 0.0)
+    overhead = p50 - recognition_median
+    efficiency = pipeline / bare if bare else 0.0
+    startup_median, startup_max = statistics.median(startup), max(startup)
+    cold_max = max(cold_imports.values())
+
+    rows = [
+        (
+            "startup, median of %d" % len(startup),
+            f"{startup_median:.2f} s (max {startup_max:.2f} s)",
+            f"≤ {GOALS['startup_s']} s",
+            verdict(startup_median, GOALS["startup_s"]),
+        ),
+        ("upload-to-webhook p50 / p95 / p99", f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms", "", ""),
+        ("recognition call, median", f"{recognition_median:.1f} ms", "", ""),
+        (
+            "pipeline overhead (p50 − recognition)",
+            f"{overhead:.1f} ms",
+            f"≤ {GOALS['overhead_ms']:.0f} ms",
+            verdict(overhead, GOALS["overhead_ms"]),
+        ),
+        ("throughput, pipeline", f"{pipeline:.2f} images/s", "", ""),
+        ("throughput, bare recognizer", f"{bare:.2f} images/s", "", ""),
+        (
+            "pipeline efficiency",
+            f"{efficiency:.2f}",
+            f"≥ {GOALS['efficiency']}",
+            verdict(efficiency, GOALS["efficiency"], higher_is_better=True),
+        ),
+        (
+            "handler cold import, max",
+            f"{cold_max:.0f} ms",
+            f"≤ {GOALS['cold_import_ms']:.0f} ms",
+            verdict(cold_max, GOALS["cold_import_ms"]),
+        ),
+    ]
+    table = ["| measure | figure | goal | |", "|---|---|---|---|"] + [
+        f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows
+    ]
+    detail = (
+        ["", "| stage (median) | ms |", "|---|---|"]
+        + [f"| {name} | {ms:.1f} |" for name, ms in stages.items()]
+        + ["", "| function | cold import (median of 5) | first start of its worker |", "|---|---|---|"]
+        + [f"| {name} | {ms:.0f} ms | {first_invocations.get(name) or 0:.0f} ms |" for name, ms in cold_imports.items()]
+        + ["", "| artifact | size |", "|---|---|"]
+        + ([f"| {name} | {size / 1024:.0f} KiB |" for name, size in sizes.items()] or ["| (not packaged) | |"])
+    )
+    print("\n".join(table + detail))
+
+    if not args.no_docs:
+        DOCS.mkdir(exist_ok=True)
+        draw_chart(latencies, stages, DOCS / "benchmarks.png")
+        write_doc(table, detail, args, time.perf_counter() - began)
+        say("wrote docs/benchmarks.md and docs/benchmarks.png")
+    print(
+        f"bench: startup {startup_median:.2f} s, p50 {p50:.0f} ms, overhead {overhead:.0f} ms, "
+        f"efficiency {efficiency:.2f}, cold-import max {cold_max:.0f} ms",
+        flush=True,
+    )
+    return 0
+
+
+def _ready(stack: LocalStack) -> bool:
+    try:
+        return requests.get(f"{stack.rekognition_url}/health", timeout=2).json().get("ready") is True
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def write_doc(table: list[str], detail: list[str], args: argparse.Namespace, elapsed: float) -> None:
+    previous = (DOCS / "benchmarks.md").read_text() if (DOCS / "benchmarks.md").exists() else ""
+    history = previous.split("<!-- history -->", 1)[1] if "<!-- history -->" in previous else ""
+    text = f"""# Benchmarks
+
+Measured by `make bench` ({Path(__file__).relative_to(ROOT)}) in one run, on {machine()}.
+Rekognition: `{args.rekognition}`. Run on {datetime.now().strftime("%Y-%m-%d %H:%M")}, {elapsed:.0f} s in all.
+These machines are shared and noisy: read medians and ratios, not single figures.
+
+## What is measured
+
+1. **Startup**: from starting `python -m local up` to `.local/endpoints.json` written and the API answering, {args.startup_runs} runs.
+2. **Latency**: {args.uploads} sequential uploads by URL of a 640×427 JPEG served by the stack's fixture server, each
+   timed from the upload request to its signed webhook arriving at the inbox. The per-stage medians come from the
+   functions' structured logs (`fetch_ms`, `store_ms`, `recognition_ms`, `publish_ms` and the log timestamps).
+3. **Throughput**: {args.clients} concurrent clients for {args.seconds:.0f} s, each uploading and waiting for the webhook,
+   then the same image sent straight to DetectLabels ({args.clients} clients, {args.seconds:.0f} s). Efficiency is their ratio.
+4. **Cold start**: each handler module imported in a fresh interpreter (median of 5), and the first start of each
+   function's worker process (spawn and import).
+5. **Artifact sizes**: the zips `make package STAGE=dev` builds.
+
+## Results
+
+{chr(10).join(table)}
+{chr(10).join(detail)}
+
+![latency histogram and stage breakdown](benchmarks.png)
+
+<!-- history -->{history}"""
+    (DOCS / "benchmarks.md").write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
