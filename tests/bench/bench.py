@@ -65,26 +65,30 @@ def measure_startup(runs: int, rekognition: str) -> list[float]:
     """Process start to endpoints.json written and the API answering, for `python -m local up`."""
     times = []
     for run in range(runs):
-        with tempfile.TemporaryDirectory() as state:
-            endpoints = Path(state) / "endpoints.json"
-            env = {**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints), "REKOGNITION": rekognition}
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "local", "up"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                api = wait_until(lambda: endpoints.exists() and _read_api(endpoints), 60, "endpoints.json", 0.01)
-                wait_until(lambda: _answers(f"{api}/images?limit=1"), 30, "the API to answer", 0.01)
-                times.append(time.perf_counter() - started)
-            finally:
-                process.send_signal(signal.SIGINT)
-                process.wait(30)
+        times.append(_start_once(rekognition))
         say(f"startup run {run + 1}/{runs}: {times[-1]:.2f} s")
     return times
+
+
+def _start_once(rekognition: str) -> float:
+    with tempfile.TemporaryDirectory() as state:
+        endpoints = Path(state) / "endpoints.json"
+        env = {**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints), "REKOGNITION": rekognition}
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local", "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            api = wait_until(lambda: endpoints.exists() and _read_api(endpoints), 60, "endpoints.json", 0.01)
+            wait_until(lambda: _answers(f"{api}/images?limit=1"), 30, "the API to answer", 0.01)
+            return time.perf_counter() - started
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(30)
 
 
 def _read_api(path: Path) -> str | None:
@@ -429,14 +433,16 @@ These machines are shared and noisy: read medians and ratios, not single figures
 
 ## What is measured
 
-1. **Startup**: from starting `python -m local up` to `.local/endpoints.json` written and the API answering, {args.startup_runs} runs.
+1. **Startup**: from starting `python -m local up` to `.local/endpoints.json` written and the API answering,
+   {args.startup_runs} runs.
 2. **Latency**: {args.uploads} sequential uploads by URL of a 640×427 JPEG served by the stack's fixture server, each
    timed from the upload request to its signed webhook arriving at the inbox. The per-stage medians come from the
    functions' structured logs (`fetch_ms`, `store_ms`, `recognition_ms`, `publish_ms` and the log timestamps).
-3. **Throughput**: {args.clients} concurrent clients for {args.seconds:.0f} s, each uploading and waiting for the webhook,
-   then the same image sent straight to DetectLabels ({args.clients} clients, {args.seconds:.0f} s). Efficiency is their ratio.
-4. **Cold start**: each handler module imported in a fresh interpreter (median of 5), and the first start of each
-   function's worker process (spawn and import).
+3. **Throughput**: {args.clients} concurrent clients for {args.seconds:.0f} s, each uploading and waiting for the
+   webhook, then the same image sent straight to DetectLabels ({args.clients} clients, {args.seconds:.0f} s).
+   Efficiency is their ratio.
+4. **Cold start**: each handler module imported in a fresh interpreter (median of 5), and the first start of
+   each function's worker process (spawn and import).
 5. **Artifact sizes**: the zips `make package STAGE=dev` builds.
 
 ## Results
