@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         (
-            "startup, median of %d" % len(startup),
+            f"startup, median of {len(startup)}",
             f"{startup_median:.2f} s (max {startup_max:.2f} s)",
             f"≤ {GOALS['startup_s']} s",
             verdict(startup_median, GOALS["startup_s"]),
