@@ -58,10 +58,11 @@ def _page(repository: ImageRepository, query: dict[str, str]) -> dict[str, Any]:
         raise InvalidRequest("cursor is too long")
     label = query.get("label")
     if label is not None:
-        label = label.strip()
-        if not label or len(label) > MAX_LABEL_LENGTH:
+        # The limit applies to the parameter as sent, as the API contract states it; surrounding
+        # whitespace is then ignored.
+        if len(label) > MAX_LABEL_LENGTH or not label.strip():
             raise InvalidRequest(f"label must be 1 to {MAX_LABEL_LENGTH} characters")
-        page = repository.list_by_label(label, limit, cursor)
+        page = repository.list_by_label(label.strip(), limit, cursor)
     else:
         page = repository.list_recent(limit, cursor)
     return {"items": [record.to_api() for record in page.records], "next_cursor": page.next_cursor}
@@ -70,6 +71,7 @@ def _page(repository: ImageRepository, query: dict[str, str]) -> dict[str, Any]:
 def _limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # isascii: "²" and other Unicode digits pass isdigit() but not int().
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)

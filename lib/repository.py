@@ -158,7 +158,7 @@ class ImageRepository:
             ExpressionAttributeValues=_serialise({":listing": LISTING}),
             ScanIndexForward=False,
             Limit=limit,
-            **_start_key(cursor, ("pk", "sk", "listing", "created")),
+            **_start_key(cursor, ("pk", "sk", "listing", "created"), partition=("listing", LISTING)),
         )
         records = [_record(_deserialise(item)) for item in response.get("Items", [])]
         return Page(records, _cursor(response.get("LastEvaluatedKey")))
@@ -172,7 +172,7 @@ class ImageRepository:
             ExpressionAttributeValues=_serialise({":label": normalise_label(label)}),
             ScanIndexForward=False,
             Limit=limit,
-            **_start_key(cursor, ("pk", "sk", "label", "created")),
+            **_start_key(cursor, ("pk", "sk", "label", "created"), partition=("label", normalise_label(label))),
         )
         pks = [_deserialise(item)["pk"] for item in response.get("Items", [])]
         by_pk = self._batch_get(pks)
@@ -282,7 +282,7 @@ def _cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _start_key(cursor: str | None, fields: tuple[str, ...]) -> dict[str, Any]:
+def _start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any]:
     if not cursor:
         return {}
     try:
@@ -293,6 +293,8 @@ def _start_key(cursor: str | None, fields: tuple[str, ...]) -> dict[str, Any]:
         not isinstance(decoded, dict)
         or set(decoded) != set(fields)
         or not all(isinstance(v, str) and len(v) <= 512 for v in decoded.values())
+        # A cursor of another label's listing would start the query at a key outside it.
+        or decoded[partition[0]] != partition[1]
     ):
         raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
     return {"ExclusiveStartKey": _serialise(decoded)}

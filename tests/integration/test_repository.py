@@ -114,3 +114,14 @@ def test_a_cursor_from_one_listing_is_refused_by_the_other(repository):
     cursor = repository.list_recent(limit=1).next_cursor
     with pytest.raises(InvalidRequest):
         repository.list_by_label("cat", limit=1, cursor=cursor)
+
+
+def test_a_cursor_from_one_label_is_refused_by_another(repository):
+    for _ in range(2):
+        record = pending()
+        repository.create_pending(record)
+        repository.complete(record, DONE, labels=[Label("Cat", 90.0)])
+    cursor = repository.list_by_label("cat", limit=1).next_cursor
+    assert repository.list_by_label("CAT", limit=1, cursor=cursor).records  # the same label, another spelling
+    with pytest.raises(InvalidRequest):
+        repository.list_by_label("dog", limit=1, cursor=cursor)

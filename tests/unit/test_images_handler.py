@@ -1,0 +1,53 @@
+"""The images handler's parameter checks: every refusal is a 400 with the error contract, never a 500."""
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from handlers import images
+from lib.repository import Page
+from tests.support.builders import http_event
+
+pytestmark = pytest.mark.unit
+
+
+class RecordingRepository:
+    def __init__(self):
+        self.calls = []
+
+    def list_recent(self, limit, cursor=None):
+        self.calls.append(("recent", limit, cursor))
+        return Page([], None)
+
+    def list_by_label(self, label, limit, cursor=None):
+        self.calls.append(("label", label, limit, cursor))
+        return Page([], None)
+
+
+def list_images(query):
+    repository = RecordingRepository()
+    response = images.handle(APIGatewayProxyEventV2(http_event("GET", "/images", query=query)), repository)
+    return response["statusCode"], json.loads(response["body"]), repository.calls
+
+
+@pytest.mark.parametrize(
+    "limit",
+    ["0", "101", "-1", "1.5", "abc", " 5", "²", "١"],
+    ids=["zero", "over-max", "negative", "fraction", "word", "space", "superscript-two", "arabic-indic-one"],
+)
+def test_a_limit_that_is_not_1_to_100_in_ascii_digits_is_400(limit):
+    status, body, calls = list_images({"limit": limit})
+    assert (status, body["error"]["code"], calls) == (400, "invalid_request", [])
+
+
+@pytest.mark.parametrize("label", ["", "   ", "x" * 101, " " + "x" * 100])
+def test_a_label_empty_or_over_100_characters_as_sent_is_400(label):
+    status, body, calls = list_images({"label": label})
+    assert (status, body["error"]["code"], calls) == (400, "invalid_request", [])
+
+
+def test_a_label_is_trimmed_and_the_limit_read():
+    status, body, calls = list_images({"label": "  cat ", "limit": "7"})
+    assert status == 200 and body == {"items": [], "next_cursor": None}
+    assert calls == [("label", "cat", 7, None)]
