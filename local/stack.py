@@ -63,6 +63,9 @@ class StackOptions:
     # Long-poll length: a receive returns as soon as a message arrives; this bounds how long a stop waits.
     poll_wait_seconds: int = 1
     rekognition_fail_rate: float = 0.0
+    # The private addresses the fetcher may reach: None means the stack's fixture server, "" none at
+    # all (as on a deployed stage), anything else is taken as the stage's fetchAllowlist.
+    fetch_allowlist: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
@@ -347,7 +350,8 @@ class LocalStack:
             if "WEBHOOK_URL" in environment and not environment["WEBHOOK_URL"]:
                 environment["WEBHOOK_URL"] = self.webhook_target()
             if "FETCH_ALLOWLIST" in environment and not environment["FETCH_ALLOWLIST"]:
-                environment["FETCH_ALLOWLIST"] = self.fixtures.address
+                allowed = self.options.fetch_allowlist
+                environment["FETCH_ALLOWLIST"] = self.fixtures.address if allowed is None else allowed
             environment.update(self.options.function_environment.get(function.name, {}))
             specs.append(
                 FunctionSpec(
