@@ -18,7 +18,9 @@ Decisions (each one is tested):
   use ``http://127.0.0.1:<port>/`` rather than ``localhost``.
 * Redirects: followed by hand, only for 301/302/303/307/308 with a Location, at most
   ``max_redirects``. Each target is re-checked exactly like the first URL; a redirect to a refused
-  target is ``UrlNotAllowed``; a loop, a chain past the limit or a malformed Location is ``FetchFailed``.
+  target is ``UrlNotAllowed``, and so are a loop and a chain past the limit: the URL cannot be fetched
+  under the policy, whichever server it names, so the caller gets a 400 rather than a 502. A malformed
+  Location is ``FetchFailed``: that server is broken.
   A redirect's body is never read and its connection is dropped, so every hop connects afresh and
   its address is checked again, even on the same host.
 * No ambient credentials: requests' transport adapter is used without a ``Session``, so nothing is
@@ -134,10 +136,10 @@ class SafeFetcher:
             finally:
                 response.close()
             if redirects >= self._policy.max_redirects:
-                raise FetchFailed(f"The URL redirected more than {self._policy.max_redirects} times.")
+                raise UrlNotAllowed(f"The URL redirected more than {self._policy.max_redirects} times.")
             url = self._redirected_url(url, location)
             if url in visited:
-                raise FetchFailed("The URL redirects in a loop.")
+                raise UrlNotAllowed("The URL redirects in a loop.")
             visited.add(url)
             redirects += 1
 
