@@ -7,10 +7,12 @@ What is checked, and the error for each failure:
   consulted. Anything but JPEG or PNG -> ``UnsupportedMediaType``, naming the format when it is
   recognisable (GIF, WebP, BMP, TIFF, HEIC/AVIF, SVG, HTML, PDF, ...).
 * Dimensions come from the headers: PNG's IHDR chunk (length, type, CRC and field values checked),
-  JPEG's first SOFn frame header, found by walking the marker segments by their lengths with bounds
-  checks (linear, and capped in segment count). Zero width or height, a side above ``max_dimension``
+  JPEG's first SOFn frame header, found by walking the marker segments up to the first scan by their
+  lengths with bounds checks (linear, and capped in segment count). Zero width or height, a side above ``max_dimension``
   or more than ``max_pixels`` in total -> ``InvalidImage`` stating the limit. The pixel limit is what
   stops decompression bombs: a PNG declaring 30000x30000 fits in well under 1 MB.
+* Metadata: the JPEG's APPn (EXIF, XMP, ICC) and COM segments in those headers may total at most
+  ``max_metadata_bytes``; more -> ``InvalidImage`` stating the limit. PNG chunks are not walked.
 * Truncation: a PNG must end with its IEND chunk, a JPEG with its EOI marker (FF D9), optionally
   followed by NUL padding, which some encoders add. Any other trailing data counts as truncated ->
   ``InvalidImage``. The compressed image data itself is not decoded; the recognition service does that.
@@ -33,9 +35,13 @@ class ImageLimits:
     # resolution (108 MP modes excepted) while stopping bombs like 30000x30000 (900 MP).
     max_dimension: int = 16384
     max_pixels: int = 100_000_000
+    # EXIF is one segment of at most 64 KB by its specification; ICC profiles and XMP (extended XMP
+    # included) stay well below 1 MB in camera and editor output. 4 MiB leaves room for all of that
+    # and refuses a file that is mostly metadata, such as 10 MB of EXIF spread over many segments.
+    max_metadata_bytes: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_dimension", "max_pixels"):
+        for name in ("max_bytes", "max_dimension", "max_pixels", "max_metadata_bytes"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"ImageLimits.{name} must be positive, got {getattr(self, name)!r}")
 
@@ -62,7 +68,7 @@ def inspect_image(data: bytes, limits: ImageLimits = ImageLimits()) -> ImageInfo
         width, height = _png_dimensions(data)
         info = ImageInfo("png", "image/png", "png", width, height)
     elif data.startswith(_JPEG_MAGIC):
-        width, height = _jpeg_dimensions(data)
+        width, height = _jpeg_dimensions(data, limits.max_metadata_bytes)
         info = ImageInfo("jpeg", "image/jpeg", "jpg", width, height)
     else:
         raise UnsupportedMediaType(_unsupported_message(data))
@@ -131,22 +137,30 @@ _NOT_FILL_BYTE = re.compile(rb"[^\xff]")  # a marker may be preceded by any numb
 # Start-of-frame markers carry the dimensions. C4 (DHT), C8 (reserved) and CC (DAC) share the range but are not frames.
 _START_OF_FRAME = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn have no length field
-# Real files have a few dozen segments before the frame header (ICC profiles split into up to 255
-# APP2 segments included); thousands means garbage, and the cap bounds the work on it.
-_MAX_SEGMENTS_BEFORE_FRAME = 4096
+_METADATA = frozenset({*range(0xE0, 0xF0), 0xFE})  # APP0-APP15 and COM
+_START_OF_SCAN = 0xDA
+# Real files have a few dozen header segments (ICC profiles split into up to 255 APP2 segments
+# included); thousands means garbage, and the cap bounds the work on it.
+_MAX_HEADER_SEGMENTS = 4096
 
 
-def _jpeg_dimensions(data: bytes) -> tuple[int, int]:
-    width, height = _jpeg_frame_size(data)
+def _jpeg_dimensions(data: bytes, max_metadata_bytes: int) -> tuple[int, int]:
+    width, height = _jpeg_frame_size(data, max_metadata_bytes)
     if not data.endswith(_JPEG_EOI) and not data.rstrip(b"\x00").endswith(_JPEG_EOI):
         raise InvalidImage("The JPEG image is truncated (it does not end with an end-of-image marker).")
     return width, height
 
 
-def _jpeg_frame_size(data: bytes) -> tuple[int, int]:
-    """Walk the marker segments after SOI to the first start-of-frame header; return (width, height)."""
+def _jpeg_frame_size(data: bytes, max_metadata_bytes: int) -> tuple[int, int]:
+    """Walk the marker segments after SOI up to the first scan; return the first frame's (width, height).
+
+    The walk goes on past the frame header, to the start of scan, so that no metadata segment in
+    the headers escapes the metadata limit.
+    """
     position = 2
-    for _ in range(_MAX_SEGMENTS_BEFORE_FRAME):
+    frame: tuple[int, int] | None = None
+    metadata_bytes = 0
+    for _ in range(_MAX_HEADER_SEGMENTS):
         if position >= len(data):
             break
         if data[position] != 0xFF:
@@ -158,9 +172,13 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int]:
         position = marker_at.start() + 1
         if marker in _STANDALONE:
             continue
-        if marker in (0x00, 0xD8, 0xD9, 0xDA):
-            # Stuffed zero, a second SOI, EOI or start-of-scan before any frame header: not a usable JPEG.
-            raise InvalidImage("The JPEG image is corrupt (no frame header before the image data).")
+        if marker == _START_OF_SCAN and frame is not None:
+            return frame
+        if marker in (0x00, 0xD8, 0xD9, _START_OF_SCAN):
+            # Stuffed zero, a second SOI, EOI, or start-of-scan before any frame header: not a usable JPEG.
+            if frame is None:
+                raise InvalidImage("The JPEG image is corrupt (no frame header before the image data).")
+            raise InvalidImage("The JPEG image is corrupt (its headers end without image data).")
         if position + 2 > len(data):
             break
         (length,) = struct.unpack_from(">H", data, position)
@@ -168,15 +186,24 @@ def _jpeg_frame_size(data: bytes) -> tuple[int, int]:
             raise InvalidImage(f"The JPEG image is corrupt (invalid segment length at byte {position}).")
         if position + length > len(data):
             break
-        if marker in _START_OF_FRAME:
+        if marker in _START_OF_FRAME and frame is None:
             if length < 8:
                 raise InvalidImage("The JPEG image is corrupt (its frame header is too short).")
             height, width = struct.unpack_from(">HH", data, position + 3)  # after length (2) and precision (1)
-            return width, height
+            frame = (width, height)
+        elif marker in _METADATA:
+            metadata_bytes += length
+            if metadata_bytes > max_metadata_bytes:
+                raise InvalidImage(
+                    "The JPEG image carries more metadata (EXIF, XMP, ICC profile, comments) than the limit "
+                    f"of {max_metadata_bytes} bytes."
+                )
         position += length
     else:
-        raise InvalidImage("The JPEG image is corrupt (too many segments before the frame header).")
-    raise InvalidImage("The JPEG image is truncated (it ends before its frame header).")
+        raise InvalidImage("The JPEG image is corrupt (too many segments before the image data).")
+    if frame is None:
+        raise InvalidImage("The JPEG image is truncated (it ends before its frame header).")
+    raise InvalidImage("The JPEG image is truncated (it ends before its image data).")
 
 
 # --- everything else ------------------------------------------------------------------------------

@@ -88,17 +88,39 @@ def test_given_fill_bytes_and_standalone_markers_before_a_segment_when_inspected
     assert inspect_image(jpeg(width=7, height=9, before_frame=noise)).height == 9
 
 
-def test_given_an_exif_block_of_many_maximum_size_app_segments_when_inspected_then_it_is_walked_quickly() -> None:
+def test_given_an_exif_block_of_many_maximum_size_app_segments_when_inspected_then_refused_quickly() -> None:
     # APPn segments hold at most 65533 payload bytes, so a "10 MB EXIF" is about 160 of them.
     big_app1 = jpeg_segment(0xE1, b"Exif\x00\x00" + bytes(65527))
     data = jpeg(width=4000, height=3000, before_frame=big_app1 * 160)
     assert len(data) > 10 * 1024 * 1024
 
     started = time.monotonic()
-    info = inspect_image(data)
-
-    assert (info.width, info.height) == (4000, 3000)
+    with pytest.raises(InvalidImage, match="more metadata .* than the limit of 4194304 bytes"):
+        inspect_image(data)
     assert time.monotonic() - started < 1.0
+
+
+def test_given_a_large_icc_profile_under_the_metadata_limit_when_inspected_then_accepted() -> None:
+    icc_segment = jpeg_segment(0xE2, b"ICC_PROFILE\x00" + bytes(65521))  # a maximum-size APP2 segment
+    assert inspect_image(jpeg(before_frame=icc_segment * 60)).format == "jpeg"  # about 3.8 MiB
+
+
+def test_given_metadata_after_the_frame_header_when_inspected_then_it_counts_too() -> None:
+    frame = jpeg_segment(0xC0, struct.pack(">BHHB", 8, 2, 3, 1) + b"\x01\x11\x00")
+    comment = jpeg_segment(0xFE, bytes(1000))
+    scan = jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00") + b"\x12\x34"
+    data = b"\xff\xd8" + frame + comment * 2 + scan + b"\xff\xd9"
+
+    assert inspect_image(data, ImageLimits(max_metadata_bytes=2004)).width == 3
+    with pytest.raises(InvalidImage, match="limit of 2003 bytes"):
+        inspect_image(data, ImageLimits(max_metadata_bytes=2003))
+
+
+def test_given_a_frame_header_and_then_the_end_of_image_when_inspected_then_invalid_image() -> None:
+    frame = jpeg_segment(0xC0, struct.pack(">BHHB", 8, 2, 3, 1) + b"\x01\x11\x00")
+
+    with pytest.raises(InvalidImage, match="headers end without image data"):
+        inspect_image(b"\xff\xd8" + frame + b"\xff\xd9")
 
 
 def test_given_a_jpeg_padded_with_nul_bytes_after_eoi_when_inspected_then_it_is_accepted() -> None:
@@ -165,7 +187,7 @@ def test_given_custom_limits_when_inspected_then_they_apply() -> None:
         inspect_image(png(30, 30), limits)
 
 
-@pytest.mark.parametrize("field", ["max_bytes", "max_dimension", "max_pixels"])
+@pytest.mark.parametrize("field", ["max_bytes", "max_dimension", "max_pixels", "max_metadata_bytes"])
 def test_given_a_non_positive_limit_when_limits_are_built_then_value_error(field: str) -> None:
     with pytest.raises(ValueError, match=field):
         ImageLimits(**{field: 0})
