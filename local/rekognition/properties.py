@@ -22,6 +22,8 @@ _SHARPNESS_SIDE = 512
 _SHARPNESS_DECADES = 4.0
 _SUBJECT_HEAT_THRESHOLD = 0.5
 _COLOR_SAMPLE_SIDE = 128
+# Whole-image statistics are computed at this size: the scores barely move, the cost does.
+_PROPERTIES_SIDE = 640
 DEFAULT_MAX_DOMINANT_COLORS = 10
 
 
@@ -129,8 +131,8 @@ def image_properties(
 ) -> dict:
     """The ImageProperties member of a DetectLabels response; Foreground and Background only
     when a foreground mask is given."""
+    pixels, mask = _working_copy(pixels, foreground)
     result = {"Quality": quality(pixels), "DominantColors": dominant_colors(pixels, max_colors)}
-    mask = foreground
     if mask is not None:
         for part, part_mask in (("Foreground", mask), ("Background", ~mask)):
             result[part] = {
@@ -138,3 +140,17 @@ def image_properties(
                 "DominantColors": dominant_colors(pixels, max_colors, part_mask),
             }
     return result
+
+
+def _working_copy(pixels: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    import cv2
+
+    height, width = pixels.shape[:2]
+    scale = _PROPERTIES_SIDE / max(height, width)
+    if scale >= 1.0:
+        return pixels, mask
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
+    if mask is not None:
+        mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return small, mask

@@ -99,3 +99,12 @@ def test_inline_bytes_over_5_mb_are_too_large_before_decoding():
 )
 def test_malformed_image_members_are_invalid_parameters(image, code):
     assert error_code(image_from_request, image) == code
+
+
+def test_a_very_large_jpeg_is_decoded_at_a_reduced_scale_keeping_its_shape():
+    from local.rekognition.images import ANALYSIS_SIDE
+
+    image = decode_image(encode(Image.new("RGB", (4400, 300), (90, 90, 200)), "JPEG"))
+    assert ANALYSIS_SIDE <= image.width < 4400
+    assert image.width / image.height == pytest.approx(4400 / 300, rel=0.02)
+    assert decode_image(encode(Image.new("RGB", (4400, 300)), "PNG")).width == 4400  # PNG has no such shortcut

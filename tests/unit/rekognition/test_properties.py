@@ -113,3 +113,11 @@ def test_foreground_and_background_only_with_a_mask():
     properties = image_properties(pixels, 3, mask)
     assert set(properties["Foreground"]) == {"Quality", "DominantColors"}
     assert set(properties["Foreground"]["Quality"]) == {"Brightness", "Sharpness"}
+
+
+def test_properties_of_a_large_image_match_those_of_its_smaller_copy():
+    small = checkerboard(size=512, cell=32)
+    large = np.asarray(Image.fromarray(small).resize((2048, 2048), Image.Resampling.NEAREST))
+    small_quality, large_quality = image_properties(small, 2)["Quality"], image_properties(large, 2)["Quality"]
+    for name in ("Brightness", "Contrast", "Sharpness"):
+        assert large_quality[name] == pytest.approx(small_quality[name], abs=5), name
