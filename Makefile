@@ -7,6 +7,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STAGE  ?= dev
+# Extra osls arguments, e.g. SLS_ARGS='--param="webhookUrl=https://example.com/hook" --aws-profile prod'
+SLS_ARGS ?=
+NODE_MODULES := node_modules/.package-lock.json
+# The osls that `npx sls` would run, called directly so that nothing asks npm's registry. Its
+# requirements plugin runs pip with SLS_PYTHON; any Python 3 will do, since the wheels are chosen
+# for Lambda's Python 3.12 on arm64 (see custom.pythonRequirements in serverless.yml).
+SLS := SLS_PYTHON="$(abspath $(PY))" node_modules/.bin/sls
 PYTEST := $(PY) -m pytest -c tests/pytest.ini
 REQUIREMENTS := requirements.txt local/requirements.txt local/rekognition/requirements.txt tests/requirements.txt
 
@@ -30,8 +37,25 @@ $(STAMP): $(REQUIREMENTS)
 .PHONY: venv
 venv: $(STAMP) ## create .venv and install every Python dependency
 
-node_modules/.package-lock.json: package.json package-lock.json
+$(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
+
+.PHONY: package
+package: $(STAMP) $(NODE_MODULES) ## build the CloudFormation template and zip for STAGE into .serverless/ (offline)
+	$(SLS) package --stage $(STAGE) $(SLS_ARGS)
+	@$(PY) -m local artifacts .serverless
+
+.PHONY: deploy
+deploy: $(STAMP) $(NODE_MODULES) ## deploy STAGE to the AWS account of your credentials (see README, Deploy to AWS)
+	$(SLS) deploy --stage $(STAGE) $(SLS_ARGS)
+
+.PHONY: remove
+remove: $(STAMP) $(NODE_MODULES) ## delete STAGE's stack from AWS (data of stage prod is retained)
+	$(SLS) remove --stage $(STAGE) $(SLS_ARGS)
+
+.PHONY: deploy-local
+deploy-local: $(STAMP) $(NODE_MODULES) ## deploy STAGE with osls to the embedded emulator and check what it created
+	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
 local: $(STAMP) ## run the whole stack on this machine until Ctrl-C (REKOGNITION=local|moto|aws, EMULATOR=moto|localstack)
@@ -42,7 +66,7 @@ local-e2e: $(STAMP) ## run one full flow on a fresh local stack and print a one-
 	$(PY) -m local e2e
 
 .PHONY: test
-test: $(STAMP) ## run every test: unit, integration and e2e
+test: $(STAMP) $(NODE_MODULES) ## run every test: unit, integration and e2e
 	$(PYTEST) tests/unit tests/integration tests/e2e
 
 .PHONY: test-unit
@@ -50,7 +74,7 @@ test-unit: $(STAMP) ## unit tests only (no network)
 	$(PYTEST) tests/unit
 
 .PHONY: test-integration
-test-integration: $(STAMP) ## integration tests (moto per service)
+test-integration: $(STAMP) $(NODE_MODULES) ## integration tests (moto per service, and the packaged template)
 	$(PYTEST) tests/integration
 
 .PHONY: test-e2e

@@ -1,0 +1,250 @@
+"""Safety rules for a compiled CloudFormation template.
+
+Each rule takes the template and returns what is wrong with it, one line per problem; an empty
+list means the rule holds. The tests run every rule on the packaged templates, and on broken copies
+to prove each rule can fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Template = dict[str, Any]
+
+# Rekognition's Detect* actions support no resource-level permissions, so "*" is the only
+# resource they can be granted on (Service Authorization Reference, Amazon Rekognition).
+UNSCOPABLE_ACTIONS = frozenset(
+    {
+        "rekognition:DetectLabels",
+        "rekognition:DetectFaces",
+        "rekognition:DetectText",
+        "rekognition:DetectModerationLabels",
+    }
+)
+ALLOWED_MANAGED_POLICY = "iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Cognito::UserPool"})
+# osls's own bucket holds only deployment artifacts, which `sls remove` must be able to delete.
+DEPLOYMENT_BUCKET = "ServerlessDeploymentBucket"
+SQS_DEFAULT_RETENTION_SECONDS = 345600
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+
+def resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def properties(template: Template, logical_id: str) -> dict[str, Any]:
+    return template["Resources"][logical_id].get("Properties") or {}
+
+
+def referenced_id(expression: Any) -> str | None:
+    """The logical id a `Ref` or `Fn::GetAtt [X, Arn]` points at."""
+    if isinstance(expression, dict):
+        if "Ref" in expression:
+            return expression["Ref"]
+        if "Fn::GetAtt" in expression:
+            argument = expression["Fn::GetAtt"]
+            return argument[0] if isinstance(argument, list) else argument.split(".")[0]
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- IAM --------------------------------------------------------------------------------------------
+def function_roles(template: Template) -> list[str]:
+    """Each function has a role of its own, trusted by Lambda alone, granting no wildcard actions."""
+    problems, users = [], {}
+    for function_id, function in resources(template, "AWS::Lambda::Function").items():
+        role = referenced_id(function["Properties"].get("Role"))
+        if role is None or template["Resources"].get(role, {}).get("Type") != "AWS::IAM::Role":
+            problems.append(f"{function_id}: its role is not an AWS::IAM::Role of this template")
+            continue
+        users.setdefault(role, []).append(function_id)
+    for role, functions in users.items():
+        if len(functions) > 1:
+            problems.append(f"{role} is shared by {', '.join(sorted(functions))}")
+    for role in resources(template, "AWS::IAM::Role"):
+        if role not in users:
+            problems.append(f"{role} is used by no function")
+            continue
+        problems += [f"{role}: {p}" for p in _role_problems(properties(template, role))]
+    return problems
+
+
+def _role_problems(role: dict[str, Any]) -> list[str]:
+    problems = []
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+        if statement.get("Principal") != {"Service": "lambda.amazonaws.com"}:
+            problems.append(f"trusts {statement.get('Principal')!r}, not Lambda alone")
+    for arn in role.get("ManagedPolicyArns", []):
+        text = arn.get("Fn::Sub", "") if isinstance(arn, dict) else arn
+        if not str(text).endswith(ALLOWED_MANAGED_POLICY):
+            problems.append(f"managed policy {arn!r} grants more than logging")
+    for policy in role.get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = _as_list(statement["Action"])
+            wildcards = [a for a in actions if "*" in a]
+            if wildcards:
+                problems.append(f"policy {policy['PolicyName']} allows wildcard actions {wildcards}")
+            if "*" in _as_list(statement.get("Resource")) and not set(actions) <= UNSCOPABLE_ACTIONS:
+                scopable = sorted(set(actions) - UNSCOPABLE_ACTIONS)
+                problems.append(f"policy {policy['PolicyName']} grants {scopable} on every resource")
+    return problems
+
+
+def granted(template: Template, role: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs a role's inline policies allow, resources named by logical id."""
+    pairs = set()
+    for policy in properties(template, role).get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            for action in _as_list(statement["Action"]):
+                for resource in _as_list(statement["Resource"]):
+                    pairs.add((action, _resource_name(resource)))
+    return pairs
+
+
+def _resource_name(resource: Any) -> str:
+    named = referenced_id(resource)
+    if named:
+        return named
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = resource["Fn::Sub"]
+        text = text if isinstance(text, str) else text[0]
+        return text.replace(".Arn}", "}").replace("${AWS::Partition}", "aws")
+    return str(resource)
+
+
+# --- storage ----------------------------------------------------------------------------------------
+def buckets_private_encrypted_tls_only(template: Template) -> list[str]:
+    problems = []
+    policies = {
+        referenced_id(p["Properties"]["Bucket"]): p["Properties"]["PolicyDocument"]
+        for p in resources(template, "AWS::S3::BucketPolicy").values()
+    }
+    for bucket, resource in resources(template, "AWS::S3::Bucket").items():
+        spec = resource.get("Properties") or {}
+        rules = (spec.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+        if not any(r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules):
+            problems.append(f"{bucket}: no default encryption")
+        block = spec.get("PublicAccessBlockConfiguration") or {}
+        settings = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+        if not all(block.get(setting) is True for setting in settings):
+            problems.append(f"{bucket}: public access not fully blocked")
+        if not any(_denies_plain_http(s) for s in (policies.get(bucket) or {}).get("Statement", [])):
+            problems.append(f"{bucket}: no bucket policy denying requests without TLS")
+    return problems
+
+
+def _denies_plain_http(statement: dict[str, Any]) -> bool:
+    secure = ((statement.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+    return (
+        statement.get("Effect") == "Deny"
+        and statement.get("Principal") in ("*", {"AWS": "*"})
+        and "s3:*" in _as_list(statement.get("Action"))
+        and str(secure).lower() == "false"
+        and len(_as_list(statement.get("Resource"))) >= 2  # the bucket and its objects
+    )
+
+
+def tables_encrypted_with_recovery(template: Template) -> list[str]:
+    problems = []
+    for table, resource in resources(template, "AWS::DynamoDB::Table").items():
+        spec = resource["Properties"]
+        if (spec.get("SSESpecification") or {}).get("SSEEnabled") is not True:
+            problems.append(f"{table}: SSESpecification.SSEEnabled is not true")
+        if (spec.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is not True:
+            problems.append(f"{table}: point-in-time recovery is off")
+    return problems
+
+
+# --- queues and their consumers ------------------------------------------------------------------
+def _sqs_mappings(template: Template) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for mapping_id, mapping in resources(template, "AWS::Lambda::EventSourceMapping").items():
+        source = referenced_id(mapping["Properties"].get("EventSourceArn"))
+        if source and template["Resources"].get(source, {}).get("Type") == "AWS::SQS::Queue":
+            found.append((mapping_id, mapping["Properties"]))
+    return found
+
+
+def queues_encrypted_with_redrive(template: Template) -> list[str]:
+    """Every queue is encrypted; every queue a function consumes has a dead-letter queue that keeps
+    messages at least as long, and a visibility timeout of at least six times the function's."""
+    problems = []
+    for queue, resource in resources(template, "AWS::SQS::Queue").items():
+        spec = resource.get("Properties") or {}
+        if spec.get("SqsManagedSseEnabled") is not True and not spec.get("KmsMasterKeyId"):
+            problems.append(f"{queue}: not encrypted")
+    for mapping_id, mapping in _sqs_mappings(template):
+        queue = referenced_id(mapping["EventSourceArn"])
+        spec = properties(template, queue)
+        redrive = spec.get("RedrivePolicy") or {}
+        dead_letter_queue = referenced_id(redrive.get("deadLetterTargetArn"))
+        if dead_letter_queue not in resources(template, "AWS::SQS::Queue") or not redrive.get("maxReceiveCount"):
+            problems.append(f"{queue}: consumed by {mapping_id} but has no dead-letter queue with maxReceiveCount")
+        else:
+            kept = properties(template, dead_letter_queue).get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION_SECONDS)
+            if int(kept) < int(spec.get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION_SECONDS)):
+                problems.append(f"{dead_letter_queue}: keeps messages for less time than {queue}")
+        function = referenced_id(mapping["FunctionName"])
+        timeout = int(properties(template, function).get("Timeout", 6))
+        visibility = int(spec.get("VisibilityTimeout", 30))
+        if visibility < VISIBILITY_TIMEOUT_FACTOR * timeout:
+            problems.append(f"{queue}: visibility {visibility} s < {VISIBILITY_TIMEOUT_FACTOR} x {function} timeout")
+    return problems
+
+
+def sqs_events_report_batch_item_failures(template: Template) -> list[str]:
+    return [
+        f"{mapping_id}: no ReportBatchItemFailures, so one bad message fails its whole batch"
+        for mapping_id, mapping in _sqs_mappings(template)
+        if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", [])
+    ]
+
+
+# --- operations -------------------------------------------------------------------------------------
+def log_groups_have_retention(template: Template) -> list[str]:
+    problems = [
+        f"{group}: kept forever (no RetentionInDays)"
+        for group, resource in resources(template, "AWS::Logs::LogGroup").items()
+        if not (resource.get("Properties") or {}).get("RetentionInDays")
+    ]
+    declared = {
+        (r.get("Properties") or {}).get("LogGroupName") for r in resources(template, "AWS::Logs::LogGroup").values()
+    }
+    for function_id, function in resources(template, "AWS::Lambda::Function").items():
+        if f"/aws/lambda/{function['Properties']['FunctionName']}" not in declared:
+            problems.append(f"{function_id}: Lambda would create its log group, with no retention")
+    return problems
+
+
+def stateful_resources(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] in STATEFUL_TYPES and logical_id != DEPLOYMENT_BUCKET
+    }
+
+
+def stateful_resources_retained(template: Template) -> list[str]:
+    """For stage prod: deleting the stack, or replacing a resource, keeps the data."""
+    return [
+        f"{logical_id}: DeletionPolicy {resource.get('DeletionPolicy', 'Delete')}, "
+        f"UpdateReplacePolicy {resource.get('UpdateReplacePolicy', 'Delete')}; both must be Retain"
+        for logical_id, resource in stateful_resources(template).items()
+        if (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) != ("Retain", "Retain")
+    ]
+
+
+RULES = {
+    "function roles": function_roles,
+    "buckets": buckets_private_encrypted_tls_only,
+    "tables": tables_encrypted_with_recovery,
+    "queues": queues_encrypted_with_redrive,
+    "sqs events": sqs_events_report_batch_item_failures,
+    "log groups": log_groups_have_retention,
+}

@@ -1,0 +1,175 @@
+"""The compiled CloudFormation template is safe by default: lint-clean, least privilege, encrypted,
+dead-lettered, retained in prod. Each rule also runs on a deliberately broken copy, to show it fails."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from tests.integration.deploy import rules
+
+pytestmark = pytest.mark.integration
+
+PACKAGES = ("dev_package", "prod_package")
+
+
+def lint_findings(template: dict) -> list[str]:
+    """cfn-lint's errors and warnings (informational findings are not reported by default)."""
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    return [f"{m.rule.id} {m.message}" for m in matches]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_cfn_lint_finds_no_error_and_no_warning(package, request):
+    assert lint_findings(request.getfixturevalue(package).template) == []
+
+
+def test_cfn_lint_reports_a_broken_template(dev_package):
+    broken = copy.deepcopy(dev_package.template)
+    broken["Resources"]["UploadsQueue"]["Properties"]["VisibilityTimeout"] = 999999
+    broken["Parameters"] = {"Unused": {"Type": "String"}}
+    findings = lint_findings(broken)
+    assert any(f.startswith("E") for f in findings) and any(f.startswith("W") for f in findings), findings
+
+
+@pytest.mark.parametrize("rule", rules.RULES)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_rule_holds(rule, package, request):
+    assert rules.RULES[rule](request.getfixturevalue(package).template) == []
+
+
+def _resources(template: dict, logical_id: str) -> dict:
+    return template["Resources"][logical_id]
+
+
+def _statement(template: dict, role: str, index: int) -> dict:
+    return _resources(template, role)["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][index]
+
+
+def _function(template: dict, name: str) -> dict:
+    return next(
+        r for r in template["Resources"].values() if r["Properties"].get("FunctionName", "").endswith(f"-{name}")
+    )
+
+
+def _mapping(template: dict, function: str) -> dict:
+    return next(
+        r["Properties"]
+        for r in rules.resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if r["Properties"]["FunctionName"]["Fn::GetAtt"][0].lower().startswith(function)
+    )
+
+
+# (rule, what is broken, how): every rule must fail on each breakage.
+BREAKAGES: list[tuple[str, str, Callable[[dict], None]]] = [
+    ("function roles", "wildcard action", lambda t: _statement(t, "UploadRole", 0).update(Action="s3:*")),
+    (
+        "function roles",
+        "table action on every resource",
+        lambda t: _statement(t, "ImagesRole", 0).update(Resource="*"),
+    ),
+    (
+        "function roles",
+        "two functions share a role",
+        lambda t: _function(t, "images")["Properties"].update(Role={"Fn::GetAtt": ["UploadRole", "Arn"]}),
+    ),
+    (
+        "function roles",
+        "a role trusts another service",
+        lambda t: _resources(t, "DeliverRole")["Properties"]["AssumeRolePolicyDocument"]["Statement"][0].update(
+            Principal={"Service": "ec2.amazonaws.com"}
+        ),
+    ),
+    (
+        "function roles",
+        "an administrator managed policy",
+        lambda t: _resources(t, "RecognizeRole")["Properties"]["ManagedPolicyArns"].append(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ),
+    ),
+    (
+        "buckets",
+        "no encryption",
+        lambda t: _resources(t, "ImagesBucket")["Properties"].pop("BucketEncryption"),
+    ),
+    (
+        "buckets",
+        "public ACLs allowed",
+        lambda t: _resources(t, "ImagesBucket")["Properties"]["PublicAccessBlockConfiguration"].update(
+            BlockPublicAcls=False
+        ),
+    ),
+    ("buckets", "no TLS-only policy", lambda t: t["Resources"].pop("ImagesBucketPolicy")),
+    (
+        "tables",
+        "no point-in-time recovery",
+        lambda t: _resources(t, "ImagesTable")["Properties"].pop("PointInTimeRecoverySpecification"),
+    ),
+    (
+        "tables",
+        "encryption off",
+        lambda t: _resources(t, "ImagesTable")["Properties"]["SSESpecification"].update(SSEEnabled=False),
+    ),
+    (
+        "queues",
+        "source queue without a dead-letter queue",
+        lambda t: _resources(t, "UploadsQueue")["Properties"].pop("RedrivePolicy"),
+    ),
+    (
+        "queues",
+        "visibility shorter than six function timeouts",
+        lambda t: _resources(t, "IntegrationQueue")["Properties"].update(VisibilityTimeout=60),
+    ),
+    (
+        "queues",
+        "dead-letter queue unencrypted",
+        lambda t: _resources(t, "UploadsDeadLetterQueue")["Properties"].pop("SqsManagedSseEnabled"),
+    ),
+    (
+        "queues",
+        "dead-letter queue keeps messages for less time",
+        lambda t: _resources(t, "IntegrationDeadLetterQueue")["Properties"].update(MessageRetentionPeriod=60),
+    ),
+    ("sqs events", "whole-batch failures", lambda t: _mapping(t, "recognize").pop("FunctionResponseTypes")),
+    (
+        "log groups",
+        "a log group kept forever",
+        lambda t: _resources(t, "DeliverLogGroup")["Properties"].pop("RetentionInDays"),
+    ),
+    ("log groups", "a function without a log group", lambda t: t["Resources"].pop("ImagesLogGroup")),
+]
+
+
+@pytest.mark.parametrize("rule, broken, breakage", BREAKAGES, ids=[f"{r}: {b}" for r, b, _ in BREAKAGES])
+def test_rule_fails_on_a_broken_template(rule, broken, breakage, dev_package):
+    template = copy.deepcopy(dev_package.template)
+    assert rules.RULES[rule](template) == [], "the rule must hold before the template is broken"
+    breakage(template)
+    assert rules.RULES[rule](template), f"{rule} did not notice: {broken}"
+
+
+def test_every_rule_has_a_breakage():
+    assert {rule for rule, _, _ in BREAKAGES} == set(rules.RULES)
+
+
+# --- retention per stage -------------------------------------------------------------------------
+def test_prod_retains_every_stateful_resource(prod_package):
+    assert set(rules.stateful_resources(prod_package.template)) == {"ImagesBucket", "ImagesTable", "UserPool"}
+    assert rules.stateful_resources_retained(prod_package.template) == []
+
+
+def test_other_stages_delete_their_data_on_remove(dev_package):
+    stateful = rules.stateful_resources(dev_package.template)
+    assert stateful and all(r.get("DeletionPolicy") == "Delete" for r in stateful.values())
+
+
+def test_retention_rule_fails_when_prod_would_delete_data(prod_package):
+    template = copy.deepcopy(prod_package.template)
+    template["Resources"]["ImagesTable"]["DeletionPolicy"] = "Delete"
+    assert rules.stateful_resources_retained(template) == [
+        "ImagesTable: DeletionPolicy Delete, UpdateReplacePolicy Retain; both must be Retain"
+    ]
