@@ -15,6 +15,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.InvalidImage, 422),
+    (errors.DownloadTooSlow, 422),  # before FetchFailed, its base: a limit of ours, not the server's fault
     (errors.FetchFailed, 502),
     (errors.TransientError, 503),
 ]

@@ -47,6 +47,15 @@ class FetchFailed(DomainError):
     code = "fetch_failed"
 
 
+class DownloadTooSlow(FetchFailed):
+    """The download did not finish within the fetch's total time limit.
+
+    A limit we set, like the size limit, rather than a fault of the server: the caller gets a 4xx.
+    """
+
+    code = "download_too_slow"
+
+
 class TransientError(DomainError):
     """Worth retrying later: throttling, timeouts, a dependency briefly down."""
 

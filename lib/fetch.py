@@ -31,8 +31,10 @@ Decisions (each one is tested):
   sent (``Accept-Encoding: identity``); a compressed body is refused rather than inflated.
 * Time: ``connect_timeout`` per connection attempt, ``read_timeout`` per socket read, and a wall-clock
   ``total_timeout`` for the whole fetch (redirects, headers and body), enforced by shutting the sockets
-  down when it expires. Each -> ``FetchFailed`` naming the limit. DNS resolution itself cannot be
-  interrupted; its time counts against the total and is checked once it returns.
+  down when it expires. Each -> ``FetchFailed`` naming the limit; the total as ``DownloadTooSlow``, its
+  subclass, since a server that keeps sending too slowly meets a limit of ours, as a large body does.
+  DNS resolution itself cannot be interrupted; its time counts against the total and is checked once
+  it returns.
 * A final status outside 2xx, a refused or reset connection, a TLS failure -> ``FetchFailed``.
 
 Error messages name the host when useful but never repeat the full URL: query strings carry tokens.

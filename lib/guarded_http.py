@@ -30,7 +30,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 
 from lib.addresses import AddressPolicy, IPAddress
-from lib.errors import FetchFailed, UrlNotAllowed
+from lib.errors import DownloadTooSlow, FetchFailed, UrlNotAllowed
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -113,8 +113,8 @@ class Deadline:
                 duplicate.close()
             self._watched.clear()
 
-    def timeout_error(self) -> FetchFailed:
-        return FetchFailed(f"The download did not finish within {describe_seconds(self.seconds)}.")
+    def timeout_error(self) -> DownloadTooSlow:
+        return DownloadTooSlow(f"The download did not finish within {describe_seconds(self.seconds)}.")
 
     def _fire(self) -> None:
         with self._lock:

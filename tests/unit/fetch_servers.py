@@ -108,10 +108,10 @@ class RecordingListener:
     already closed it, so draining the queue at the end of a test counts every connection ever made.
     """
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
-        self._socket.bind((host, 0))
+        self._socket.bind((host, port))
         self._socket.listen(64)
         self._socket.setblocking(False)
         self.port: int = self._socket.getsockname()[1]
