@@ -65,6 +65,11 @@ local: $(STAMP) ## run the whole stack on this machine until Ctrl-C (REKOGNITION
 local-e2e: $(STAMP) ## run one full flow on a fresh local stack and print a one-line summary
 	$(PY) -m local e2e
 
+# STAGE has a default (dev) for packaging; smoke targets a stage only when one is named.
+.PHONY: smoke
+smoke: $(STAMP) ## one upload-to-webhook flow: the local stack, API=https://... or STAGE=name (TOKEN=... if auth is on)
+	$(PY) -m local smoke $(if $(API),--api "$(API)") $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)")
+
 .PHONY: test
 test: $(STAMP) $(NODE_MODULES) ## run every test: unit, integration and e2e
 	$(PYTEST) tests/unit tests/integration tests/e2e
@@ -82,9 +87,10 @@ test-e2e: $(STAMP) ## end-to-end tests on the local stack
 	$(PYTEST) tests/e2e
 
 .PHONY: lint
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, and the OpenAPI spec's validity
 	$(PY) -m ruff check --config tests/ruff.toml .
 	$(PY) -m ruff format --config tests/ruff.toml --check .
+	$(PY) -m openapi_spec_validator docs/openapi.yaml
 
 .PHONY: format
 format: $(STAMP) ## apply ruff's fixes and formatting

@@ -8,6 +8,7 @@ COMMANDS = {
     "up": "local.cli_up",
     "e2e": "local.e2e",
     "rekognition": "local.rekognition.cli",
+    "smoke": "local.smoke",
     "artifacts": "local.packaging",
     "deploy-local": "local.deploy_local",
 }
@@ -19,6 +20,7 @@ def main(argv: list[str]) -> int:
         print("  up           run the whole stack in the foreground until Ctrl-C", file=sys.stderr)
         print("  e2e          run one full flow on a fresh stack and print a summary", file=sys.stderr)
         print("  rekognition  serve the local Rekognition service alone (--port P)", file=sys.stderr)
+        print("  smoke        one upload-to-webhook flow against a target (--api URL, --stage S)", file=sys.stderr)
         print("  artifacts    report the packaged zips and their sizes (DIR, default .serverless)", file=sys.stderr)
         print("  deploy-local deploy with osls to the embedded emulator and check it (--stage S)", file=sys.stderr)
         return 2
