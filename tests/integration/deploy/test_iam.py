@@ -1,0 +1,77 @@
+"""Each function's role grants exactly what its code calls, on exactly the resources it touches.
+
+The table below is the specification: a grant added to serverless.yml without a reason here, or a
+call added to the code without its grant, makes this test fail. The comments name the code.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.deploy import rules
+
+pytestmark = pytest.mark.integration
+
+IMAGES = "${ImagesBucket}/images/*"
+DETECT = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
+
+EXPECTED_GRANTS = {
+    "upload": {
+        ("s3:PutObject", IMAGES),  # lib/storage.py
+        ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
+        ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
+    },
+    "recognize": {
+        # the event source mapping
+        ("sqs:ReceiveMessage", "UploadsQueue"),
+        ("sqs:DeleteMessage", "UploadsQueue"),
+        ("sqs:GetQueueAttributes", "UploadsQueue"),
+        # Rekognition reads the object (and the version the event names) with the caller's rights
+        ("s3:GetObject", IMAGES),
+        ("s3:GetObjectVersion", IMAGES),
+        *{(f"rekognition:{action}", "*") for action in DETECT},  # no resource-level permissions exist
+        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
+        ("dynamodb:BatchWriteItem", "ImagesTable"),  # ImageRepository.complete: the label items
+        ("dynamodb:UpdateItem", "ImagesTable"),  # ImageRepository.complete, mark_event_published
+        ("sns:Publish", "ResultsTopic"),  # lib/publisher.py
+    },
+    "images": {
+        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
+        ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
+        ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
+    },
+    "deliver": {
+        ("sqs:ReceiveMessage", "IntegrationQueue"),
+        ("sqs:DeleteMessage", "IntegrationQueue"),
+        ("sqs:GetQueueAttributes", "IntegrationQueue"),
+        ("sqs:ChangeMessageVisibility", "IntegrationQueue"),  # backoff before the next try
+        ("sqs:SendMessage", "IntegrationDeadLetterQueue"),  # a final failure goes straight there
+        (
+            "ssm:GetParameter",  # the webhook secret; the AWS-managed SSM key needs no kms grant
+            "arn:aws:ssm:${AWS::Region}:${AWS::AccountId}:parameter/image-recognition/dev/webhook-secret",
+        ),
+        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.is_delivered
+        ("dynamodb:UpdateItem", "ImagesTable"),  # ImageRepository.mark_delivered
+    },
+}
+
+
+def role_of(package, function: str) -> str:
+    _, resource = package.functions()[function]
+    return rules.referenced_id(resource["Properties"]["Role"])
+
+
+def test_every_function_has_a_specification(dev_package):
+    assert set(dev_package.functions()) == set(EXPECTED_GRANTS)
+
+
+@pytest.mark.parametrize("function", EXPECTED_GRANTS)
+def test_role_grants_exactly_what_the_function_uses(function, dev_package):
+    assert rules.granted(dev_package.template, role_of(dev_package, function)) == EXPECTED_GRANTS[function]
+
+
+def test_the_secret_parameter_follows_the_stage(prod_package):
+    granted = rules.granted(prod_package.template, role_of(prod_package, "deliver"))
+    assert {resource for action, resource in granted if action == "ssm:GetParameter"} == {
+        "arn:aws:ssm:${AWS::Region}:${AWS::AccountId}:parameter/image-recognition/prod/webhook-secret"
+    }
