@@ -26,7 +26,7 @@ print(json.dumps({"clients": created, "import_ms": (time.perf_counter() - starte
 """
 
 
-@pytest.mark.parametrize("function", [f for f in load("local", env={}).functions], ids=lambda f: f.name)
+@pytest.mark.parametrize("function", list(load("local", env={}).functions), ids=lambda f: f.name)
 def test_importing_a_handler_creates_no_boto3_client(function):
     module = function.handler.rpartition(".")[0].replace("/", ".")
     env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
