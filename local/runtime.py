@@ -391,6 +391,10 @@ class LambdaRuntime:
         worker = self._slot(function_name).worker
         return worker.pid if worker is not None and worker.is_alive() else None
 
+    def is_busy(self, function_name: str) -> bool:
+        """True while an invocation of the function is running: a kill now lands mid-batch."""
+        return self._slot(function_name).lock.locked()
+
     def stats(self, function_name: str) -> dict[str, int]:
         """Counters since start; `errors` includes timeouts and crashes, as Lambda's Errors metric does."""
         return dict(self._slot(function_name).counters)

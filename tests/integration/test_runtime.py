@@ -270,13 +270,15 @@ def test_given_worker_killed_mid_invocation_then_that_invocation_fails_without_w
             outcome["error"] = error
 
     thread = threading.Thread(target=invoke)
+    assert not runtime.is_busy("slow")
     started = time.monotonic()
     thread.start()
-    wait_until(lambda: runtime.stats("slow")["invocations"] == 1, timeout=5, what="the invocation to start")
+    wait_until(lambda: runtime.is_busy("slow"), timeout=5, what="the invocation to start")
     runtime.kill_worker("slow")
     thread.join(timeout=5)
 
     assert time.monotonic() - started < 5
+    assert not runtime.is_busy("slow")
     assert outcome["error"].error_type == "Runtime.ExitError"
     assert "signal: kill" in outcome["error"].error_message
     assert runtime.invoke("slow", {"seconds": 0})["pid"] is not None
