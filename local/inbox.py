@@ -2,12 +2,15 @@
 
 `POST` any path: the delivery is verified and recorded; a bad signature gets 401. `GET /` lists the
 deliveries as JSON, newest last. Tests can script the next answers (for example three 500s) to
-exercise the sender's retries.
+exercise the sender's retries. With `faults` (local.webhook_faults), a share of the verified deliveries
+fails at random instead: a 500, a 429 with Retry-After, no answer in time, or a connection reset.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -16,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lib import webhooks
+from local import webhook_faults
+from local.webhook_faults import WebhookFaults
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -29,6 +34,7 @@ class Delivery:
     status: int
     received_at: float
     body: Any
+    fault: str = ""  # the injected fault this delivery met, if any: it was not delivered then
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,10 @@ class ScriptedAnswer:
 
 
 class WebhookInbox:
-    def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 0, faults: WebhookFaults | None = None):
         self.secret = secret
+        self.faults = faults
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._script: deque[ScriptedAnswer] = deque()
@@ -59,6 +67,7 @@ class WebhookInbox:
         return self.url
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -87,7 +96,7 @@ class WebhookInbox:
                 return answer
         return None
 
-    def _record(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+    def _record(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
         try:
             webhooks.verify(self.secret, headers, body)
             verified = True
@@ -99,7 +108,8 @@ class WebhookInbox:
             payload = None
         with self._lock:
             answer = self._scripted(payload) if verified else None
-            status = 401 if not verified else (answer.status if answer else 204)
+            fault = (self.faults.next() or "") if verified and answer is None and self.faults else ""
+            status = 401 if not verified else (answer.status if answer else _FAULT_STATUS.get(fault, 204))
             self._deliveries.append(
                 Delivery(
                     webhook_id=headers.get("webhook-id", ""),
@@ -109,9 +119,12 @@ class WebhookInbox:
                     status=status,
                     received_at=time.time(),
                     body=payload,
+                    fault=fault,
                 )
             )
-        return status, (answer.headers if answer else {})
+        if fault == webhook_faults.TOO_MANY_REQUESTS and self.faults:
+            return status, {"retry-after": str(self.faults.retry_after_seconds)}, fault
+        return status, (answer.headers if answer else {}), fault
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         inbox = self
@@ -126,7 +139,16 @@ class WebhookInbox:
                     return
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, extra = inbox._record(headers, body)
+                status, extra, fault = inbox._record(headers, body)
+                if fault == webhook_faults.TIMEOUT and inbox.faults:
+                    # Say nothing until the sender has given up, then drop the connection.
+                    inbox._stopping.wait(inbox.faults.hold_seconds)
+                    self.close_connection = True
+                    return
+                if fault == webhook_faults.RESET:
+                    _reset(self.connection)
+                    self.close_connection = True
+                    return
                 self._reply(status, b"", extra)
 
             def do_GET(self) -> None:
@@ -145,3 +167,18 @@ class WebhookInbox:
                 pass
 
         return Handler
+
+
+# What each fault answers; 0 is recorded for those that answer nothing at all.
+_FAULT_STATUS = {
+    webhook_faults.SERVER_ERROR: 500,
+    webhook_faults.TOO_MANY_REQUESTS: 429,
+    webhook_faults.TIMEOUT: 0,
+    webhook_faults.RESET: 0,
+}
+
+
+def _reset(connection: socket.socket) -> None:
+    """Close with an RST instead of a FIN: a zero linger time discards the connection at once."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
