@@ -15,7 +15,8 @@ NODE_MODULES := node_modules/.package-lock.json
 # for Lambda's Python 3.12 on arm64 (see custom.pythonRequirements in serverless.yml).
 SLS := SLS_PYTHON="$(abspath $(PY))" node_modules/.bin/sls
 PYTEST := $(PY) -m pytest -c tests/pytest.ini
-REQUIREMENTS := requirements.txt local/requirements.txt local/rekognition/requirements.txt tests/requirements.txt
+REQUIREMENTS := requirements.txt local/requirements.txt local/rekognition/requirements.txt \
+	local/rekognition/requirements-nodeps.txt tests/requirements.txt
 
 # python3.12 from PATH, else from pyenv, else whatever python3 is (3.11 to 3.13 all work).
 PYTHON_FOR_VENV := $(shell \
@@ -32,6 +33,8 @@ $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON_FOR_VENV)"; $(PYTHON_FOR_VENV) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@# --no-deps: this OCR fallback declares opencv-python, which would replace the headless build.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r local/rekognition/requirements-nodeps.txt
 	@touch $@
 
 .PHONY: venv

