@@ -11,6 +11,8 @@ COMMANDS = {
     "smoke": "local.smoke",
     "artifacts": "local.packaging",
     "deploy-local": "local.deploy_local",
+    "chaos": "local.chaos.cli",
+    "redrive": "local.redrive",
 }
 
 
@@ -23,6 +25,8 @@ def main(argv: list[str]) -> int:
         print("  smoke        one upload-to-webhook flow against a target (--api URL, --stage S)", file=sys.stderr)
         print("  artifacts    report the packaged zips and their sizes (DIR, default .serverless)", file=sys.stderr)
         print("  deploy-local deploy with osls to the embedded emulator and check it (--stage S)", file=sys.stderr)
+        print("  chaos        push images through a fresh stack under faults and audit for loss", file=sys.stderr)
+        print("  redrive      move a dead-letter queue's messages back to their source queue", file=sys.stderr)
         return 2
     import importlib
 

@@ -1,0 +1,150 @@
+"""After a chaos run has drained: what became of every accepted image.
+
+An accepted image counts as lost unless all of this holds: exactly one record, in a final state
+(DONE, or FAILED with a reason); its object in S3; and its completion event, of the type its status
+calls for, either acknowledged by the receiver (2xx) or in the integration dead-letter queue.
+Duplicates are records beyond the first for one upload, and records no upload accounts for.
+Orphans are objects without a record. A webhook-id is stable when every attempt for an image,
+failed ones included, carried the same one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lib.events import FAILED as EVENT_FAILED
+from lib.events import RECOGNIZED, CompletionEvent
+from lib.storage import image_id_from_key
+from local.chaos.load import Accepted
+from local.inbox import Delivery
+from local.stack import LocalStack
+
+EVENT_TYPE_FOR = {"DONE": RECOGNIZED, "FAILED": EVENT_FAILED}
+
+
+@dataclass(frozen=True)
+class Figures:
+    accepted: int
+    done: int
+    failed: int
+    delivered: int
+    in_dlq: int
+    lost: int
+    duplicates: int
+    orphaned_objects: int
+    unstable_webhook_ids: int
+    uploads_dlq: int
+
+    @property
+    def clean(self) -> bool:
+        return self.lost == 0 and self.duplicates == 0 and self.orphaned_objects == 0 and self.unstable_webhook_ids == 0
+
+    def line(self) -> str:
+        return (
+            f"chaos: accepted={self.accepted} done={self.done} failed={self.failed} delivered={self.delivered} "
+            f"in_dlq={self.in_dlq} lost={self.lost} duplicates={self.duplicates}"
+        )
+
+
+def audit(stack: LocalStack, accepted: Mapping[str, Accepted], deliveries: Iterable[Delivery]) -> Figures:
+    records = _image_records(stack)
+    keys = _object_keys(stack)
+    dead_lettered = _dead_lettered_events(stack)
+    attempts = _attempts_by_image(deliveries)
+
+    by_name = Counter(record["name"] for record in records.values())
+    expected_names = {image.name for image in accepted.values()}
+    duplicates = sum(count - 1 for count in by_name.values()) + sum(
+        1 for record in records.values() if record["name"] not in expected_names
+    )
+
+    done = failed = delivered = in_dlq = lost = 0
+    for image_id, image in accepted.items():
+        record = records.get(image_id)
+        status = record["status"] if record else None
+        final = status == "DONE" or (status == "FAILED" and bool(record and record.get("failure")))
+        if not final or image.key not in keys:
+            lost += 1
+            continue
+        done += status == "DONE"
+        failed += status == "FAILED"
+        wanted = EVENT_TYPE_FOR[status]
+        if any(d.event_type == wanted and 200 <= d.status < 300 for d in attempts.get(image_id, ())):
+            delivered += 1
+        elif wanted in dead_lettered.get(image_id, set()):
+            in_dlq += 1
+        else:
+            lost += 1
+
+    return Figures(
+        accepted=len(accepted),
+        done=done,
+        failed=failed,
+        delivered=delivered,
+        in_dlq=in_dlq,
+        lost=lost,
+        duplicates=duplicates,
+        orphaned_objects=sum(1 for key in keys if image_id_from_key(key) not in records),
+        unstable_webhook_ids=sum(1 for tries in attempts.values() if len({d.webhook_id for d in tries}) != 1),
+        uploads_dlq=_depth(stack, "UploadsDeadLetterQueue"),
+    )
+
+
+def _image_records(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    dynamodb = stack.session().client("dynamodb")
+    records: dict[str, dict[str, Any]] = {}
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=stack.physical("ImagesTable"),
+        FilterExpression="sk = :image",
+        ExpressionAttributeValues={":image": {"S": "IMAGE"}},
+    ):
+        for item in page["Items"]:
+            records[item["image_id"]["S"]] = {
+                "name": item["name"]["S"],
+                "status": item["status"]["S"],
+                "failure": item.get("failure", {}).get("S", ""),
+            }
+    return records
+
+
+def _object_keys(stack: LocalStack) -> set[str]:
+    s3 = stack.session().client("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.physical("ImagesBucket"))
+    return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
+
+
+def _dead_lettered_events(stack: LocalStack) -> dict[str, set[str]]:
+    """Event types per image in the integration DLQ. Read with a long visibility, so each is seen once."""
+    sqs, url = stack.session().client("sqs"), stack.physical("IntegrationDeadLetterQueue")
+    found: dict[str, set[str]] = defaultdict(set)
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
+        "Messages", []
+    ):
+        for message in messages:
+            event = CompletionEvent.from_message(message["Body"])
+            found[event.image_id].add(event.type)
+    return found
+
+
+def _attempts_by_image(deliveries: Iterable[Delivery]) -> dict[str, list[Delivery]]:
+    attempts: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        if delivery.verified and isinstance(delivery.body, dict):
+            image_id = (delivery.body.get("data") or {}).get("image_id")
+            if image_id:
+                attempts[image_id].append(delivery)
+    return attempts
+
+
+def _depth(stack: LocalStack, logical_id: str) -> int:
+    attributes = (
+        stack.session()
+        .client("sqs")
+        .get_queue_attributes(QueueUrl=stack.physical(logical_id), AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]
+    )
+    return int(attributes["ApproximateNumberOfMessages"])
