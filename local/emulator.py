@@ -15,6 +15,8 @@ FAKE_CREDENTIALS = {
 
 class MotoEmulator:
     name = "moto"
+    # moto's default account, which its ARNs carry.
+    account_id = "123456789012"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host = host

@@ -138,7 +138,7 @@ class LocalStack:
         self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
         self._start_rekognition(aws)
         session = self.session()
-        self.ids = Provisioner(self.topology, session).provision()
+        self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
         self._progress(f"provisioned {self._resource_summary()}", began)
 
         self.inbox = WebhookInbox(self.webhook_secret)

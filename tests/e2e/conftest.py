@@ -9,6 +9,7 @@ import uuid
 import pytest
 import requests
 
+from local.localstack import docker_problem
 from local.stack import LocalStack, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until
@@ -29,9 +30,13 @@ def stack_options(**overrides) -> StackOptions:
     return options
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    options = stack_options(log_path=tmp_path_factory.mktemp("logs") / "functions.log")
+@pytest.fixture(scope="session", params=["moto", pytest.param("localstack", marks=pytest.mark.docker)])
+def stack(request, tmp_path_factory):
+    """The whole stack on each emulator: moto embedded, and LocalStack where Docker runs."""
+    if request.param == "localstack":
+        if docker_problem() is not None:
+            pytest.skip("EMULATOR=localstack needs a Docker daemon, and none answered")
+    options = stack_options(emulator=request.param, log_path=tmp_path_factory.mktemp("logs") / "functions.log")
     with LocalStack(options) as stack:
         yield Stack(stack)
 
