@@ -13,6 +13,7 @@ COMMANDS = {
     "deploy-local": "local.deploy_local",
     "chaos": "local.chaos.cli",
     "redrive": "local.redrive",
+    "token": "local.auth_token",
 }
 
 
@@ -27,6 +28,7 @@ def main(argv: list[str]) -> int:
         print("  deploy-local deploy with osls to the embedded emulator and check it (--stage S)", file=sys.stderr)
         print("  chaos        push images through a fresh stack under faults and audit for loss", file=sys.stderr)
         print("  redrive      move a dead-letter queue's messages back to their source queue", file=sys.stderr)
+        print("  token        print a JWT for the running stack's test user (AUTH=cognito)", file=sys.stderr)
         return 2
     import importlib
 

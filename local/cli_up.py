@@ -47,6 +47,11 @@ def main(argv: list[str]) -> int:
 def _banner(stack: LocalStack) -> str:
     e = stack.endpoints
     assert e is not None
+    auth = (
+        'cognito: every route wants a token; add -H "authorization: $(.venv/bin/python -m local token)"'
+        if stack.options.auth == "cognito"
+        else "none (AUTH=cognito turns the JWT authorizer on)"
+    )
     return f"""
 Local stack ready in {stack.started_in:.2f} s (endpoints in .local/endpoints.json)
   api            {e.api}
@@ -54,6 +59,7 @@ Local stack ready in {stack.started_in:.2f} s (endpoints in .local/endpoints.jso
   rekognition    {e.rekognition}  ({stack.options.rekognition})
   webhook inbox  {e.webhook_inbox}
   fixtures       {e.fixtures}/
+  auth           {auth}
 
 Try it:
   curl -s '{e.api}/?url={e.fixtures}/chelsea.jpg&name=cat'

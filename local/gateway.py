@@ -9,7 +9,10 @@ What is copied from the managed service, because handlers and clients notice it:
 - responses: a dict with statusCode is used as is; anything else is sent as JSON with status 200;
 - a failed invocation (the function raised, crashed or hit its own timeout) is 500
   `{"message":"Internal Server Error"}`; the integration timeout (30 s at most) is 503
-  `{"message":"Service Unavailable"}`; bodies over 10 MB are 413.
+  `{"message":"Service Unavailable"}`; bodies over 10 MB are 413;
+- a route with a JWT authorizer answers 401 `{"message":"Unauthorized"}` without invoking anything
+  unless the request carries an acceptable token, whose claims then reach the function in
+  `requestContext.authorizer` (see local/jwt_auth.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local.jwt_auth import JwtAuthorizer, Unauthorized
 from local.runtime import InvocationError
 
 logger = logging.getLogger("local.gateway")
@@ -52,7 +56,7 @@ class Route:
     method: str  # "GET", "POST", ... or "ANY"
     path: str  # "/", "/images", "/images/{id}", "/files/{proxy+}"
     function_name: str
-    authorizer: str | None = None  # reserved: not enforced locally yet
+    authorizer: str | None = None  # the name of one of the gateway's authorizers
 
     @property
     def route_key(self) -> str:
@@ -230,6 +234,7 @@ def build_event(
     request_id: str,
     received_at: float,
     extra_headers: Mapping[str, str],
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     headers, cookies = _joined_headers(header_message)
     for name, value in extra_headers.items():
@@ -279,6 +284,8 @@ def build_event(
         event["isBase64Encoded"] = False
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     return event
 
 
@@ -425,6 +432,7 @@ class HttpGateway:
         stage: str = "$default",
         max_body_bytes: int = MAX_PAYLOAD_BYTES,
         extra_handlers: Mapping[str, ExtraHandler] | None = None,
+        authorizers: Mapping[str, JwtAuthorizer] | None = None,
         integration_timeout: float | None = INTEGRATION_TIMEOUT_SECONDS,
         account_id: str = "000000000000",
         api_id: str = "local",
@@ -438,6 +446,10 @@ class HttpGateway:
         self.max_body_bytes = max_body_bytes
         self.integration_timeout = integration_timeout
         self._extra_handlers = dict(extra_handlers or {})
+        self._authorizers = dict(authorizers or {})
+        missing = {r.authorizer for r in self.routes if r.authorizer and r.authorizer not in self._authorizers}
+        if missing:
+            raise ValueError(f"routes name authorizers the gateway was not given: {sorted(missing)}")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -506,6 +518,7 @@ class HttpGateway:
             else:
                 route, parameters = matched  # type: ignore[misc]
                 outcome = route.function_name
+                authorization = self._authorize(route, request)
                 event = build_event(
                     settings=self._settings,
                     route=route,
@@ -520,6 +533,7 @@ class HttpGateway:
                     request_id=request_id,
                     received_at=received_at,
                     extra_headers=self._forwarding_headers(request),
+                    authorizer=authorization,
                 )
                 response = self._integrate(route, event)
         except GatewayError as error:
@@ -549,6 +563,15 @@ class HttpGateway:
             "x-forwarded-port": str(request.server.server_address[1]),
             "x-forwarded-proto": "http",
         }
+
+    def _authorize(self, route: Route, request: _RequestHandler) -> dict[str, Any] | None:
+        if route.authorizer is None:
+            return None
+        try:
+            return self._authorizers[route.authorizer].authorize(_joined_headers(request.headers)[0])
+        except Unauthorized as error:
+            logger.info("%s: 401 from authorizer %s: %s", route.route_key, route.authorizer, error)
+            raise GatewayError(401, "Unauthorized") from None
 
     def _integrate(self, route: Route, event: dict[str, Any]) -> HttpResponse:
         try:

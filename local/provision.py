@@ -1,8 +1,8 @@
 """Creates the topology's resources in an emulator and reports their physical ids.
 
 Resources are created in dependency order (tables, topics, dead-letter queues, queues,
-subscriptions, buckets with their notifications) and named `<stack>-<LogicalId>` unless
-serverless.yml gives a name, as CloudFormation would.
+subscriptions, buckets with their notifications, user pools and their clients) and named
+`<stack>-<LogicalId>` unless serverless.yml gives a name, as CloudFormation would.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.topology import PhysicalIds, Queue, Topology, resolve
+from local.topology import PhysicalIds, Queue, Topology, UserPool, UserPoolClient, resolve
 
 ACCOUNT_ID = "123456789012"
 # Queue attributes that CloudFormation properties map onto one to one.
 _QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+# Cognito properties that CreateUserPool and CreateUserPoolClient take under the same names.
+_USER_POOL_SETTINGS = ("AdminCreateUserConfig", "UsernameAttributes", "AutoVerifiedAttributes", "Policies")
+_CLIENT_SETTINGS = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors")
 
 
 class Provisioner:
@@ -64,7 +67,30 @@ class Provisioner:
             )
         for bucket in self.topology.buckets:
             self._bucket(bucket)
+        for pool in self.topology.user_pools:
+            self._user_pool(pool)
+        for client in self.topology.user_pool_clients:
+            self._user_pool_client(client)
         return self.ids
+
+    def _user_pool(self, pool: UserPool) -> None:
+        properties = resolve(dict(pool.properties), self.ids)
+        settings = {k: properties[k] for k in _USER_POOL_SETTINGS if k in properties}
+        name = properties.get("UserPoolName") or self._name(pool.logical_id)
+        created = self.session.client("cognito-idp").create_user_pool(PoolName=name, **settings)["UserPool"]
+        self.refs[pool.logical_id] = created["Id"]
+        self.attributes[(pool.logical_id, "Arn")] = created["Arn"]
+        self.attributes[(pool.logical_id, "ProviderURL")] = f"cognito-idp.{self.region}.amazonaws.com/{created['Id']}"
+
+    def _user_pool_client(self, client: UserPoolClient) -> None:
+        properties = resolve(dict(client.properties), self.ids)
+        settings = {k: properties[k] for k in _CLIENT_SETTINGS if k in properties}
+        created = self.session.client("cognito-idp").create_user_pool_client(
+            UserPoolId=self.refs[client.user_pool],
+            ClientName=properties.get("ClientName") or client.logical_id,
+            **settings,
+        )["UserPoolClient"]
+        self.refs[client.logical_id] = created["ClientId"]
 
     def _table(self, logical_id: str, properties: Any) -> None:
         properties = resolve(properties, self.ids)

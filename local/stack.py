@@ -27,6 +27,7 @@ from local.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.fixtures import FixtureServer
 from local.gateway import HttpGateway, Route
 from local.inbox import WebhookInbox
+from local.jwt_auth import JwtAuthorizer
 from local.pollers import QueueMapping, SqsPoller
 from local.provision import Provisioner
 from local.runtime import FunctionSpec, LambdaRuntime
@@ -39,6 +40,7 @@ ENDPOINTS_FILE = STATE_DIR / "endpoints.json"
 FIXTURES_DIR = PROJECT_ROOT / "tests" / "fixtures"
 REKOGNITION_MODES = ("local", "moto", "aws")
 EMULATORS = ("moto", "localstack")
+AUTH_MODES = ("none", "cognito")
 
 
 class StackError(RuntimeError):
@@ -66,6 +68,9 @@ class StackOptions:
     # The private addresses the fetcher may reach: None means the stack's fixture server, "" none at
     # all (as on a deployed stage), anything else is taken as the stage's fetchAllowlist.
     fetch_allowlist: str | None = None
+    # serverless.yml's `auth` stage parameter: "cognito" puts the API routes behind the JWT
+    # authorizer, with a user pool in the emulator; off by default, as in serverless.yml.
+    auth: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
@@ -76,6 +81,7 @@ class StackOptions:
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             api_port=int(env.get("API_PORT", "0") or 0),
             endpoints_file=Path(env.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE),
+            auth=env.get("AUTH", "none") or "none",
         )
         options.validate()
         return options
@@ -85,6 +91,8 @@ class StackOptions:
             raise StackError(f"REKOGNITION must be one of {', '.join(REKOGNITION_MODES)}; got {self.rekognition!r}")
         if self.emulator not in EMULATORS:
             raise StackError(f"EMULATOR must be one of {', '.join(EMULATORS)}; got {self.emulator!r}")
+        if self.auth not in AUTH_MODES:
+            raise StackError(f"AUTH must be one of {', '.join(AUTH_MODES)}; got {self.auth!r}")
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ class LocalStack:
     def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
         self.options = options or StackOptions()
         self.options.validate()
-        self.topology = topology or topology_module.load(self.options.stage)
+        self.topology = topology or topology_module.load(self.options.stage, params={"auth": self.options.auth})
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
         self.rekognition_url = ""
@@ -179,9 +187,13 @@ class LocalStack:
             poller.start()
             self.pollers.append(poller)
 
-        routes = [Route(route.method, route.path, route.function) for route in self.topology.routes]
+        routes = [Route(r.method, r.path, r.function, r.authorizer) for r in self.topology.routes]
         self.gateway = HttpGateway(
-            routes, self.runtime.invoke, port=self.options.api_port, extra_handlers=api_docs.extra_handlers()
+            routes,
+            self.runtime.invoke,
+            port=self.options.api_port,
+            extra_handlers=api_docs.extra_handlers(),
+            authorizers=self._authorizers(aws),
         )
         api = self.gateway.start().rstrip("/")
         self.endpoints = Endpoints(
@@ -363,6 +375,22 @@ class LocalStack:
                 )
             )
         return specs
+
+    def _authorizers(self, aws_endpoint: str) -> dict[str, JwtAuthorizer]:
+        """The template's JWT authorizers, checking tokens against the emulator's Cognito keys."""
+        assert self.ids is not None
+        authorizers = {}
+        for spec in self.topology.authorizers:
+            issuer = resolve(spec.issuer, self.ids)
+            # On AWS the keys are at <issuer>/.well-known/jwks.json; the emulator serves them per pool.
+            pool_id = issuer.rstrip("/").rsplit("/", 1)[1]
+            authorizers[spec.name] = JwtAuthorizer(
+                issuer=issuer,
+                audience=[resolve(audience, self.ids) for audience in spec.audience],
+                jwks_url=f"{aws_endpoint}/{pool_id}/.well-known/jwks.json",
+                identity_source=spec.identity_source,
+            )
+        return authorizers
 
     def _resource_summary(self) -> str:
         t = self.topology

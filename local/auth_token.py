@@ -1,0 +1,94 @@
+"""`python -m local token`: a JWT for the running stack's test user, when the stack has AUTH=cognito.
+
+The user pool and its client are the ones serverless.yml declares, found in the stack's emulator
+by their names. The test user is created on first use and given a fresh random password each time,
+so no password is stored anywhere; the token is an access token, as an API client would send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from local import topology as topology_module
+from local.emulator import FAKE_CREDENTIALS
+from local.stack import ENDPOINTS_FILE
+from local.topology import PhysicalIds, Topology, resolve
+
+TEST_USER = "test-user@example.com"
+
+
+class TokenError(RuntimeError):
+    """No token can be issued; the message says what to do."""
+
+
+def issue_token(cognito: Any, topology: Topology, username: str = TEST_USER) -> str:
+    """An access token from the topology's user pool, for `username` (created if missing)."""
+    pool_id, client_id = _find_pool_and_client(cognito, topology)
+    password = secrets.token_urlsafe(24) + "aA1"  # meets the pool's policy: length, cases, a digit
+    try:
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=username,
+            MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": username}, {"Name": "email_verified", "Value": "true"}],
+        )
+    except cognito.exceptions.UsernameExistsException:
+        pass  # made by an earlier call: a new password below is all it needs
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    result = cognito.admin_initiate_auth(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )
+    return result["AuthenticationResult"]["AccessToken"]
+
+
+def _find_pool_and_client(cognito: Any, topology: Topology) -> tuple[str, str]:
+    if not topology.user_pools or not topology.user_pool_clients:
+        raise TokenError("serverless.yml declares no user pool for this stage; start the stack with AUTH=cognito")
+    names = PhysicalIds(refs={}, attributes={}, pseudo={"AWS::StackName": topology.stack_name})
+    pool, client = topology.user_pools[0], topology.user_pool_clients[0]
+    pool_name = resolve(pool.properties.get("UserPoolName"), names)
+    pool_ids = [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == pool_name]
+    if not pool_ids:
+        raise TokenError(f"the running stack has no user pool {pool_name!r}: start it with AUTH=cognito")
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_ids[0], MaxResults=60)["UserPoolClients"]
+    client_ids = [c["ClientId"] for c in clients if c["ClientName"] == client.properties.get("ClientName")]
+    if not client_ids:
+        raise TokenError(f"user pool {pool_name!r} has no client {client.properties.get('ClientName')!r}")
+    return pool_ids[0], client_ids[0]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local token", description=__doc__)
+    parser.add_argument("--stage", default="local")
+    parser.add_argument("--user", default=TEST_USER)
+    args = parser.parse_args(argv)
+    endpoints_file = Path(os.environ.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE)
+    if not endpoints_file.exists():
+        print(f"token: no running stack ({endpoints_file} is missing): run `AUTH=cognito make local`", file=sys.stderr)
+        return 1
+    import boto3
+
+    topology = topology_module.load(args.stage, params={"auth": "cognito"})
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=json.loads(endpoints_file.read_text())["aws"],
+        region_name=topology.region,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+    try:
+        print(issue_token(cognito, topology, args.user))
+    except TokenError as error:
+        print(f"token: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,99 @@
+"""AUTH=cognito: the local stack puts every route behind the JWT authorizer serverless.yml declares,
+with a user pool in the emulator; `python -m local token` gets a token for its test user."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from local.stack import LocalStack, StackOptions
+from local.topology import PROJECT_ROOT
+from tests.e2e.conftest import stack_options
+
+pytestmark = pytest.mark.e2e
+
+STAGE = "e2e-auth"
+
+
+@pytest.fixture(scope="module")
+def auth_stack(tmp_path_factory):
+    endpoints = tmp_path_factory.mktemp("auth") / "endpoints.json"
+    # moto's Rekognition: these tests are about the gateway, and it starts in a fraction of the time.
+    # moto's state is per process: a stage of its own keeps these resources apart from the session stack's.
+    options = stack_options(
+        stage=STAGE, auth="cognito", rekognition="moto", write_endpoints=True, endpoints_file=endpoints
+    )
+    with LocalStack(options) as stack:
+        yield stack, endpoints
+
+
+def cli_token(endpoints) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "token", "--stage", STAGE],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("path", ["/images", "/images/x", "/?url=http://example.com/a.jpg"])
+def test_without_a_token_every_route_is_401(auth_stack, path):
+    stack, _ = auth_stack
+    response = requests.get(stack.endpoints.api + path, timeout=10)
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+
+
+def test_an_upload_without_a_token_is_401_and_stores_nothing(auth_stack):
+    stack, _ = auth_stack
+    response = requests.post(f"{stack.endpoints.api}/images", json={"url": "http://example.com/a.jpg"}, timeout=10)
+    assert response.status_code == 401
+    bucket = stack.physical("ImagesBucket")
+    assert stack.session().client("s3").list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("token", ["Bearer nonsense", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln"])
+def test_a_bad_token_is_401(auth_stack, token):
+    stack, _ = auth_stack
+    assert (
+        requests.get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).status_code == 401
+    )
+
+
+def test_the_token_command_gives_a_token_the_api_accepts(auth_stack):
+    stack, endpoints = auth_stack
+    token = cli_token(endpoints)
+    response = requests.get(f"{stack.endpoints.api}/images", headers={"authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == []
+
+
+def test_a_second_token_for_the_same_user_works_too(auth_stack):
+    stack, endpoints = auth_stack
+    cli_token(endpoints)
+    token = cli_token(endpoints)
+    assert requests.get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).ok
+
+
+def test_auth_is_off_by_default():
+    assert StackOptions().auth == StackOptions.from_env({}).auth == "none"
+    assert StackOptions.from_env({"AUTH": "cognito"}).auth == "cognito"
+
+
+def test_the_token_command_without_a_stack_says_what_to_do(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "token"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "LOCAL_ENDPOINTS_FILE": str(tmp_path / "none.json")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "AUTH=cognito make local" in result.stderr
