@@ -353,6 +353,9 @@ class DeploymentCheck:
 
 
 def _values(expected: Any, actual: Any) -> str:
+    """The two values, when they are short enough and say more than yes or no."""
+    if isinstance(expected, bool):
+        return ""
     shown = f" (declared {expected!r}, found {actual!r})"
     return shown if len(shown) <= 60 else ""
 
