@@ -73,6 +73,16 @@ local-e2e: $(STAMP) ## run one full flow on a fresh local stack and print a one-
 smoke: $(STAMP) ## one upload-to-webhook flow: the local stack, API=https://... or STAGE=name (TOKEN=... if auth is on)
 	$(PY) -m local smoke $(if $(API),--api "$(API)") $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)")
 
+.PHONY: chaos
+chaos: $(STAMP) ## 500 images through a fresh local stack under faults, then an audit; last line chaos: ... lost=0 duplicates=0
+	$(PY) -m local chaos $(if $(IMAGES),--images $(IMAGES)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
+
+# The running local stack's dead-letter queue, or a deployed stage's when STAGE is named (AWS_PROFILE as usual).
+.PHONY: redrive
+redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadLetterQueue|IntegrationDeadLetterQueue [STAGE=name]
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=UploadsDeadLetterQueue|IntegrationDeadLetterQueue [STAGE=name]" >&2; exit 2; }
+	$(PY) -m local redrive "$(QUEUE)" $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)",--local)
+
 .PHONY: test
 test: $(STAMP) $(NODE_MODULES) ## run every test: unit, integration and e2e
 	$(PYTEST) tests/unit tests/integration tests/e2e
