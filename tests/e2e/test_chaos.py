@@ -1,0 +1,30 @@
+"""The fault suite at small scale: every fault of `make chaos` (which pushes 500), on 30 images."""
+
+import os
+
+import pytest
+
+from local.chaos.run import run
+from local.chaos.scenario import ChaosSettings
+
+pytestmark = pytest.mark.e2e
+
+
+def test_thirty_images_under_every_fault_are_neither_lost_nor_duplicated():
+    # GIVEN a stack of its own whose receiver, Rekognition, queues and recognition worker all misbehave
+    settings = ChaosSettings(images=30, rekognition=os.environ.get("REKOGNITION", "local"), stage="e2e-chaos")
+
+    # WHEN 30 images go through it and the queues drain
+    report = run(settings)
+    print("\n".join(report.lines()))
+
+    # THEN the faults happened, and every image ended once, final, announced, with nothing left over
+    figures = report.figures
+    assert sum(report.webhook_faults.values()) > 0 and report.worker_kills == 3
+    assert report.duplicate_notifications > 0 and report.absorbed["recognize"] > 0
+    assert figures.accepted == 30 and not report.refused_uploads
+    assert (figures.lost, figures.duplicates, figures.orphaned_objects, figures.unstable_webhook_ids) == (0, 0, 0, 0)
+    assert figures.done + figures.failed == 30 and figures.delivered + figures.in_dlq == 30
+    if settings.rekognition == "local":  # moto's Rekognition labels anything, even the corrupt PNG
+        assert figures.failed == 1
+    assert report.passed
