@@ -69,8 +69,9 @@ def _page(repository: ImageRepository, query: dict[str, str]) -> dict[str, Any]:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_LIMIT
+    # An empty `limit=` is refused like any other non-number: the contract says integer.
     # isascii: "²" and other Unicode digits pass isdigit() but not int().
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")

@@ -33,8 +33,8 @@ def list_images(query):
 
 @pytest.mark.parametrize(
     "limit",
-    ["0", "101", "-1", "1.5", "abc", " 5", "²", "١"],
-    ids=["zero", "over-max", "negative", "fraction", "word", "space", "superscript-two", "arabic-indic-one"],
+    ["", "0", "101", "-1", "1.5", "abc", " 5", "²", "١"],
+    ids=["empty", "zero", "over-max", "negative", "fraction", "word", "space", "superscript-two", "arabic-indic-one"],
 )
 def test_a_limit_that_is_not_1_to_100_in_ascii_digits_is_400(limit):
     status, body, calls = list_images({"limit": limit})
@@ -45,6 +45,11 @@ def test_a_limit_that_is_not_1_to_100_in_ascii_digits_is_400(limit):
 def test_a_label_empty_or_over_100_characters_as_sent_is_400(label):
     status, body, calls = list_images({"label": label})
     assert (status, body["error"]["code"], calls) == (400, "invalid_request", [])
+
+
+def test_without_a_limit_a_page_has_20_and_an_empty_cursor_is_the_first_page():
+    status, _, calls = list_images({"cursor": ""})
+    assert status == 200 and calls == [("recent", 20, None)]
 
 
 def test_a_label_is_trimmed_and_the_limit_read():
