@@ -23,9 +23,11 @@ class ChaosSettings:
     worker_kills: int = 3
     # Share of images whose S3 notification is sent a second time, racing the first.
     duplicate_rate: float = 0.1
-    # Both source queues' visibility timeout: short, so that a batch still waiting for the function
-    # (behind another poller's batch) becomes visible again and is delivered twice.
+    # The source queues' visibility timeouts: short, so that a batch still waiting for the function
+    # (behind another poller's batch) becomes visible again and is delivered twice. Deliveries are
+    # quicker than recognitions, so their queue gets the shorter one.
     visibility_timeout: int = 2
+    integration_visibility_timeout: int = 1
     # Pollers per source queue beyond the stack's own, as Lambda runs several per event source.
     extra_pollers: int = 1
     concurrency: int = 4  # uploads in flight at once
@@ -38,21 +40,26 @@ class ChaosSettings:
         return (
             f"{self.images} images, webhook faults {self.webhook_fail_rate:.0%} (seed {self.seed}), "
             f"rekognition ({self.rekognition}) fail rate {self.rekognition_fail_rate:.0%}, "
-            f"visibility {self.visibility_timeout} s, {1 + self.extra_pollers} pollers per queue, "
+            f"visibility {self.visibility_timeout} s and {self.integration_visibility_timeout} s, "
+            f"{1 + self.extra_pollers} pollers per queue, "
             f"{self.worker_kills} worker kills, {self.duplicate_rate:.0%} duplicate notifications"
         )
 
 
 def chaos_topology(settings: ChaosSettings) -> Topology:
-    """serverless.yml for the chaos stage, with the source queues' visibility timeout cut short."""
+    """serverless.yml for the chaos stage, with the source queues' visibility timeouts cut short."""
     base = topology.load(settings.stage)
+    visibility = {
+        "UploadsQueue": settings.visibility_timeout,
+        "IntegrationQueue": settings.integration_visibility_timeout,
+    }
     queues = tuple(
         dataclasses.replace(
             queue,
-            visibility_timeout=settings.visibility_timeout,
-            properties={**queue.properties, "VisibilityTimeout": settings.visibility_timeout},
+            visibility_timeout=visibility[queue.logical_id],
+            properties={**queue.properties, "VisibilityTimeout": visibility[queue.logical_id]},
         )
-        if queue.logical_id in SOURCE_QUEUES
+        if queue.logical_id in visibility
         else queue
         for queue in base.queues
     )
