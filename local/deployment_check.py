@@ -30,6 +30,7 @@ MOTO_SKIPPED_TYPES = {
     "AWS::SNS::TopicPolicy": "topic policy",
     "AWS::SQS::QueuePolicy": "queue policy",
     "AWS::S3::BucketPolicy": "bucket policy",
+    "AWS::CloudWatch::Alarm": "CloudWatch alarm",
 }
 # moto 5.2.5: properties its CloudFormation accepts and then does not apply.
 MOTO_IGNORED_PROPERTIES = {

@@ -1,0 +1,68 @@
+"""The CloudWatch alarms serverless.yml declares for operators (docs/operations.md)."""
+
+import pytest
+import yaml
+
+from local import topology
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def system():
+    return topology.load("local", env={})
+
+
+@pytest.fixture(scope="module")
+def alarms():
+    """Every AWS::CloudWatch::Alarm in serverless.yml's resource blocks, by logical id."""
+    document = yaml.safe_load(topology.SERVERLESS_YML.read_text())
+    blocks = [block for block in document["resources"] if isinstance(block, dict)]
+    return {
+        logical_id: resource["Properties"]
+        for block in blocks
+        for logical_id, resource in (block.get("Resources") or {}).items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def alarm_on(alarms, metric: str, queue: str) -> dict:
+    [alarm] = [
+        a
+        for a in alarms.values()
+        if a["MetricName"] == metric
+        and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    ]
+    return alarm
+
+
+def source_queues(system):
+    return [queue for queue in system.queues if queue.dead_letter_queue]
+
+
+def test_every_dead_letter_queue_alarms_as_soon_as_it_holds_a_message(system, alarms):
+    for source in source_queues(system):
+        alarm = alarm_on(alarms, "ApproximateNumberOfMessagesVisible", source.dead_letter_queue)
+        assert (alarm["Namespace"], alarm["Statistic"], alarm["Threshold"]) == ("AWS/SQS", "Maximum", 0)
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Period"] == 60
+
+
+def test_every_source_queue_alarms_when_its_oldest_message_outlives_its_retries(system, alarms):
+    for source in source_queues(system):
+        alarm = alarm_on(alarms, "ApproximateAgeOfOldestMessage", source.logical_id)
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        # Younger than all its tries could take, a message is still being retried, not stuck.
+        assert alarm["Threshold"] >= source.visibility_timeout * source.max_receive_count
+
+
+def test_every_alarm_notifies_the_alarm_topic_both_ways_and_an_idle_queue_is_fine(system, alarms):
+    assert "AlarmTopic" in {topic.logical_id for topic in system.topics}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert "docs/operations.md" in alarm["AlarmDescription"]
+
+
+def test_alarms_are_declared_but_not_reproduced_locally(system, alarms):
+    assert len(alarms) == 4
+    assert "AWS::CloudWatch::Alarm" in system.unsupported
