@@ -40,6 +40,17 @@ def test_the_local_gateway_serves_the_spec(fuzzed_stack):
     assert yaml.safe_load(response.content) == spec_document()
 
 
+@pytest.fixture
+def say(capsys):
+    """Prints past pytest's capture, so `make test` shows what the fuzzer did."""
+
+    def say(line: str) -> None:
+        with capsys.disabled():
+            print("\n" + line)
+
+    return say
+
+
 def readable(output: str) -> str:
     """The end of the run's output, with the fuzzer's very long generated values cut short."""
     lines = [line if len(line) <= 400 else line[:400] + " [...]" for line in output.splitlines()]
@@ -55,7 +66,7 @@ def worker_state(runtime) -> dict:
 
 
 @pytest.mark.timeout(RUN_SECONDS_LIMIT + 60)
-def test_schemathesis_finds_no_server_error_no_contract_break_and_no_crash(fuzzed_stack, tmp_path):
+def test_schemathesis_finds_no_server_error_no_contract_break_and_no_crash(fuzzed_stack, tmp_path, say):
     api = fuzzed_stack.endpoints.api
     report = tmp_path / "schemathesis.json"
     before = worker_state(fuzzed_stack.runtime)
@@ -78,7 +89,7 @@ def test_schemathesis_finds_no_server_error_no_contract_break_and_no_crash(fuzze
     assert summary["complete"] and summary["operations"]["tested"] == len(topology.load("local").routes)
     assert cases["generated"] > 0 and cases["with_failures"] == 0 and cases["errored"] == 0, summary
     assert worker_state(fuzzed_stack.runtime) == before
-    print(
+    say(
         f"schemathesis: {cases['generated']} cases in {summary['running_time']:.0f} s, seed {summary['seed']}, "
         f"no failures ({summary['filtered']} opaque-cursor rejections set aside)"
     )
