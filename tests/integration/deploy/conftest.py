@@ -11,8 +11,6 @@ import pytest
 from local import packaging
 from local.packaging import Package
 
-pytestmark = pytest.mark.integration
-
 
 def _package(tmp_path_factory: pytest.TempPathFactory, stage: str, **params: str) -> Package:
     directory = tmp_path_factory.mktemp(f"sls-{stage}-{'-'.join(params.values()) or 'default'}")
