@@ -139,7 +139,7 @@ class SmokeFlow:
         began = time.perf_counter()
         names = [label.get("name") for label in image.get("labels") or [] if isinstance(label, dict)]
         if not names:
-            raise StepFailed("labels", f"image {image['image_id']} is DONE with no labels")
+            raise StepFailed("labels", f"image {image.get('image_id')} is DONE with no labels")
         shown = ", ".join(str(n) for n in names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         self.report.step("labels", began, shown)
 
