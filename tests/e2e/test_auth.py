@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
-import requests
 
 from local.stack import LocalStack, StackOptions
 from local.topology import PROJECT_ROOT
 from tests.e2e.conftest import stack_options
+from tests.support.contract import ContractSession
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +31,11 @@ def auth_stack(tmp_path_factory):
         yield stack, endpoints
 
 
+def http(stack) -> ContractSession:
+    """Requests whose responses are checked against docs/openapi.yaml, 401s included."""
+    return ContractSession(stack.endpoints.api)
+
+
 def cli_token(endpoints) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "local", "token", "--stage", STAGE],
@@ -47,13 +52,13 @@ def cli_token(endpoints) -> str:
 @pytest.mark.parametrize("path", ["/images", "/images/x", "/?url=http://example.com/a.jpg"])
 def test_without_a_token_every_route_is_401(auth_stack, path):
     stack, _ = auth_stack
-    response = requests.get(stack.endpoints.api + path, timeout=10)
+    response = http(stack).get(stack.endpoints.api + path, timeout=10)
     assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
 
 
 def test_an_upload_without_a_token_is_401_and_stores_nothing(auth_stack):
     stack, _ = auth_stack
-    response = requests.post(f"{stack.endpoints.api}/images", json={"url": "http://example.com/a.jpg"}, timeout=10)
+    response = http(stack).post(f"{stack.endpoints.api}/images", json={"url": "http://example.com/a.jpg"}, timeout=10)
     assert response.status_code == 401
     bucket = stack.physical("ImagesBucket")
     assert stack.session().client("s3").list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
@@ -63,14 +68,17 @@ def test_an_upload_without_a_token_is_401_and_stores_nothing(auth_stack):
 def test_a_bad_token_is_401(auth_stack, token):
     stack, _ = auth_stack
     assert (
-        requests.get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).status_code == 401
+        http(stack).get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).status_code
+        == 401
     )
 
 
 def test_the_token_command_gives_a_token_the_api_accepts(auth_stack):
     stack, endpoints = auth_stack
     token = cli_token(endpoints)
-    response = requests.get(f"{stack.endpoints.api}/images", headers={"authorization": f"Bearer {token}"}, timeout=10)
+    response = http(stack).get(
+        f"{stack.endpoints.api}/images", headers={"authorization": f"Bearer {token}"}, timeout=10
+    )
     assert response.status_code == 200, response.text
     assert response.json()["items"] == []
 
@@ -79,7 +87,7 @@ def test_a_second_token_for_the_same_user_works_too(auth_stack):
     stack, endpoints = auth_stack
     cli_token(endpoints)
     token = cli_token(endpoints)
-    assert requests.get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).ok
+    assert http(stack).get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).ok
 
 
 def test_auth_is_off_by_default():
