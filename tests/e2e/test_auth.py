@@ -105,3 +105,16 @@ def test_the_token_command_without_a_stack_says_what_to_do(tmp_path):
         timeout=60,
     )
     assert result.returncode == 1 and "AUTH=cognito make local" in result.stderr
+
+
+def test_smoke_takes_the_token_from_the_environment_when_auth_is_on(auth_stack):
+    stack, endpoints = auth_stack
+    smoke = [sys.executable, "-m", "local", "smoke", "--api", stack.endpoints.api, "--inbox", stack.inbox.url]
+    run = {"cwd": PROJECT_ROOT, "capture_output": True, "text": True, "timeout": 90}
+
+    without = subprocess.run(smoke, env={**os.environ, "TOKEN": ""}, **run)
+    assert without.returncode == 1 and "FAILED at upload" in without.stdout and "401" in without.stdout
+
+    passed = subprocess.run(smoke, env={**os.environ, "TOKEN": cli_token(endpoints)}, **run)
+    assert passed.returncode == 0, passed.stdout + passed.stderr[-3000:]
+    assert passed.stdout.strip().splitlines()[-1].startswith("smoke: passed in ")
