@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -73,7 +75,8 @@ def local_target() -> Target:
 
 def _running_local_stack() -> Target | None:
     try:
-        endpoints = json.loads(ENDPOINTS_FILE.read_text())
+        # LOCAL_ENDPOINTS_FILE: where a stack started with it wrote its endpoints, as for `make local`.
+        endpoints = json.loads(Path(os.environ.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE).read_text())
         api = endpoints["api"].rstrip("/")
     except (OSError, ValueError, KeyError, AttributeError):
         return None

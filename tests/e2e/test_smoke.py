@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from local import smoke, smoke_targets
+from local import smoke
 from local.topology import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +90,7 @@ def test_stage_target_reads_the_api_url_from_the_cloudformation_stack_outputs(st
 def test_local_target_uses_the_running_stack_named_in_the_endpoints_file(stack, tmp_path, monkeypatch, capsys):
     endpoints = tmp_path / "endpoints.json"
     endpoints.write_text(json.dumps(stack.stack.endpoints.to_json()))
-    monkeypatch.setattr(smoke_targets, "ENDPOINTS_FILE", endpoints)
+    monkeypatch.setenv("LOCAL_ENDPOINTS_FILE", str(endpoints))
 
     assert smoke.main(["--timeout", "60"]) == 0
 
