@@ -110,11 +110,11 @@ def test_a_dns_case_is_refused_at_connect_time_with_nothing_stored(aws, server, 
     # WHEN it is submitted to the upload handler
     response = submit(aws, server, url, resolver)
 
-    # THEN a 4xx naming the refusal, nothing stored, no connection, and the name was looked up
+    # THEN no connection, a 4xx naming the refusal, nothing stored, and the name was looked up
+    assert sum(listener.accepted() for listener in listeners) == connections, f"connected to: {response}"
     assert 400 <= response["statusCode"] < 500, response
     assert json.loads(response["body"])["error"]["code"] == case.code
     assert stored(aws) == (0, 0)
-    assert sum(listener.accepted() for listener in listeners) == connections
     assert resolver.calls and {host for host, _ in resolver.calls} == {parse_url(url).host}
     assert len(resolver.calls) == len(case.answers), "each connection resolves once, and only once"
 
