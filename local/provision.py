@@ -27,6 +27,7 @@ class Provisioner:
         self.region = topology.region
         self.refs: dict[str, str] = {}
         self.attributes: dict[tuple[str, str], str] = {}
+        self._clients: dict[str, Any] = {}
         self.pseudo = {
             "AWS::AccountId": account_id,
             "AWS::Region": self.region,
@@ -39,6 +40,43 @@ class Provisioner:
     def ids(self) -> PhysicalIds:
         return PhysicalIds(self.refs, self.attributes, self.pseudo)
 
+    def _client(self, service: str) -> Any:
+        # Building a boto3 client costs tens of milliseconds; provisioning needs each one many times.
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    def plan(self, endpoint: str) -> PhysicalIds:
+        """The ids `provision` will report, worked out without calling the emulator.
+
+        The stack starts the functions' workers with these while it provisions, then checks them
+        against the real ones. Queue URLs follow moto's form; an emulator that forms them otherwise
+        shows up in that check. User pools get random ids and are not planned.
+        """
+        account = self.pseudo["AWS::AccountId"]
+        refs: dict[str, str] = {}
+        attributes: dict[tuple[str, str], str] = {}
+        planned = PhysicalIds(refs, attributes, self.pseudo)
+        for table in self.topology.tables:
+            name = resolve(table.properties, planned).get("TableName") or self._name(table.logical_id)
+            refs[table.logical_id] = name
+            attributes[(table.logical_id, "Arn")] = f"arn:aws:dynamodb:{self.region}:{account}:table/{name}"
+        for topic in self.topology.topics:
+            name = self._name(topic.logical_id)
+            refs[topic.logical_id] = attributes[(topic.logical_id, "TopicArn")] = self._arn("sns", name)
+            attributes[(topic.logical_id, "TopicName")] = name
+        for queue in self.topology.queues:
+            name = queue.properties.get("QueueName") or self._name(queue.logical_id)
+            url = f"{endpoint}/{account}/{name}"
+            refs[queue.logical_id] = attributes[(queue.logical_id, "QueueUrl")] = url
+            attributes[(queue.logical_id, "Arn")] = self._arn("sqs", name)
+            attributes[(queue.logical_id, "QueueName")] = name
+        for bucket in self.topology.buckets:
+            name = resolve(bucket.name, planned) if bucket.name else self._name(bucket.logical_id).lower()
+            refs[bucket.logical_id] = name
+            attributes[(bucket.logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        return planned
+
     def _name(self, logical_id: str) -> str:
         return f"{self.topology.stack_name}-{logical_id}"
 
@@ -49,7 +87,7 @@ class Provisioner:
         for table in self.topology.tables:
             self._table(table.logical_id, table.properties)
         for topic in self.topology.topics:
-            arn = self.session.client("sns").create_topic(Name=self._name(topic.logical_id))["TopicArn"]
+            arn = self._client("sns").create_topic(Name=self._name(topic.logical_id))["TopicArn"]
             self.refs[topic.logical_id] = arn
             self.attributes[(topic.logical_id, "TopicArn")] = arn
             self.attributes[(topic.logical_id, "TopicName")] = arn.rsplit(":", 1)[1]
@@ -58,7 +96,7 @@ class Provisioner:
         for queue in queues:
             self._queue(queue)
         for subscription in self.topology.subscriptions:
-            self.session.client("sns").subscribe(
+            self._client("sns").subscribe(
                 TopicArn=self.refs[subscription.topic],
                 Protocol="sqs",
                 Endpoint=self.attributes[(subscription.queue, "Arn")],
@@ -77,7 +115,7 @@ class Provisioner:
         properties = resolve(dict(pool.properties), self.ids)
         settings = {k: properties[k] for k in _USER_POOL_SETTINGS if k in properties}
         name = properties.get("UserPoolName") or self._name(pool.logical_id)
-        created = self.session.client("cognito-idp").create_user_pool(PoolName=name, **settings)["UserPool"]
+        created = self._client("cognito-idp").create_user_pool(PoolName=name, **settings)["UserPool"]
         self.refs[pool.logical_id] = created["Id"]
         self.attributes[(pool.logical_id, "Arn")] = created["Arn"]
         self.attributes[(pool.logical_id, "ProviderURL")] = f"cognito-idp.{self.region}.amazonaws.com/{created['Id']}"
@@ -85,7 +123,7 @@ class Provisioner:
     def _user_pool_client(self, client: UserPoolClient) -> None:
         properties = resolve(dict(client.properties), self.ids)
         settings = {k: properties[k] for k in _CLIENT_SETTINGS if k in properties}
-        created = self.session.client("cognito-idp").create_user_pool_client(
+        created = self._client("cognito-idp").create_user_pool_client(
             UserPoolId=self.refs[client.user_pool],
             ClientName=properties.get("ClientName") or client.logical_id,
             **settings,
@@ -103,7 +141,7 @@ class Provisioner:
         }
         if properties.get("GlobalSecondaryIndexes"):
             arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-        description = self.session.client("dynamodb").create_table(**arguments)["TableDescription"]
+        description = self._client("dynamodb").create_table(**arguments)["TableDescription"]
         self.refs[logical_id] = name
         self.attributes[(logical_id, "Arn")] = description["TableArn"]
 
@@ -118,7 +156,7 @@ class Provisioner:
                     "maxReceiveCount": queue.max_receive_count,
                 }
             )
-        url = self.session.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        url = self._client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         self.refs[queue.logical_id] = url
         self.attributes[(queue.logical_id, "Arn")] = self._arn("sqs", name)
         self.attributes[(queue.logical_id, "QueueName")] = name
@@ -126,7 +164,7 @@ class Provisioner:
 
     def _bucket(self, bucket: Any) -> None:
         name = resolve(bucket.name, self.ids) if bucket.name else self._name(bucket.logical_id).lower()
-        s3 = self.session.client("s3")
+        s3 = self._client("s3")
         s3.create_bucket(Bucket=name)
         s3.put_bucket_encryption(
             Bucket=name,

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -145,28 +146,34 @@ class LocalStack:
         aws = self._start_emulator()
         self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
         self._start_rekognition(aws)
-        session = self.session()
-        self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
-        self._progress(f"provisioned {self._resource_summary()}", began)
-
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
-        self._store_webhook_secret(session)
-        # The functions' environment names the Rekognition endpoint, so its URL must be known first.
-        self._wait_for_rekognition()
 
-        self.runtime = LambdaRuntime(
-            self._function_specs(),
-            project_root=PROJECT_ROOT,
-            base_env=self._base_environment(),
-            region=self.topology.region,
-            account_id=self.ids.pseudo["AWS::AccountId"],
-            log_path=self.options.log_path,
-        )
-        self.runtime.start()
+        # The workers take the longest to start (a Python process and its imports each), so they
+        # start on the ids the resources will have while the resources are being created.
+        session = self.session()
+        provisioner = Provisioner(self.topology, session, account_id=self.emulator.account_id)
+        planned = provisioner.plan(aws)
+        runtime, warming = self._start_runtime(self._function_specs(planned))
+        self.ids = provisioner.provision()
+        self._store_webhook_secret(session)
+        self._progress(f"provisioned {self._resource_summary()}", began)
+        warming.join()
+        self.runtime = runtime
+        if runtime.start_error is not None:
+            raise runtime.start_error
+        actual = self._function_specs(self.ids)
+        if actual != runtime.specs:
+            # The emulator named something differently than planned: start over with the real ids.
+            runtime.stop()
+            self.runtime, warming = self._start_runtime(actual)
+            warming.join()
+            if self.runtime.start_error is not None:
+                raise self.runtime.start_error
         self._progress(f"{len(self.topology.functions)} functions warm", began)
+        self._wait_for_rekognition()
 
         sqs = session.client("sqs")
         for trigger in self.topology.sqs_triggers:
@@ -208,6 +215,20 @@ class LocalStack:
             self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
+
+    def _start_runtime(self, specs: list[FunctionSpec]) -> tuple[_StartingRuntime, threading.Thread]:
+        runtime = _StartingRuntime(
+            specs,
+            project_root=PROJECT_ROOT,
+            base_env=self._base_environment(),
+            region=self.topology.region,
+            account_id=self.emulator.account_id,
+            log_path=self.options.log_path,
+        )
+        self.runtime = runtime  # so that stop() reaps its workers whatever happens next
+        thread = threading.Thread(target=runtime.start_capturing_errors, name="runtime-start", daemon=True)
+        thread.start()
+        return runtime, thread
 
     def stop(self) -> None:
         if self.options.write_endpoints and self.endpoints is not None:
@@ -276,7 +297,10 @@ class LocalStack:
         if self.options.rekognition == "aws":
             self.rekognition_url = f"https://rekognition.{self.topology.region}.amazonaws.com"
             return
-        command = [sys.executable, "-m", "local", "rekognition", "--port", "0"]
+        # The port is chosen here so the functions' environment can name the service before it listens.
+        port = _free_port()
+        self.rekognition_url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "local", "rekognition", "--port", str(port)]
         if self.options.rekognition_fail_rate:
             command += ["--fail-rate", str(self.options.rekognition_fail_rate)]
         env = {
@@ -307,7 +331,10 @@ class LocalStack:
                 raise StackError(f"the local Rekognition service exited with code {self.rekognition_process.wait()}")
             match = re.search(r"listening on (http://\S+)", line)
             if match:
-                self.rekognition_url = match.group(1)
+                if match.group(1).rstrip("/") != self.rekognition_url:
+                    raise StackError(
+                        f"the local Rekognition service listens on {match.group(1)}, not {self.rekognition_url}"
+                    )
                 # Keep draining its stdout so the service never blocks on a full pipe.
                 threading.Thread(target=_drain, args=(self.rekognition_process.stdout,), daemon=True).start()
                 return
@@ -352,11 +379,11 @@ class LocalStack:
             env["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
         return env
 
-    def _function_specs(self) -> list[FunctionSpec]:
-        assert self.ids is not None and self.fixtures is not None
+    def _function_specs(self, ids: PhysicalIds) -> list[FunctionSpec]:
+        assert self.fixtures is not None
         specs = []
         for function in self.topology.functions:
-            environment = {k: str(v) for k, v in resolve(dict(function.environment), self.ids).items()}
+            environment = {k: str(v) for k, v in resolve(dict(function.environment), ids).items()}
             # Values only the running stack knows: its inbox, and its fixture server as the one
             # private address the fetcher may reach.
             if "WEBHOOK_URL" in environment and not environment["WEBHOOK_URL"]:
@@ -402,6 +429,27 @@ class LocalStack:
     @staticmethod
     def _progress(message: str, began: float) -> None:
         logger.info("%6.0f ms  %s", (time.perf_counter() - began) * 1000, message)
+
+
+class _StartingRuntime(LambdaRuntime):
+    """A runtime started on a background thread, which keeps what it was started with and how it went."""
+
+    def __init__(self, specs: list[FunctionSpec], **kwargs: Any):
+        super().__init__(specs, **kwargs)
+        self.specs = specs
+        self.start_error: BaseException | None = None
+
+    def start_capturing_errors(self) -> None:
+        try:
+            self.start()
+        except BaseException as error:  # re-raised on the stack's own thread
+            self.start_error = error
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class _EndpointSession:
