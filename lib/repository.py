@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -282,6 +283,10 @@ def _cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_CURSOR_PK = re.compile(r"IMAGE#[0-9a-f]{32}")
+_CURSOR_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
 def _start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any]:
     if not cursor:
         return {}
@@ -295,6 +300,10 @@ def _start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str
         or not all(isinstance(v, str) and len(v) <= 512 for v in decoded.values())
         # A cursor of another label's listing would start the query at a key outside it.
         or decoded[partition[0]] != partition[1]
+        # Keys of the wrong shape would make DynamoDB itself refuse the query (a ValidationException).
+        or not _CURSOR_PK.fullmatch(decoded["pk"])
+        or not (decoded["sk"] == IMAGE_SK or decoded["sk"].startswith("LABEL#"))
+        or not _CURSOR_CREATED.fullmatch(decoded["created"])
     ):
         raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
     return {"ExclusiveStartKey": _serialise(decoded)}

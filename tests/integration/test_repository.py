@@ -1,3 +1,6 @@
+import base64
+import json
+
 import pytest
 
 from lib.errors import AlreadyExists, InvalidRequest
@@ -100,8 +103,25 @@ def test_label_pages_follow_the_cursor(repository):
     assert [r.image_id for r in first.records + second.records] == [r.image_id for r in reversed(records)]
 
 
+def encoded(keys):
+    return base64.urlsafe_b64encode(json.dumps(keys).encode()).decode().rstrip("=")
+
+
+GOOD_KEYS = {"pk": "IMAGE#" + "a" * 32, "sk": "IMAGE", "listing": "IMAGE", "created": "2026-11-26T12:00:00.000000Z"}
+
+
 @pytest.mark.parametrize(
-    "cursor", ["%%%", "e30", "eyJwayI6MX0", "W10"], ids=["not-base64", "empty-object", "wrong-types", "array"]
+    "cursor",
+    [
+        "%%%",
+        "e30",
+        "eyJwayI6MX0",
+        "W10",
+        encoded({**GOOD_KEYS, "pk": "IMAGE#not-an-id"}),
+        encoded({**GOOD_KEYS, "sk": "OTHER"}),
+        encoded({**GOOD_KEYS, "created": "yesterday"}),
+    ],
+    ids=["not-base64", "empty-object", "wrong-types", "array", "bad-pk", "bad-sk", "bad-created"],
 )
 def test_a_forged_cursor_is_a_client_error(repository, cursor):
     with pytest.raises(InvalidRequest):
