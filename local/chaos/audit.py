@@ -4,12 +4,14 @@ An accepted image counts as lost unless all of this holds: exactly one record, i
 (DONE, or FAILED with a reason); its object in S3; and its completion event, of the type its status
 calls for, either acknowledged by the receiver (2xx) or in the integration dead-letter queue.
 Duplicates are records beyond the first for one upload, and records no upload accounts for.
-Orphans are objects without a record. A webhook-id is stable when every attempt for an image,
-failed ones included, carried the same one.
+Orphans are objects without a record. Stray label items are those that disagree with their image's
+record (a label it does not have, or no record at all): the label index would list the image wrongly.
+A webhook-id is stable when every attempt for an image, failed ones included, carried the same one.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 
 from lib.events import FAILED as EVENT_FAILED
 from lib.events import RECOGNIZED, CompletionEvent
+from lib.model import normalise_label
 from lib.storage import image_id_from_key
 from local.chaos.load import Accepted
 from local.inbox import Delivery
@@ -35,12 +38,14 @@ class Figures:
     lost: int
     duplicates: int
     orphaned_objects: int
+    stray_label_items: int
     unstable_webhook_ids: int
     uploads_dlq: int
 
     @property
     def clean(self) -> bool:
-        return self.lost == 0 and self.duplicates == 0 and self.orphaned_objects == 0 and self.unstable_webhook_ids == 0
+        leftovers = self.orphaned_objects + self.stray_label_items + self.unstable_webhook_ids
+        return self.lost == 0 and self.duplicates == 0 and leftovers == 0
 
     def line(self) -> str:
         return (
@@ -50,7 +55,7 @@ class Figures:
 
 
 def audit(stack: LocalStack, accepted: Mapping[str, Accepted], deliveries: Iterable[Delivery]) -> Figures:
-    records = _image_records(stack)
+    records, label_items = _items(stack)
     keys = _object_keys(stack)
     dead_lettered = _dead_lettered_events(stack)
     attempts = _attempts_by_image(deliveries)
@@ -88,26 +93,31 @@ def audit(stack: LocalStack, accepted: Mapping[str, Accepted], deliveries: Itera
         lost=lost,
         duplicates=duplicates,
         orphaned_objects=sum(1 for key in keys if image_id_from_key(key) not in records),
+        stray_label_items=sum(
+            1 for image_id, label in label_items if image_id not in records or label not in records[image_id]["labels"]
+        ),
         unstable_webhook_ids=sum(1 for tries in attempts.values() if len({d.webhook_id for d in tries}) != 1),
         uploads_dlq=_depth(stack, "UploadsDeadLetterQueue"),
     )
 
 
-def _image_records(stack: LocalStack) -> dict[str, dict[str, Any]]:
+def _items(stack: LocalStack) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """The image records by id, and every label item as (image id, label)."""
     dynamodb = stack.session().client("dynamodb")
     records: dict[str, dict[str, Any]] = {}
-    for page in dynamodb.get_paginator("scan").paginate(
-        TableName=stack.physical("ImagesTable"),
-        FilterExpression="sk = :image",
-        ExpressionAttributeValues={":image": {"S": "IMAGE"}},
-    ):
+    label_items: list[tuple[str, str]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=stack.physical("ImagesTable")):
         for item in page["Items"]:
+            if item["sk"]["S"] != "IMAGE":
+                label_items.append((item["image_id"]["S"], item["label"]["S"]))
+                continue
             records[item["image_id"]["S"]] = {
                 "name": item["name"]["S"],
                 "status": item["status"]["S"],
                 "failure": item.get("failure", {}).get("S", ""),
+                "labels": {normalise_label(label["name"]) for label in json.loads(item["labels"]["S"] or "[]")},
             }
-    return records
+    return records, label_items
 
 
 def _object_keys(stack: LocalStack) -> set[str]:

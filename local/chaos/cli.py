@@ -1,8 +1,9 @@
 """`python -m local chaos`: push images through a fresh local stack under faults and audit the result.
 
 The last line printed is `chaos: accepted=N done=N failed=N delivered=N in_dlq=N lost=N duplicates=N`.
-Exits 0 only if nothing was lost, duplicated or orphaned, every webhook-id was stable, every upload
-was accepted, and the worker was killed mid-batch as often as asked.
+Exits 0 only if nothing was lost, duplicated or orphaned, no label item strayed from its record,
+every webhook-id was stable, every upload was accepted, and the worker was killed mid-batch as often
+as asked.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ class Report:
             f"deliver={self.absorbed['deliver']}; uploads refused={len(self.refused_uploads)}; "
             f"uploads dlq={f.uploads_dlq}",
             f"chaos: uploads took {self.upload_seconds:.1f} s, the run {self.total_seconds:.1f} s; "
-            f"orphaned_objects={f.orphaned_objects} unstable_webhook_ids={f.unstable_webhook_ids}",
+            f"orphaned_objects={f.orphaned_objects} stray_label_items={f.stray_label_items} "
+            f"unstable_webhook_ids={f.unstable_webhook_ids}",
             *(f"chaos: {note}" for note in self.notes),
             f.line(),
         ]
