@@ -18,7 +18,6 @@ from lib.repository import ImageRepository
 logger = Logger(child=True)
 
 SKIPPED = "skipped"
-MAX_RESPONSE_LOG_CHARS = 200
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import requests
 
@@ -20,9 +21,15 @@ class MotoEmulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host = host
-        self.port = port
+        # The port is fixed before the server starts, so the stack can name the endpoint early.
+        self.port = port or _free_port(host)
         self._server = None
         self.endpoint = ""
+
+    @property
+    def planned_endpoint(self) -> str:
+        """Where the server will listen once started."""
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> str:
         # Imported here: moto takes about half a second to import, and only `up` needs it.
@@ -44,3 +51,9 @@ class MotoEmulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]

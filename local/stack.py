@@ -143,21 +143,26 @@ class LocalStack:
         return self.endpoints  # type: ignore[return-value]
 
     def _start(self, began: float) -> None:
-        aws = self._start_emulator()
-        self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
-        self._start_rekognition(aws)
+        # The workers take the longest to start (a Python process and its imports each), so they
+        # start first, on the endpoint and resource ids the emulator will have, while the
+        # emulator starts and the resources are created. An emulator that cannot say its
+        # endpoint before it runs (LocalStack's port is mapped at start) is started first.
+        self.emulator = self._make_emulator()
+        aws = getattr(self.emulator, "planned_endpoint", None) or self.emulator.start()
+        self.rekognition_url = self._rekognition_endpoint(aws)
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
 
-        # The workers take the longest to start (a Python process and its imports each), so they
-        # start on the ids the resources will have while the resources are being created.
-        session = self.session()
-        provisioner = Provisioner(self.topology, session, account_id=self.emulator.account_id)
-        planned = provisioner.plan(aws)
+        planned = Provisioner(self.topology, None, account_id=self.emulator.account_id).plan(aws)
         runtime, warming = self._start_runtime(self._function_specs(planned))
-        self.ids = provisioner.provision()
+        if not self.emulator.endpoint:
+            if self.emulator.start() != aws:
+                raise StackError(f"the emulator listens on {self.emulator.endpoint}, not {aws}")
+        self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
+        session = self.session()
+        self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
         self._store_webhook_secret(session)
         self._progress(f"provisioned {self._resource_summary()}", began)
         warming.join()
@@ -173,6 +178,9 @@ class LocalStack:
             if self.runtime.start_error is not None:
                 raise self.runtime.start_error
         self._progress(f"{len(self.topology.functions)} functions warm", began)
+        # Started last: loading its models competes for the CPU with everything above, and it
+        # finishes warming in the background, after the stack is ready.
+        self._start_rekognition(aws)
         self._wait_for_rekognition()
 
         sqs = session.client("sqs")
@@ -281,26 +289,26 @@ class LocalStack:
         return self.ids.refs[logical_id]
 
     # --- parts ------------------------------------------------------------------------------------------
-    def _start_emulator(self) -> str:
+    def _make_emulator(self) -> Any:
         if self.options.emulator == "localstack":
             from local.localstack import LocalStackEmulator
 
-            self.emulator = LocalStackEmulator()
-        else:
-            self.emulator = MotoEmulator()
-        return self.emulator.start()
+            return LocalStackEmulator()
+        return MotoEmulator()
+
+    def _rekognition_endpoint(self, aws_endpoint: str) -> str:
+        if self.options.rekognition == "moto":
+            return aws_endpoint
+        if self.options.rekognition == "aws":
+            return f"https://rekognition.{self.topology.region}.amazonaws.com"
+        # The port is chosen now, so the functions' environment can name the service before it listens.
+        return f"http://127.0.0.1:{_free_port()}"
 
     def _start_rekognition(self, aws_endpoint: str) -> None:
-        if self.options.rekognition == "moto":
-            self.rekognition_url = aws_endpoint
+        if self.options.rekognition != "local":
             return
-        if self.options.rekognition == "aws":
-            self.rekognition_url = f"https://rekognition.{self.topology.region}.amazonaws.com"
-            return
-        # The port is chosen here so the functions' environment can name the service before it listens.
-        port = _free_port()
-        self.rekognition_url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "local", "rekognition", "--port", str(port)]
+        port = self.rekognition_url.rsplit(":", 1)[1]
+        command = [sys.executable, "-m", "local", "rekognition", "--port", port]
         if self.options.rekognition_fail_rate:
             command += ["--fail-rate", str(self.options.rekognition_fail_rate)]
         env = {
@@ -366,7 +374,8 @@ class LocalStack:
             {
                 "AWS_REGION": self.topology.region,
                 "AWS_DEFAULT_REGION": self.topology.region,
-                "AWS_ENDPOINT_URL": self.emulator.endpoint,
+                # Planned before the emulator listens: the workers start while it starts.
+                "AWS_ENDPOINT_URL": self.emulator.endpoint or getattr(self.emulator, "planned_endpoint", ""),
                 "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
             }
         )
