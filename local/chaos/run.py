@@ -17,7 +17,7 @@ from local.chaos.scenario import SOURCE_QUEUES, WEBHOOK_TIMEOUT_SECONDS, ChaosSe
 from local.inbox import WebhookInbox
 from local.pollers import SqsPoller
 from local.stack import LocalStack
-from local.waiting import wait_until
+from local.waiting import WaitTimedOut, wait_until
 from local.webhook_faults import WebhookFaults
 
 logger = logging.getLogger("local.chaos")
@@ -103,7 +103,8 @@ def _under_faults(
         load.push()
         upload_seconds = time.perf_counter() - upload_started
         progress(f"{len(load.accepted)} images accepted in {upload_seconds:.1f} s; waiting for the queues to drain")
-        wait_until(lambda: killer.finished, settings.drain_timeout, "the recognition worker to be killed mid-batch")
+        if load.accepted:  # with nothing to recognise there is no batch to kill: the report says so
+            _wait_for_kills(killer, settings.drain_timeout)
         _wait_drained(stack, settings.drain_timeout)
     finally:
         killer.stop()
@@ -122,6 +123,14 @@ def _under_faults(
         upload_seconds=upload_seconds,
         total_seconds=time.perf_counter() - began,
     )
+
+
+def _wait_for_kills(killer: WorkerKiller, timeout: float) -> None:
+    """Until the kills are done, or the timeout: then the report shows fewer kills, and fails."""
+    try:
+        wait_until(lambda: killer.finished, timeout, "the recognition worker to be killed mid-batch")
+    except WaitTimedOut as error:
+        logger.warning("chaos: %s", error)
 
 
 def _extra_pollers(stack: LocalStack, count: int) -> list[SqsPoller]:
