@@ -43,7 +43,7 @@ class RecognitionWorkflow:
         if image_id is None:
             logger.warning("ignoring an object this system did not write", extra={"key": obj.key[:200]})
             return Outcome(None, "ignored")
-        logger.append_keys(image_id=image_id)
+        logger.thread_safe_append_keys(image_id=image_id)
         record = self.repository.get(image_id)
         if record is None:
             logger.warning("ignoring an object with no image record", extra={"key": obj.key})
@@ -65,8 +65,10 @@ class RecognitionWorkflow:
         try:
             finished = self.repository.complete(record, status, labels=labels, details=details, failure=failure)
         except AlreadyExists:
-            # Another delivery of the same event finished first; it owns the announcement.
-            return self._finish_duplicate(self.repository.get(image_id) or record)
+            # Another delivery of the same event finished first. It owns the announcement: if it
+            # fails to publish, its own message is retried and publishes then.
+            logger.info("duplicate delivery lost the race to finish", extra={"status": status})
+            return Outcome(image_id, "duplicate")
         stored = time.perf_counter()
         self._announce(finished)
         logger.info(

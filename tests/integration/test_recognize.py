@@ -1,6 +1,7 @@
 """The recognize handler on moto: idempotency, rejected images, transient failures, partial batches."""
 
 import json
+import threading
 
 import pytest
 from botocore.exceptions import ClientError
@@ -79,9 +80,9 @@ def world(aws):
 
 def run(event, workflow):
     """The handler's batch processing, with the workflow the test built."""
-    from aws_lambda_powertools.utilities.batch import process_partial_response
+    from aws_lambda_powertools.utilities.batch import async_process_partial_response
 
-    return process_partial_response(
+    return async_process_partial_response(
         event=event,
         record_handler=lambda record: recognize.record_handler(record, workflow),
         processor=recognize.processor,
@@ -178,3 +179,19 @@ def test_an_unparsable_message_is_reported_as_a_failed_item_for_the_dead_letter_
     message = sqs_record("this is not an S3 event")
     response = run(sqs_event(message), world.workflow(FakeRekognition()))
     assert response == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+
+
+def test_the_records_of_a_batch_are_recognized_concurrently(world):
+    images = [world.upload() for _ in range(3)]
+    # Each call waits until all three are in flight: one at a time, the barrier would break.
+    barrier = threading.Barrier(len(images), timeout=10)
+    inner = FakeRekognition()
+
+    class WaitsForTheOthers:
+        def detect_labels(self, **kwargs):
+            barrier.wait()
+            return inner.detect_labels(**kwargs)
+
+    records = [sqs_record(s3_notification(world.bucket, image.key)) for image in images]
+    assert run(sqs_event(*records), world.workflow(WaitsForTheOthers())) == {"batchItemFailures": []}
+    assert all(world.repository.get(image.image_id).status == DONE for image in images)
