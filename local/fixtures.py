@@ -13,6 +13,9 @@ from typing import Any
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    # Separate writes for headers and body would otherwise wait on the client's delayed ACK.
+    disable_nagle_algorithm = True
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 

@@ -394,6 +394,9 @@ class _Server(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's algorithm and the
+    # client's delayed ACK hold every keep-alive response back by about 40 ms.
+    disable_nagle_algorithm = True
     timeout = KEEP_ALIVE_IDLE_SECONDS
     server: _Server
 
