@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,7 +46,16 @@ class ScriptedAnswer:
 
 
 class WebhookInbox:
-    def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 0, faults: WebhookFaults | None = None):
+    def __init__(
+        self,
+        secret: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: WebhookFaults | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
+    ):
+        # Called with each delivery as it is recorded, so a watcher need not poll the list.
+        self.on_delivery = on_delivery
         self.secret = secret
         self.faults = faults
         self._stopping = threading.Event()
@@ -110,18 +120,19 @@ class WebhookInbox:
             answer = self._scripted(payload) if verified else None
             fault = (self.faults.next() or "") if verified and answer is None and self.faults else ""
             status = 401 if not verified else (answer.status if answer else _FAULT_STATUS.get(fault, 204))
-            self._deliveries.append(
-                Delivery(
-                    webhook_id=headers.get("webhook-id", ""),
-                    webhook_timestamp=headers.get("webhook-timestamp", ""),
-                    event_type=payload.get("type", "") if isinstance(payload, dict) else "",
-                    verified=verified,
-                    status=status,
-                    received_at=time.time(),
-                    body=payload,
-                    fault=fault,
-                )
+            delivery = Delivery(
+                webhook_id=headers.get("webhook-id", ""),
+                webhook_timestamp=headers.get("webhook-timestamp", ""),
+                event_type=payload.get("type", "") if isinstance(payload, dict) else "",
+                verified=verified,
+                status=status,
+                received_at=time.time(),
+                body=payload,
+                fault=fault,
             )
+            self._deliveries.append(delivery)
+        if self.on_delivery is not None:
+            self.on_delivery(delivery)
         if fault == webhook_faults.TOO_MANY_REQUESTS and self.faults:
             return status, {"retry-after": str(self.faults.retry_after_seconds)}, fault
         return status, (answer.headers if answer else {}), fault

@@ -83,6 +83,8 @@ class StackOptions:
             api_port=int(env.get("API_PORT", "0") or 0),
             endpoints_file=Path(env.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE),
             auth=env.get("AUTH", "none") or "none",
+            fixtures_dir=Path(env.get("LOCAL_FIXTURES_DIR") or FIXTURES_DIR),
+            log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
         )
         options.validate()
         return options

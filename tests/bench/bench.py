@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +29,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from local.stack import LocalStack, StackOptions  # noqa: E402
+from lib import webhooks  # noqa: E402
+from local.inbox import Delivery, WebhookInbox  # noqa: E402
+from local.runtime import FunctionSpec, LambdaRuntime  # noqa: E402
 from local.topology import load  # noqa: E402
 from local.waiting import wait_until  # noqa: E402
 
@@ -105,45 +106,83 @@ def _answers(url: str) -> bool:
         return False
 
 
-# --- 2 and 3: latency and throughput on one stack --------------------------------------------------------
-@dataclass
-class Flow:
-    stack: LocalStack
-    image_url: str
-    delivered: dict[str, float] = field(default_factory=dict)
-    lock: threading.Condition = field(default_factory=threading.Condition)
+# --- 2 and 3: latency and throughput on one stack ------------------------------------------------------
+class RunningStack:
+    """`python -m local up` in a process of its own, as a user runs it. The load and the webhook
+    receiver stay in this process, so they do not compete with the stack for its interpreter."""
 
-    def watch_inbox(self) -> None:
-        """Indexes deliveries by image id as they arrive, so waiting costs no polling of the inbox list."""
-        inbox = self.stack.inbox
-        original = inbox._record
+    def __init__(self, work_dir: Path, rekognition: str):
+        self.secret = webhooks.generate_secret()
+        self.delivered: dict[str, float] = {}
+        self.arrived = threading.Condition()
+        self.receiver = WebhookInbox(self.secret, on_delivery=self._on_delivery)
+        self.receiver.start()
+        self.endpoints_file = work_dir / "endpoints.json"
+        self.log_path = work_dir / "functions.log"
+        env = {
+            **os.environ,
+            "REKOGNITION": rekognition,
+            "LOCAL_ENDPOINTS_FILE": str(self.endpoints_file),
+            "LOCAL_FIXTURES_DIR": str(work_dir),
+            "LOCAL_LOG_FILE": str(self.log_path),
+            "WEBHOOK_URL": self.receiver.url,
+            "WEBHOOK_SECRET": self.secret,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local", "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        endpoints = wait_until(
+            lambda: self.endpoints_file.exists() and _read_endpoints(self.endpoints_file), 120, "the stack"
+        )
+        self.api, self.rekognition = endpoints["api"], endpoints["rekognition"]
+        self.image_url = f"{endpoints['fixtures']}/{IMAGE_NAME}"
+        if rekognition == "local":
+            wait_until(lambda: _models_ready(self.rekognition), 300, "the Rekognition models")
 
-        def record(headers, body):
-            answer = original(headers, body)
-            try:
-                image_id = json.loads(body)["data"]["image_id"]
-            except (ValueError, KeyError, TypeError):
-                return answer
-            with self.lock:
+    def _on_delivery(self, delivery: Delivery) -> None:
+        image_id = ((delivery.body or {}).get("data") or {}).get("image_id")
+        if delivery.verified and image_id:
+            with self.arrived:
                 self.delivered.setdefault(image_id, time.perf_counter())
-                self.lock.notify_all()
-            return answer
-
-        inbox._record = record
+                self.arrived.notify_all()
 
     def one(self, session: requests.Session, timeout: float = 60) -> tuple[str, float]:
+        """One upload by URL, timed until its signed webhook arrives."""
         started = time.perf_counter()
         query = urllib.parse.urlencode({"url": self.image_url, "name": IMAGE_NAME})
-        response = session.get(f"{self.stack.endpoints.api}/?{query}", timeout=30)
+        response = session.get(f"{self.api}/?{query}", timeout=30)
         response.raise_for_status()
         image_id = response.json()["image_id"]
-        with self.lock:
-            if not self.lock.wait_for(lambda: image_id in self.delivered, timeout):
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: image_id in self.delivered, timeout):
                 raise RuntimeError(f"no webhook for {image_id} within {timeout} s")
             return image_id, (self.delivered[image_id] - started) * 1000
 
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+        self.receiver.stop()
 
-def measure_latency(flow: Flow, count: int) -> tuple[list[float], list[str]]:
+
+def _read_endpoints(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError):
+        return None
+
+
+def _models_ready(rekognition: str) -> bool:
+    try:
+        return requests.get(f"{rekognition}/health", timeout=2).json().get("ready") is True
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def measure_latency(flow: RunningStack, count: int) -> tuple[list[float], list[str]]:
     latencies, ids = [], []
     with requests.Session() as session:
         for _ in range(5):  # warm every worker and client first
@@ -157,7 +196,7 @@ def measure_latency(flow: Flow, count: int) -> tuple[list[float], list[str]]:
     return latencies, ids
 
 
-def measure_pipeline_throughput(flow: Flow, clients: int, seconds: float) -> float:
+def measure_pipeline_throughput(flow: RunningStack, clients: int, seconds: float) -> float:
     deadline = time.perf_counter() + seconds
     done = [0] * clients
 
@@ -257,6 +296,14 @@ def measure_cold_imports(runs: int = 5) -> dict[str, float]:
     return results
 
 
+def measure_worker_starts() -> dict[str, float]:
+    """Spawning each function's worker and importing its handler, as the local runtime does."""
+    functions = load("local", env={}).functions
+    specs = [FunctionSpec(f.name, f.handler, f.timeout, f.memory_mb, {}) for f in functions]
+    with LambdaRuntime(specs, project_root=ROOT, log_path=Path(tempfile.mkdtemp()) / "workers.log") as runtime:
+        return {name: runtime.cold_start_ms(name) or 0.0 for name in runtime.function_names}
+
+
 # --- 5. artifact sizes -----------------------------------------------------------------------------------
 def artifact_sizes() -> dict[str, int]:
     artifacts = ROOT / ".serverless"
@@ -329,26 +376,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
         image = make_bench_image(work_dir)
-        log_path = work_dir / "functions.log"
-        options = StackOptions(
-            rekognition=args.rekognition, fixtures_dir=work_dir, write_endpoints=False, log_path=log_path
-        )
-        with LocalStack(options) as stack:
-            if stack.rekognition_process is not None:
-                wait_until(lambda: _answers(f"{stack.rekognition_url}/health") and _ready(stack), 300, "models")
-            flow = Flow(stack, f"{stack.endpoints.fixtures}/{IMAGE_NAME}")
-            flow.watch_inbox()
+        stack = RunningStack(work_dir, args.rekognition)
+        try:
             say(f"stack up; {args.uploads} sequential uploads of a 640 px JPEG")
-            latencies, ids = measure_latency(flow, args.uploads)
-            stages = stage_breakdown(log_path, set(ids))
+            latencies, ids = measure_latency(stack, args.uploads)
+            stages = stage_breakdown(stack.log_path, set(ids))
             say(f"throughput: {args.clients} clients for {args.seconds:.0f} s through the pipeline")
-            pipeline = measure_pipeline_throughput(flow, args.clients, args.seconds)
+            pipeline = measure_pipeline_throughput(stack, args.clients, args.seconds)
             say(f"throughput: {args.clients} clients for {args.seconds:.0f} s against the bare recognizer")
             features = ["GENERAL_LABELS"]
-            if "properties" in str(stack.topology.function("recognize").environment.get("RECOGNITION_FEATURES", "")):
+            if "properties" in str(load("local", env={}).function("recognize").environment.get("RECOGNITION_FEATURES")):
                 features.append("IMAGE_PROPERTIES")
-            bare = measure_bare_recognizer(stack.rekognition_url, image, features, args.clients, args.seconds)
-            first_invocations = {name: stack.runtime.cold_start_ms(name) for name in stack.runtime.function_names}
+            bare = measure_bare_recognizer(stack.rekognition, image, features, args.clients, args.seconds)
+        finally:
+            stack.stop()
+    first_invocations = measure_worker_starts()
     cold_imports = measure_cold_imports()
     sizes = artifact_sizes()
 
@@ -413,13 +455,6 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     return 0
-
-
-def _ready(stack: LocalStack) -> bool:
-    try:
-        return requests.get(f"{stack.rekognition_url}/health", timeout=2).json().get("ready") is True
-    except (requests.RequestException, ValueError):
-        return False
 
 
 def write_doc(table: list[str], detail: list[str], args: argparse.Namespace, elapsed: float) -> None:
