@@ -27,7 +27,7 @@ PYTHON_FOR_VENV := $(shell \
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-17s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON_FOR_VENV)"; $(PYTHON_FOR_VENV) -m venv $(VENV); }
@@ -76,6 +76,10 @@ smoke: $(STAMP) ## one upload-to-webhook flow: the local stack, API=https://... 
 .PHONY: chaos
 chaos: $(STAMP) ## 500 images through a fresh local stack under faults, then an audit; last line chaos: ... lost=0 duplicates=0
 	$(PY) -m local chaos $(if $(IMAGES),--images $(IMAGES)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
+
+.PHONY: bench
+bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start and sizes; writes docs/benchmarks.md (about 5 min)
+	$(PY) tests/bench/bench.py
 
 # The running local stack's dead-letter queue, or a deployed stage's when STAGE is named (AWS_PROFILE as usual).
 .PHONY: redrive
