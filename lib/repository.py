@@ -177,8 +177,14 @@ class ImageRepository:
         )
         pks = [_deserialise(item)["pk"] for item in response.get("Items", [])]
         by_pk = self._batch_get(pks)
-        # Label items are written just before the image's final status: skip an image caught in between.
-        records = [_record(by_pk[pk]) for pk in pks if pk in by_pk and by_pk[pk]["status"] != PENDING]
+        # Label items are written just before the image's final status, and a retried recognition
+        # may answer other labels than a first try that stopped half-way: the image record decides.
+        wanted = normalise_label(label)
+        records = [
+            record
+            for record in (_record(by_pk[pk]) for pk in pks if pk in by_pk)
+            if record.status != PENDING and any(normalise_label(mine.name) == wanted for mine in record.labels)
+        ]
         return Page(records, _cursor(response.get("LastEvaluatedKey")))
 
     def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:

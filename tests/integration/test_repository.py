@@ -145,3 +145,15 @@ def test_a_cursor_from_one_label_is_refused_by_another(repository):
     assert repository.list_by_label("CAT", limit=1, cursor=cursor).records  # the same label, another spelling
     with pytest.raises(InvalidRequest):
         repository.list_by_label("dog", limit=1, cursor=cursor)
+
+
+def test_a_label_item_left_by_an_interrupted_try_does_not_list_the_image(repository):
+    # GIVEN a first try that wrote its label items and stopped before the status change
+    record = pending()
+    repository.create_pending(record)
+    repository._put_label_items(record, [Label("Dog", 80.0)])
+    # WHEN the retry finds other labels
+    repository.complete(record, DONE, labels=[Label("Cat", 90.0)])
+    # THEN the image is listed under what its record says, not under the stray item
+    assert [r.image_id for r in repository.list_by_label("cat", limit=10).records] == [record.image_id]
+    assert repository.list_by_label("dog", limit=10).records == []
