@@ -4,17 +4,17 @@ and fails within its deadline, naming the step, against a broken one."""
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from local import smoke
 from local.topology import PROJECT_ROOT
+from tests.support.http_servers import BackgroundServer, JsonHandler
 
 pytestmark = pytest.mark.e2e
 
@@ -107,9 +107,7 @@ class FakeApi:
         self.image_id = uuid.uuid4().hex
         image_id = self.image_id
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length") or 0))
                 self.reply(202, {"image_id": image_id, "status": "PENDING", "name": "x", "links": {}})
@@ -120,25 +118,11 @@ class FakeApi:
                 else:
                     self.reply(200, {"image_id": image_id, "status": status, "labels": labels})
 
-            def reply(self, code, body):
-                payload = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = BackgroundServer(Handler)
+        self.url = self.server.url
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture
@@ -179,8 +163,9 @@ def test_a_webhook_that_never_arrives_fails_at_the_webhook_step(fake_api):
 
 
 def test_an_api_that_is_down_fails_at_the_upload_step():
-    with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as server:
-        closed_port = server.server_address[1]  # free once the server is closed below
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # free once the socket is closed below
     result, _ = run_smoke("--api", f"http://127.0.0.1:{closed_port}", "--timeout", "2")
 
     assert result.returncode == 1

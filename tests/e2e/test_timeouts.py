@@ -1,9 +1,7 @@
 """A handler that exceeds its timeout is killed, as in Lambda, and its records are retried."""
 
 import dataclasses
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -11,6 +9,7 @@ from local import topology
 from local.stack import LocalStack
 from tests.e2e.conftest import stack_options
 from tests.support.contract import ContractSession
+from tests.support.http_servers import BackgroundServer, JsonHandler
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -27,34 +26,25 @@ class HangsOnceRekognition:
         self.release = threading.Event()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):
                 self.rfile.read(int(self.headers["content-length"]))
                 outer.calls += 1
                 if outer.calls == 1:
                     outer.release.wait(30)  # far beyond the function's timeout
                     return
-                body = json.dumps(
-                    {"Labels": [{"Name": "Cat", "Confidence": 97.0}], "LabelModelVersion": "3.0"}
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/x-amz-json-1.1")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(
+                    200,
+                    {"Labels": [{"Name": "Cat", "Confidence": 97.0}], "LabelModelVersion": "3.0"},
+                    content_type="application/x-amz-json-1.1",
+                )
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = BackgroundServer(Handler)
+        self.url = self.server.url
 
     def stop(self):
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture
