@@ -10,7 +10,6 @@ from typing import Any
 PENDING = "PENDING"
 DONE = "DONE"
 FAILED = "FAILED"
-FINAL_STATUSES = frozenset({DONE, FAILED})
 
 
 def new_image_id() -> str:

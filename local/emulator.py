@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 
-import requests
-
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -43,10 +41,6 @@ class MotoEmulator:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         return self.endpoint
-
-    def reset(self) -> None:
-        """Clears every emulated resource; tests use it between scenarios."""
-        requests.post(f"{self.endpoint}/moto-api/reset", timeout=5).raise_for_status()
 
     def stop(self) -> None:
         if self._server is not None:
