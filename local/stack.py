@@ -157,52 +157,12 @@ class LocalStack:
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
 
-        planned = Provisioner(self.topology, None, account_id=self.emulator.account_id).plan(aws)
-        runtime, warming = self._start_runtime(self._function_specs(planned))
-        if not self.emulator.endpoint:
-            if self.emulator.start() != aws:
-                raise StackError(f"the emulator listens on {self.emulator.endpoint}, not {aws}")
-        self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
-        session = self.session()
-        self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
-        self._store_webhook_secret(session)
-        self._progress(f"provisioned {self._resource_summary()}", began)
-        warming.join()
-        self.runtime = runtime
-        if runtime.start_error is not None:
-            raise runtime.start_error
-        actual = self._function_specs(self.ids)
-        if actual != runtime.specs:
-            # The emulator named something differently than planned: start over with the real ids.
-            runtime.stop()
-            self.runtime, warming = self._start_runtime(actual)
-            warming.join()
-            if self.runtime.start_error is not None:
-                raise self.runtime.start_error
-        self._progress(f"{len(self.topology.functions)} functions warm", began)
+        session = self._start_workers_and_resources(aws, began)
         # Started last: loading its models competes for the CPU with everything above, and it
         # finishes warming in the background, after the stack is ready.
         self._start_rekognition(aws)
         self._wait_for_rekognition()
-
-        sqs = session.client("sqs")
-        for trigger in self.topology.sqs_triggers:
-            poller = SqsPoller(
-                sqs,
-                QueueMapping(
-                    function_name=trigger.function,
-                    queue_url=self.ids.refs[trigger.queue],
-                    queue_arn=self.ids.attributes[(trigger.queue, "Arn")],
-                    batch_size=trigger.batch_size,
-                    maximum_batching_window=trigger.maximum_batching_window,
-                    report_batch_item_failures=trigger.report_batch_item_failures,
-                ),
-                self.runtime.invoke,
-                region=self.topology.region,
-                wait_seconds=self.options.poll_wait_seconds,
-            )
-            poller.start()
-            self.pollers.append(poller)
+        self._start_pollers(session)
 
         routes = [Route(r.method, r.path, r.function, r.authorizer) for r in self.topology.routes]
         self.gateway = HttpGateway(
@@ -226,7 +186,49 @@ class LocalStack:
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
 
-    def _start_runtime(self, specs: list[FunctionSpec]) -> tuple[_StartingRuntime, threading.Thread]:
+    def _start_workers_and_resources(self, aws: str, began: float) -> Any:
+        """Workers warm on the planned ids while the emulator starts and the resources are created."""
+        planned = Provisioner(self.topology, None, account_id=self.emulator.account_id).plan(aws)
+        runtime = self._start_runtime(self._function_specs(planned))
+        if not self.emulator.endpoint:
+            if self.emulator.start() != aws:
+                raise StackError(f"the emulator listens on {self.emulator.endpoint}, not {aws}")
+        self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
+        session = self.session()
+        self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
+        self._store_webhook_secret(session)
+        self._progress(f"provisioned {self._resource_summary()}", began)
+        runtime.wait_started()
+        actual = self._function_specs(self.ids)
+        if actual != runtime.specs:
+            # The emulator named something differently than planned: start over with the real ids.
+            runtime.stop()
+            self._start_runtime(actual).wait_started()
+        self._progress(f"{len(self.topology.functions)} functions warm", began)
+        return session
+
+    def _start_pollers(self, session: Any) -> None:
+        assert self.ids is not None and self.runtime is not None
+        sqs = session.client("sqs")
+        for trigger in self.topology.sqs_triggers:
+            poller = SqsPoller(
+                sqs,
+                QueueMapping(
+                    function_name=trigger.function,
+                    queue_url=self.ids.refs[trigger.queue],
+                    queue_arn=self.ids.attributes[(trigger.queue, "Arn")],
+                    batch_size=trigger.batch_size,
+                    maximum_batching_window=trigger.maximum_batching_window,
+                    report_batch_item_failures=trigger.report_batch_item_failures,
+                ),
+                self.runtime.invoke,
+                region=self.topology.region,
+                wait_seconds=self.options.poll_wait_seconds,
+            )
+            poller.start()
+            self.pollers.append(poller)
+
+    def _start_runtime(self, specs: list[FunctionSpec]) -> _StartingRuntime:
         runtime = _StartingRuntime(
             specs,
             project_root=PROJECT_ROOT,
@@ -236,9 +238,8 @@ class LocalStack:
             log_path=self.options.log_path,
         )
         self.runtime = runtime  # so that stop() reaps its workers whatever happens next
-        thread = threading.Thread(target=runtime.start_capturing_errors, name="runtime-start", daemon=True)
-        thread.start()
-        return runtime, thread
+        runtime.start_in_background()
+        return runtime
 
     def stop(self) -> None:
         if self.options.write_endpoints and self.endpoints is not None:
@@ -443,18 +444,27 @@ class LocalStack:
 
 
 class _StartingRuntime(LambdaRuntime):
-    """A runtime started on a background thread, which keeps what it was started with and how it went."""
+    """A runtime started on a background thread; `wait_started` joins it and raises what start raised."""
 
     def __init__(self, specs: list[FunctionSpec], **kwargs: Any):
         super().__init__(specs, **kwargs)
         self.specs = specs
-        self.start_error: BaseException | None = None
+        self._start_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start_capturing_errors, name="runtime-start", daemon=True)
 
-    def start_capturing_errors(self) -> None:
+    def start_in_background(self) -> None:
+        self._thread.start()
+
+    def wait_started(self) -> None:
+        self._thread.join()
+        if self._start_error is not None:
+            raise self._start_error
+
+    def _start_capturing_errors(self) -> None:
         try:
             self.start()
-        except BaseException as error:  # re-raised on the stack's own thread
-            self.start_error = error
+        except BaseException as error:  # re-raised on the stack's own thread by wait_started
+            self._start_error = error
 
 
 def _free_port() -> int:
