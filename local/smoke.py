@@ -75,6 +75,17 @@ class Deadline:
         return max(0.0, self.at - time.monotonic())
 
 
+@dataclass(frozen=True)
+class SmokeResult:
+    image: dict[str, Any]  # the DONE image, as GET /images/{id} answered
+    delivery: dict[str, Any] | None  # its verified webhook as the inbox recorded it; None if not checked
+    uploaded_at: float  # epoch seconds, comparable with the inbox's received_at
+
+    @property
+    def upload_to_webhook_ms(self) -> float | None:
+        return (self.delivery["received_at"] - self.uploaded_at) * 1000 if self.delivery else None
+
+
 class SmokeFlow:
     def __init__(self, target: Target, http: requests.Session, report: Report, timeout: float):
         self.target = target
@@ -82,12 +93,13 @@ class SmokeFlow:
         self.report = report
         self.timeout = timeout
 
-    def run(self) -> None:
+    def run(self) -> SmokeResult:
+        uploaded_at = time.time()
         image_id = self.upload()
         deadline = Deadline.after(self.timeout)
         image = self.recognition(image_id, deadline)
         self.labels(image)
-        self.webhook(image_id, deadline)
+        return SmokeResult(image, self.webhook(image_id, deadline), uploaded_at)
 
     # --- steps ---------------------------------------------------------------------------------------
     def upload(self) -> str:
@@ -143,14 +155,14 @@ class SmokeFlow:
         shown = ", ".join(str(n) for n in names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         self.report.step("labels", began, shown)
 
-    def webhook(self, image_id: str, deadline: Deadline) -> None:
+    def webhook(self, image_id: str, deadline: Deadline) -> dict[str, Any] | None:
         began = time.perf_counter()
         if not self.target.inbox:
             self.report.step("webhook", began, "skipped: no inbox known for this target (--inbox URL)")
-            return
+            return None
         if self._deliveries() is None:
             self.report.step("webhook", began, f"skipped: {self.target.inbox} does not list its deliveries")
-            return
+            return None
 
         def delivered() -> dict[str, Any] | None:
             about = [d for d in self._deliveries() or [] if _image_of(d) == image_id]
@@ -162,6 +174,7 @@ class SmokeFlow:
             raise StepFailed("webhook", f"no verified 2xx delivery for image {image_id} {where}")
         detail = f"{delivery.get('event_type')}, signature verified, {delivery.get('webhook_id')}"
         self.report.step("webhook", began, detail)
+        return delivery
 
     def _deliveries(self) -> list[dict[str, Any]] | None:
         """The inbox's deliveries, or None when it does not answer with a list of them."""

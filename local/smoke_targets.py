@@ -70,7 +70,7 @@ def local_target() -> Target:
     running = _running_local_stack()
     if running is not None:
         return running
-    return _started_local_stack()
+    return fresh_local_target()
 
 
 def _running_local_stack() -> Target | None:
@@ -98,7 +98,8 @@ def _answers(api: str) -> bool:
     return True
 
 
-def _started_local_stack() -> Target:
+def fresh_local_target() -> Target:
+    """A local stack started for this run alone, stopped by the target's `close`."""
     from local.stack import LocalStack, StackError, StackOptions
 
     try:

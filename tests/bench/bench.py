@@ -84,19 +84,12 @@ def _start_once(rekognition: str) -> float:
             stderr=subprocess.DEVNULL,
         )
         try:
-            api = wait_until(lambda: endpoints.exists() and _read_api(endpoints), 60, "endpoints.json", 0.01)
+            api = wait_until(lambda: (_read_endpoints(endpoints) or {}).get("api"), 60, "endpoints.json", 0.01)
             wait_until(lambda: _answers(f"{api}/images?limit=1"), 30, "the API to answer", 0.01)
             return time.perf_counter() - started
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(30)
-
-
-def _read_api(path: Path) -> str | None:
-    try:
-        return json.loads(path.read_text())["api"]
-    except (ValueError, KeyError, OSError):
-        return None
 
 
 def _answers(url: str) -> bool:
@@ -135,9 +128,7 @@ class RunningStack:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        endpoints = wait_until(
-            lambda: self.endpoints_file.exists() and _read_endpoints(self.endpoints_file), 120, "the stack"
-        )
+        endpoints = wait_until(lambda: _read_endpoints(self.endpoints_file), 120, "the stack")
         self.api, self.rekognition = endpoints["api"], endpoints["rekognition"]
         self.image_url = f"{endpoints['fixtures']}/{IMAGE_NAME}"
         if rekognition == "local":
