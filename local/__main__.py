@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 
 COMMANDS = {
-    "up": "local.cli_up",
-    "e2e": "local.e2e",
+    "up": "local.commands.up",
+    "e2e": "local.commands.e2e",
     "rekognition": "local.rekognition.cli",
-    "smoke": "local.smoke",
-    "artifacts": "local.packaging",
-    "deploy-local": "local.deploy_local",
+    "smoke": "local.commands.smoke",
+    "artifacts": "local.deploy.packaging",
+    "deploy-local": "local.deploy.deploy_local",
     "chaos": "local.chaos.cli",
-    "redrive": "local.redrive",
-    "token": "local.auth_token",
+    "redrive": "local.commands.redrive",
+    "token": "local.commands.auth_token",
 }
 
 

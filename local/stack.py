@@ -22,30 +22,25 @@ from pathlib import Path
 from typing import Any
 
 from lib import webhooks
-from local import api_docs
 from local import topology as topology_module
-from local.emulator import FAKE_CREDENTIALS, MotoEmulator
-from local.fixtures import FixtureServer
-from local.gateway import HttpGateway, Route
-from local.inbox import WebhookInbox
-from local.jwt_auth import JwtAuthorizer
-from local.pollers import QueueMapping, SqsPoller
-from local.provision import Provisioner
-from local.runtime import FunctionSpec, LambdaRuntime
-from local.topology import PROJECT_ROOT, PhysicalIds, Topology, resolve
+from local.apigateway import api_docs
+from local.apigateway.gateway import HttpGateway, Route
+from local.apigateway.jwt_auth import JwtAuthorizer
+from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.provision import Provisioner
+from local.errors import StackError
+from local.functions.pollers import QueueMapping, SqsPoller
+from local.functions.runtime import FunctionSpec, LambdaRuntime
+from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, PROJECT_ROOT
+from local.sidecars.fixtures import FixtureServer
+from local.sidecars.inbox import WebhookInbox
+from local.topology import PhysicalIds, Topology, resolve
 
 logger = logging.getLogger("local.stack")
 
-STATE_DIR = PROJECT_ROOT / ".local"
-ENDPOINTS_FILE = STATE_DIR / "endpoints.json"
-FIXTURES_DIR = PROJECT_ROOT / "tests" / "fixtures"
 REKOGNITION_MODES = ("local", "moto", "aws")
 EMULATORS = ("moto", "localstack")
 AUTH_MODES = ("none", "cognito")
-
-
-class StackError(RuntimeError):
-    """The stack could not start; the message says what to do."""
 
 
 @dataclass
@@ -294,7 +289,7 @@ class LocalStack:
     # --- parts ------------------------------------------------------------------------------------------
     def _make_emulator(self) -> Any:
         if self.options.emulator == "localstack":
-            from local.localstack import LocalStackEmulator
+            from local.aws.localstack import LocalStackEmulator
 
             return LocalStackEmulator()
         return MotoEmulator()

@@ -22,7 +22,7 @@ from lib.events import RECOGNIZED, CompletionEvent
 from lib.model import normalise_label
 from lib.storage import image_id_from_key
 from local.chaos.load import Accepted
-from local.inbox import Delivery
+from local.sidecars.inbox import Delivery
 from local.stack import LocalStack
 
 EVENT_TYPE_FOR = {"DONE": RECOGNIZED, "FAILED": EVENT_FAILED}

@@ -14,7 +14,8 @@ import sys
 
 from local.chaos.run import run
 from local.chaos.scenario import ChaosSettings
-from local.stack import REKOGNITION_MODES, StackError
+from local.errors import StackError
+from local.stack import REKOGNITION_MODES
 from local.waiting import WaitTimedOut
 
 

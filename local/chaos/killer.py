@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from local.runtime import LambdaRuntime
+from local.functions.runtime import LambdaRuntime
 
 logger = logging.getLogger("local.chaos")
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import requests
 
 from local.chaos.scenario import ChaosSettings
-from local.stack import FIXTURES_DIR, LocalStack
+from local.paths import FIXTURES_DIR
+from local.stack import LocalStack
 
 PHOTOS = ("chelsea.jpg", "coffee.jpg", "rocket.jpg", "astronaut.jpg", "sign.png", "text.png")
 UNDECODABLE_EVERY = 25

@@ -14,11 +14,11 @@ from local.chaos.audit import Figures, audit
 from local.chaos.killer import WorkerKiller
 from local.chaos.load import LoadDriver
 from local.chaos.scenario import SOURCE_QUEUES, WEBHOOK_TIMEOUT_SECONDS, ChaosSettings, chaos_stack
-from local.inbox import WebhookInbox
-from local.pollers import SqsPoller
+from local.functions.pollers import SqsPoller
+from local.sidecars.inbox import WebhookInbox
+from local.sidecars.webhook_faults import WebhookFaults
 from local.stack import LocalStack
 from local.waiting import WaitTimedOut, wait_until
-from local.webhook_faults import WebhookFaults
 
 logger = logging.getLogger("local.chaos")
 

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from lib import webhooks  # noqa: E402
-from local.inbox import Delivery, WebhookInbox  # noqa: E402
-from local.runtime import FunctionSpec, LambdaRuntime  # noqa: E402
+from local.functions.runtime import FunctionSpec, LambdaRuntime  # noqa: E402
+from local.sidecars.inbox import Delivery, WebhookInbox  # noqa: E402
 from local.topology import load  # noqa: E402
 from local.waiting import wait_until  # noqa: E402
 

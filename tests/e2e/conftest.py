@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from local.localstack import docker_problem
+from local.aws.localstack import docker_problem
 from local.stack import LocalStack, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until

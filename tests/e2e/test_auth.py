@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from local.paths import PROJECT_ROOT
 from local.stack import LocalStack, StackOptions
-from local.topology import PROJECT_ROOT
 from tests.e2e.conftest import stack_options
 from tests.support.contract import ContractSession
 

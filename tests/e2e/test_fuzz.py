@@ -15,8 +15,8 @@ import requests
 import yaml
 
 from local import topology
+from local.paths import PROJECT_ROOT
 from local.stack import LocalStack
-from local.topology import PROJECT_ROOT
 from tests.e2e.conftest import stack_options
 from tests.support.contract import spec_document
 

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from local import smoke
-from local.topology import PROJECT_ROOT
+from local.commands import smoke
+from local.paths import PROJECT_ROOT
 from tests.support.http_servers import BackgroundServer, JsonHandler
 
 pytestmark = pytest.mark.e2e

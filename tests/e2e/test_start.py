@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from local import topology
-from local.provision import Provisioner
+from local.aws.provision import Provisioner
 from local.stack import LocalStack
 from tests.e2e.conftest import stack_options
 

@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 
 from local import topology
-from local.provision import Provisioner
+from local.aws.provision import Provisioner
 
 
 @pytest.fixture

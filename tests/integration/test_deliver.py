@@ -13,7 +13,7 @@ from lib.delivery import DeliveryPolicy, WebhookDelivery
 from lib.events import RECOGNIZED, CompletionEvent
 from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 from lib.repository import ImageRepository
-from local.inbox import WebhookInbox
+from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, sqs_event
 
 pytestmark = pytest.mark.integration

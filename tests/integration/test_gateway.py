@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from local.gateway import GatewayRequest, HttpGateway, Route
-from local.runtime import FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
+from local.apigateway.gateway import GatewayRequest, HttpGateway, Route
+from local.functions.runtime import FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 
 pytestmark = pytest.mark.integration
 

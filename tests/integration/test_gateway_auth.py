@@ -12,9 +12,9 @@ import pytest
 import requests
 from moto.utilities.utils import load_resource
 
-from local.emulator import FAKE_CREDENTIALS, MotoEmulator
-from local.gateway import HttpGateway, Route
-from local.jwt_auth import JwtAuthorizer
+from local.apigateway.gateway import HttpGateway, Route
+from local.apigateway.jwt_auth import JwtAuthorizer
+from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 
 pytestmark = pytest.mark.integration
 

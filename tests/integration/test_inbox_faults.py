@@ -4,9 +4,9 @@ import pytest
 import requests
 
 from lib import webhooks
-from local import webhook_faults
-from local.inbox import WebhookInbox
-from local.webhook_faults import WebhookFaults
+from local.sidecars import webhook_faults
+from local.sidecars.inbox import WebhookInbox
+from local.sidecars.webhook_faults import WebhookFaults
 
 pytestmark = pytest.mark.integration
 

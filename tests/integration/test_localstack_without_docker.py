@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from local.topology import PROJECT_ROOT
+from local.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from local.pollers import QueueMapping, SqsPoller, messages_to_delete
-from local.runtime import FunctionSpec, LambdaRuntime
+from local.functions.pollers import QueueMapping, SqsPoller, messages_to_delete
+from local.functions.runtime import FunctionSpec, LambdaRuntime
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from local import redrive as cli
-from local.dead_letters import RedriveError, move_with_task
-from local.redrive import Place, find_queue, redrive
+from local.commands import redrive as cli
+from local.commands.dead_letters import RedriveError, move_with_task
+from local.commands.redrive import Place, find_queue, redrive
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,7 @@ class MoveTasks:
 
 
 def test_given_a_move_task_that_completes_then_its_count_is_reported(monkeypatch):
-    monkeypatch.setattr("local.dead_letters.TASK_POLL_SECONDS", 0.01)
+    monkeypatch.setattr("local.commands.dead_letters.TASK_POLL_SECONDS", 0.01)
     sqs = MoveTasks([{"Status": "RUNNING"}, {"Status": "COMPLETED", "ApproximateNumberOfMessagesMoved": 7}])
 
     moved = move_with_task(sqs, "arn:dlq", "arn:source")
@@ -147,7 +147,7 @@ def test_given_a_move_task_that_completes_then_its_count_is_reported(monkeypatch
 
 
 def test_given_a_move_task_that_fails_then_redrive_error_with_the_reason(monkeypatch):
-    monkeypatch.setattr("local.dead_letters.TASK_POLL_SECONDS", 0.01)
+    monkeypatch.setattr("local.commands.dead_letters.TASK_POLL_SECONDS", 0.01)
     sqs = MoveTasks([{"Status": "FAILED", "FailureReason": "AccessDenied"}])
 
     with pytest.raises(RedriveError, match="FAILED: AccessDenied"):

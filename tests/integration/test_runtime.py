@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from local.runtime import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
+from local.functions.runtime import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from local import topology
+from local import paths, topology
 
 pytestmark = pytest.mark.unit
 
@@ -16,7 +16,7 @@ def system():
 @pytest.fixture(scope="module")
 def alarms():
     """Every AWS::CloudWatch::Alarm in serverless.yml's resource blocks, by logical id."""
-    document = yaml.safe_load(topology.SERVERLESS_YML.read_text())
+    document = yaml.safe_load(paths.SERVERLESS_YML.read_text())
     blocks = [block for block in document["resources"] if isinstance(block, dict)]
     return {
         logical_id: resource["Properties"]

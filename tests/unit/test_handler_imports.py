@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from local.topology import PROJECT_ROOT, load
+from local.paths import PROJECT_ROOT
+from local.topology import load
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from local.jwt_auth import JwtAuthorizer, Unauthorized
+from local.apigateway.jwt_auth import JwtAuthorizer, Unauthorized
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.localstack import DEFAULT_IMAGE, SERVICES, LocalStackEmulator
-from local.stack import StackError
+from local.aws.localstack import DEFAULT_IMAGE, SERVICES, LocalStackEmulator
+from local.errors import StackError
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,6 @@
 import pytest
 
-from local import topology
+from local import paths, topology
 from local.topology import PhysicalIds, TopologyError, resolve
 
 pytestmark = pytest.mark.unit
@@ -14,7 +14,7 @@ def local():
 def test_every_function_declares_a_handler_module_that_exists(local):
     for function in local.functions:
         module_path, _, attribute = function.handler.rpartition(".")
-        assert (topology.PROJECT_ROOT / f"{module_path}.py").is_file(), function.handler
+        assert (paths.PROJECT_ROOT / f"{module_path}.py").is_file(), function.handler
         assert attribute == "handler"
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from local.webhook_faults import KINDS, RESET, TIMEOUT, WebhookFaults
+from local.sidecars.webhook_faults import KINDS, RESET, TIMEOUT, WebhookFaults
 
 pytestmark = pytest.mark.unit
 

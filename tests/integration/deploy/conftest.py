@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from local import packaging
-from local.packaging import Package
+from local.deploy import packaging
+from local.deploy.packaging import Package
 
 
 def _package(tmp_path_factory: pytest.TempPathFactory, stage: str, **params: str) -> Package:

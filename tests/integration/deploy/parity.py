@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.packaging import Package
+from local.deploy.packaging import Package
 from local.topology import Topology
 from tests.integration.deploy.rules import properties, referenced_id, resources
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local import packaging
+from local.deploy import packaging
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from local import deploy_local
-from local.deployment_check import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
-from local.emulator import MotoEmulator
+from local.aws.emulator import MotoEmulator
+from local.deploy import deploy_local
+from local.deploy.deployment_check import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
 
 pytestmark = [
     pytest.mark.integration,

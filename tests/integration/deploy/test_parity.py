@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from local import topology
-from local.packaging import Package
+from local import paths, topology
+from local.deploy.packaging import Package
 from tests.integration.deploy import parity
 
 pytestmark = pytest.mark.integration
@@ -38,9 +38,7 @@ def test_a_resource_only_in_the_template_breaks_parity(dev_package):
 def test_a_resource_only_in_serverless_yml_breaks_parity(dev_package, tmp_path):
     # The same file with one more topic, read by the local topology but never packaged.
     extended = tmp_path / "serverless.yml"
-    extended.write_text(
-        topology.SERVERLESS_YML.read_text() + "\n  - Resources: {ExtraTopic: {Type: AWS::SNS::Topic}}\n"
-    )
+    extended.write_text(paths.SERVERLESS_YML.read_text() + "\n  - Resources: {ExtraTopic: {Type: AWS::SNS::Topic}}\n")
     local = parity.from_topology(topology.load("dev", path=extended, env={}))
     assert parity.differences(local, parity.from_template(dev_package)) == [
         "topics: only local ['ExtraTopic'], only in the template []"

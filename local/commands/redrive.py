@@ -10,7 +10,7 @@ IntegrationDeadLetterQueue). Where it lives:
 With `--stage`, a logical id is looked up in the CloudFormation stack `<service>-<stage>`. The source
 queue is the one whose redrive policy names the dead-letter queue (ListDeadLetterSourceQueues), or
 `--to`. On AWS the move is SQS's StartMessageMoveTask; on an emulator, which lacks it, a copy that
-sends each message before deleting it (local.dead_letters). Prints the count moved; exits 1 if any
+sends each message before deleting it (local.commands.dead_letters). Prints the count moved; exits 1 if any
 message could not be moved.
 """
 
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from local import topology
-from local.dead_letters import Moved, RedriveError, move_by_copy, move_with_task
-from local.emulator import FAKE_CREDENTIALS
-from local.stack import ENDPOINTS_FILE
+from local.aws.emulator import FAKE_CREDENTIALS
+from local.commands.dead_letters import Moved, RedriveError, move_by_copy, move_with_task
+from local.paths import ENDPOINTS_FILE
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from typing import Any
 import requests
 
 from local import topology
-from local.stack import ENDPOINTS_FILE, STATE_DIR
+from local.errors import StackError
+from local.paths import ENDPOINTS_FILE, STATE_DIR
 
 API_URL_OUTPUT = "HttpApiUrl"
 FUNCTION_LOG = STATE_DIR / "smoke-functions.log"
@@ -100,7 +101,7 @@ def _answers(api: str) -> bool:
 
 def fresh_local_target() -> Target:
     """A local stack started for this run alone, stopped by the target's `close`."""
-    from local.stack import LocalStack, StackError, StackOptions
+    from local.stack import LocalStack, StackOptions
 
     try:
         options = StackOptions.from_env()

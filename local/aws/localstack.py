@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from local.stack import StackError
+from local.errors import StackError
 
 # The last 4.x image published before LocalStack's images began to require an auth token
 # (2026-03-23); later ones exit at start without LOCALSTACK_AUTH_TOKEN.

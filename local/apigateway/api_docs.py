@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from local.gateway import ExtraHandler, GatewayRequest
-from local.topology import PROJECT_ROOT
+from local.apigateway.gateway import ExtraHandler, GatewayRequest
+from local.paths import PROJECT_ROOT
 
 SPEC_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"
 SPEC_ROUTE = "/openapi.yaml"

@@ -13,8 +13,8 @@ import sys
 
 import requests
 
-from local.smoke import DEFAULT_TIMEOUT_SECONDS, Report, SmokeFlow, StepFailed
-from local.smoke_targets import TargetError, fresh_local_target
+from local.commands.smoke import DEFAULT_TIMEOUT_SECONDS, Report, SmokeFlow, StepFailed
+from local.commands.smoke_targets import TargetError, fresh_local_target
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """A local Lambda runtime: one warm worker process per function, with Lambda's timeout and crash semantics.
 
-Each function gets a separate OS process (`local/worker.py`) that imports its handler once and keeps
+Each function gets a separate OS process (`local/functions/worker.py`) that imports its handler once and keeps
 it loaded, like a warm Lambda instance. Invocations to one function are serialised, because one
 instance runs one event at a time. A handler that overruns its timeout has its whole process group
 killed, and the next invocation starts a fresh worker: a cold start.
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from local.worker import FRAME_HEADER
+from local.functions.worker import FRAME_HEADER
 
-logger = logging.getLogger("local.runtime")
+logger = logging.getLogger("local.functions.runtime")
 
 WORKER_SCRIPT = Path(__file__).resolve().with_name("worker.py")
 STOP_GRACE_SECONDS = 5.0

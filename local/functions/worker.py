@@ -1,6 +1,6 @@
 """One warm Lambda instance: imports a handler once, then serves invocations over a private pipe.
 
-Started by `local.runtime.LambdaRuntime`, never by hand. The parent passes two inherited pipe fds:
+Started by `local.functions.runtime.LambdaRuntime`, never by hand. The parent passes two inherited pipe fds:
 requests arrive on one, replies leave on the other, each as a length-prefixed JSON frame. Nothing
 else may be written to the reply fd, so fd 1 is pointed at stderr before any user code runs:
 prints and log lines from the handler end up in the log, never in the protocol.

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from local import topology as topology_module
-from local.emulator import FAKE_CREDENTIALS
-from local.stack import ENDPOINTS_FILE
+from local.aws.emulator import FAKE_CREDENTIALS
+from local.paths import ENDPOINTS_FILE
 from local.topology import PhysicalIds, Topology, resolve
 
 TEST_USER = "test-user@example.com"

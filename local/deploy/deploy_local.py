@@ -15,9 +15,9 @@ import warnings
 from pathlib import Path
 
 from local import topology as topology_module
-from local.deployment_check import FAILED, GAP, VERIFIED, DeploymentCheck, Finding
-from local.emulator import FAKE_CREDENTIALS, MotoEmulator
-from local.packaging import PackagingError, run_sls
+from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.deploy.deployment_check import FAILED, GAP, VERIFIED, DeploymentCheck, Finding
+from local.deploy.packaging import PackagingError, run_sls
 
 
 def deploy(endpoint: str, stage: str, params: dict[str, str], package_dir: Path | None = None) -> None:

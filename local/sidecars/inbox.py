@@ -2,7 +2,7 @@
 
 `POST` any path: the delivery is verified and recorded; a bad signature gets 401. `GET /` lists the
 deliveries as JSON, newest last. Tests can script the next answers (for example three 500s) to
-exercise the sender's retries. With `faults` (local.webhook_faults), a share of the verified deliveries
+exercise the sender's retries. With `faults` (local.sidecars.webhook_faults), a share of the verified deliveries
 fails at random instead: a 500, a 429 with Retry-After, no answer in time, or a connection reset.
 """
 
@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lib import webhooks
-from local import webhook_faults
-from local.webhook_faults import WebhookFaults
+from local.sidecars import webhook_faults
+from local.sidecars.webhook_faults import WebhookFaults
 
 MAX_BODY_BYTES = 1024 * 1024
 

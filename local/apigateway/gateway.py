@@ -12,7 +12,7 @@ What is copied from the managed service, because handlers and clients notice it:
   `{"message":"Service Unavailable"}`; bodies over 10 MB are 413;
 - a route with a JWT authorizer answers 401 `{"message":"Unauthorized"}` without invoking anything
   unless the request carries an acceptable token, whose claims then reach the function in
-  `requestContext.authorizer` (see local/jwt_auth.py).
+  `requestContext.authorizer` (see local/apigateway/jwt_auth.py).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.jwt_auth import JwtAuthorizer, Unauthorized
-from local.runtime import InvocationError
+from local.apigateway.jwt_auth import JwtAuthorizer, Unauthorized
+from local.functions.runtime import InvocationError
 
-logger = logging.getLogger("local.gateway")
+logger = logging.getLogger("local.apigateway.gateway")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 INTEGRATION_TIMEOUT_SECONDS = 30.0

@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 
-from local.stack import LocalStack, StackError, StackOptions
+from local.errors import StackError
+from local.stack import LocalStack, StackOptions
 
 
 def main(argv: list[str]) -> int:

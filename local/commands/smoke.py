@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from local.smoke_targets import Target, TargetError, api_target, local_target, stage_target
-from local.topology import PROJECT_ROOT
+from local.commands.smoke_targets import Target, TargetError, api_target, local_target, stage_target
+from local.paths import PROJECT_ROOT
 
 IMAGE = "chelsea.jpg"  # CC0; see tests/fixtures/LICENSES.md
 DEFAULT_TIMEOUT_SECONDS = 60.0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.topology import PROJECT_ROOT
+from local.paths import PROJECT_ROOT
 
 SLS = PROJECT_ROOT / "node_modules" / ".bin" / "sls"
 TEMPLATE_FILE = "cloudformation-template-update-stack.json"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-logger = logging.getLogger("local.pollers")
+logger = logging.getLogger("local.functions.pollers")
 
 MAX_RECEIVE_BATCH = 10  # SQS's own ceiling for one ReceiveMessage
 FIRST_BACKOFF_SECONDS = 0.2

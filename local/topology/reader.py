@@ -1,10 +1,8 @@
-"""The system as `serverless.yml` declares it, read for one stage.
+"""Reads `serverless.yml` for one stage into the model.
 
-This is the only description of the system the local stack uses: functions with their handlers,
-environment and events, and the resources under `resources.Resources`. Serverless variables
-(`${sls:stage}`, `${param:...}`, `${self:...}`, `${opt:...}`, `${env:...}`) are resolved here;
-CloudFormation intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::Join) are resolved later by `resolve`,
-once the emulator has given every resource its physical name.
+Serverless variables (`${sls:stage}`, `${param:...}`, `${self:...}`, `${opt:...}`, `${env:...}`) are
+resolved here; CloudFormation intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::Join) are resolved later by
+`resolve`, once the emulator has given every resource its physical name.
 """
 
 from __future__ import annotations
@@ -12,144 +10,32 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SERVERLESS_YML = PROJECT_ROOT / "serverless.yml"
+from local.paths import SERVERLESS_YML
+from local.topology.model import (
+    Bucket,
+    BucketNotification,
+    Function,
+    HttpRoute,
+    JwtAuthorizer,
+    Queue,
+    SqsTrigger,
+    Subscription,
+    Table,
+    Topic,
+    Topology,
+    TopologyError,
+    UserPool,
+    UserPoolClient,
+)
 
 # Serverless variables have a `source:` prefix; CloudFormation's `${AWS::Region}` and
 # `${Bucket.Arn}` inside Fn::Sub do not match and are left for `resolve`.
 _VARIABLE = re.compile(r"\$\{(sls|self|opt|param|env):([^{}]*)\}")
-
-
-class TopologyError(ValueError):
-    """serverless.yml uses something the local stack cannot reproduce; the message says what."""
-
-
-@dataclass(frozen=True)
-class Queue:
-    logical_id: str
-    visibility_timeout: int
-    dead_letter_queue: str | None = None  # logical id
-    max_receive_count: int | None = None
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Topic:
-    logical_id: str
-
-
-@dataclass(frozen=True)
-class Subscription:
-    logical_id: str
-    topic: str  # logical id
-    queue: str  # logical id
-    raw_message_delivery: bool
-
-
-@dataclass(frozen=True)
-class BucketNotification:
-    event: str
-    topic: str  # logical id
-    prefix: str = ""
-    suffix: str = ""
-
-
-@dataclass(frozen=True)
-class Bucket:
-    logical_id: str
-    name: Any  # an intrinsic expression, or None for a generated name
-    notifications: tuple[BucketNotification, ...] = ()
-
-
-@dataclass(frozen=True)
-class Table:
-    logical_id: str
-    properties: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class HttpRoute:
-    method: str
-    path: str
-    function: str
-    authorizer: str | None = None  # a name in Topology.authorizers
-
-
-@dataclass(frozen=True)
-class JwtAuthorizer:
-    """An HTTP API JWT authorizer; issuer and audience may still hold intrinsics."""
-
-    name: str
-    identity_source: str
-    issuer: Any
-    audience: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class UserPool:
-    logical_id: str
-    properties: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class UserPoolClient:
-    logical_id: str
-    user_pool: str  # logical id
-    properties: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class SqsTrigger:
-    function: str
-    queue: str  # logical id
-    batch_size: int
-    maximum_batching_window: int
-    report_batch_item_failures: bool
-
-
-@dataclass(frozen=True)
-class Function:
-    name: str
-    handler: str
-    timeout: int
-    memory_mb: int
-    environment: Mapping[str, Any]  # values may still hold intrinsics
-    role: str | None
-
-
-@dataclass(frozen=True)
-class Topology:
-    service: str
-    stage: str
-    region: str
-    functions: tuple[Function, ...]
-    routes: tuple[HttpRoute, ...]
-    sqs_triggers: tuple[SqsTrigger, ...]
-    buckets: tuple[Bucket, ...]
-    topics: tuple[Topic, ...]
-    queues: tuple[Queue, ...]
-    subscriptions: tuple[Subscription, ...]
-    tables: tuple[Table, ...]
-    unsupported: tuple[str, ...]  # resource types declared but not reproduced locally, e.g. IAM roles
-    authorizers: tuple[JwtAuthorizer, ...] = ()
-    user_pools: tuple[UserPool, ...] = ()
-    user_pool_clients: tuple[UserPoolClient, ...] = ()
-
-    @property
-    def stack_name(self) -> str:
-        return f"{self.service}-{self.stage}"
-
-    def function(self, name: str) -> Function:
-        for function in self.functions:
-            if function.name == name:
-                return function
-        raise KeyError(name)
 
 
 def load(
@@ -384,64 +270,3 @@ def _bucket(logical_id: str, properties: dict[str, Any]) -> Bucket:
             )
         )
     return Bucket(logical_id=logical_id, name=properties.get("BucketName"), notifications=tuple(notifications))
-
-
-# --- CloudFormation intrinsics ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class PhysicalIds:
-    """What `Ref` and `Fn::GetAtt` give for each resource once it exists, plus pseudo parameters."""
-
-    refs: Mapping[str, str]
-    attributes: Mapping[tuple[str, str], str]
-    pseudo: Mapping[str, str]
-
-
-def resolve(value: Any, ids: PhysicalIds) -> Any:
-    if isinstance(value, list):
-        return [resolve(v, ids) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((key, argument),) = value.items()
-        if key == "Ref":
-            return _ref_value(argument, ids)
-        if key == "Fn::GetAtt":
-            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-            return _attribute(logical_id, attribute, ids)
-        if key == "Fn::Sub":
-            return _substitute(argument, ids)
-        if key == "Fn::Join":
-            separator, parts = argument
-            return separator.join(str(resolve(p, ids)) for p in parts)
-        if key.startswith("Fn::"):
-            raise TopologyError(f"intrinsic {key} is not supported locally")
-    return {k: resolve(v, ids) for k, v in value.items()}
-
-
-def _ref_value(name: str, ids: PhysicalIds) -> str:
-    if name in ids.pseudo:
-        return ids.pseudo[name]
-    if name not in ids.refs:
-        raise TopologyError(f"Ref {name!r}: no such resource in the local topology")
-    return ids.refs[name]
-
-
-def _attribute(logical_id: str, attribute: str, ids: PhysicalIds) -> str:
-    if (logical_id, attribute) not in ids.attributes:
-        raise TopologyError(f"Fn::GetAtt {logical_id}.{attribute}: not available locally")
-    return ids.attributes[(logical_id, attribute)]
-
-
-def _substitute(argument: Any, ids: PhysicalIds) -> str:
-    template, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in variables:
-            return str(resolve(variables[name], ids))
-        if "." in name and not name.startswith("AWS::"):
-            logical_id, attribute = name.split(".", 1)
-            return _attribute(logical_id, attribute, ids)
-        return _ref_value(name, ids)
-
-    return re.sub(r"\$\{([^}!]+)\}", replace, template)

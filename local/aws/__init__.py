@@ -1,0 +1,1 @@
+"""The emulated AWS services: the embedded moto server, the LocalStack backend, and provisioning."""

@@ -1,0 +1,1 @@
+"""The commands behind `python -m local <verb>` and the make targets."""

@@ -1,0 +1,1 @@
+"""Deploying the packaged template to an emulator with osls, and checking what it created."""

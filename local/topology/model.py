@@ -1,0 +1,133 @@
+"""The system as `serverless.yml` declares it: the resources and functions the local stack builds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class TopologyError(ValueError):
+    """serverless.yml uses something the local stack cannot reproduce; the message says what."""
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical_id: str
+    visibility_timeout: int
+    dead_letter_queue: str | None = None  # logical id
+    max_receive_count: int | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Topic:
+    logical_id: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    logical_id: str
+    topic: str  # logical id
+    queue: str  # logical id
+    raw_message_delivery: bool
+
+
+@dataclass(frozen=True)
+class BucketNotification:
+    event: str
+    topic: str  # logical id
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical_id: str
+    name: Any  # an intrinsic expression, or None for a generated name
+    notifications: tuple[BucketNotification, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str
+    function: str
+    authorizer: str | None = None  # a name in Topology.authorizers
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """An HTTP API JWT authorizer; issuer and audience may still hold intrinsics."""
+
+    name: str
+    identity_source: str
+    issuer: Any
+    audience: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class UserPool:
+    logical_id: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class UserPoolClient:
+    logical_id: str
+    user_pool: str  # logical id
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SqsTrigger:
+    function: str
+    queue: str  # logical id
+    batch_size: int
+    maximum_batching_window: int
+    report_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    timeout: int
+    memory_mb: int
+    environment: Mapping[str, Any]  # values may still hold intrinsics
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Topology:
+    service: str
+    stage: str
+    region: str
+    functions: tuple[Function, ...]
+    routes: tuple[HttpRoute, ...]
+    sqs_triggers: tuple[SqsTrigger, ...]
+    buckets: tuple[Bucket, ...]
+    topics: tuple[Topic, ...]
+    queues: tuple[Queue, ...]
+    subscriptions: tuple[Subscription, ...]
+    tables: tuple[Table, ...]
+    unsupported: tuple[str, ...]  # resource types declared but not reproduced locally, e.g. IAM roles
+    authorizers: tuple[JwtAuthorizer, ...] = ()
+    user_pools: tuple[UserPool, ...] = ()
+    user_pool_clients: tuple[UserPoolClient, ...] = ()
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.service}-{self.stage}"
+
+    def function(self, name: str) -> Function:
+        for function in self.functions:
+            if function.name == name:
+                return function
+        raise KeyError(name)
