@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = Path(args.data)
     if not (data / "aws-detectlabels.json").is_file() or not (data / "images").is_dir():
-        print(f"labels: skipped: no benchmark data in {data} (set LABELS_DATA to a folder with images/ "
-              "and aws-detectlabels.json)")
+        print(
+            f"labels: skipped: no benchmark data in {data} (set LABELS_DATA to a folder with images/ "
+            "and aws-detectlabels.json)"
+        )
         return 0
 
     import boto3
@@ -158,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, name in enumerate(names, 1):
             image = (data / "images" / name).read_bytes()
             started = time.perf_counter()
-            response = rekognition.detect_labels(Image={"Bytes": image}, MaxLabels=50, MinConfidence=args.min_confidence)
+            response = rekognition.detect_labels(
+                Image={"Bytes": image}, MaxLabels=50, MinConfidence=args.min_confidence
+            )
             times.append((time.perf_counter() - started) * 1000)
             answers[name] = {label["Name"]: label["Confidence"] for label in response["Labels"]}
             if i % 50 == 0:
