@@ -109,12 +109,12 @@ def general_labels(
     specific label first among equals."""
     confidences = taxonomy.confidences(classification.probabilities) if classification is not None else {}
     evidence = person_evidence(faces, people, image_width, image_height)
+    instances = {"Person": person_instances(faces, people, image_width, image_height)} if evidence else {}
     if scene is not None:
-        evidence.update(scene_evidence(scene))
+        evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0)))
     for name, confidence in evidence.items():
         confidences[name] = max(confidences.get(name, 0.0), confidence)
     confidences = propagate_to_parents(confidences, taxonomy.labels)
-    instances = {"Person": person_instances(faces, people, image_width, image_height)} if evidence else {}
     labels = [
         DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))
         for name, confidence in confidences.items()

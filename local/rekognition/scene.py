@@ -15,10 +15,15 @@ SKY_HUES, SKY_MIN_SATURATION, SKY_MIN_VALUE = (185.0, 250.0), 0.12, 0.35
 GREEN_HUES, GREEN_MIN_SATURATION, GREEN_MIN_VALUE = (55.0, 170.0), 0.18, 0.12
 # The band at the top where sky would be, and below it the rest of the frame.
 TOP_SHARE = 1.0 / 3.0
-# (share at which a label is first reported at 50, share at which it reaches 95), hand-set and
-# checked against recorded Rekognition answers on photos.
-SKY_RAMP = (0.25, 0.7)
-VEGETATION_RAMP = (0.25, 0.6)
+# (share at which a label is first reported at 50, share at which it reaches its top confidence),
+# hand-set and checked against recorded Rekognition answers on photos. Rekognition names plants
+# even when little of the frame is green (a pot, a hedge), so Plant starts low.
+PLANT_RAMP = (0.05, 0.35, 90.0)
+# Blue above means outdoors about two times in three (blue walls and backdrops are the rest), and
+# Rekognition names Sky itself too rarely for this to say Sky.
+OPEN_AIR_RAMP = (0.2, 0.8, 75.0)
+# Greenery in a photo that is otherwise nature (a landscape, a shore) is mostly trees.
+TREE_MIN_GREEN, TREE_CONFIDENCE = 0.05, 60.0
 
 
 @dataclass(frozen=True)
@@ -49,17 +54,22 @@ def _in(hue: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return (hue >= bounds[0]) & (hue <= bounds[1])
 
 
-def _ramp(share: float, low: float, high: float) -> float:
-    """0 below `low` (no evidence), else 50 at `low` rising to 95 at `high` and beyond."""
+def _ramp(share: float, low: float, high: float, top: float) -> float:
+    """0 below `low` (no evidence), else 50 at `low` rising to `top` at `high` and beyond."""
     if share < low:
         return 0.0
-    return 50.0 + 45.0 * min(1.0, (share - low) / (high - low))
+    return 50.0 + (top - 50.0) * min(1.0, (share - low) / (high - low))
 
 
-def scene_evidence(statistics: SceneStatistics) -> dict[str, float]:
-    """Label confidences (0-100) the colour statistics support; the taxonomy adds the parents."""
+def scene_evidence(statistics: SceneStatistics, nature: float) -> dict[str, float]:
+    """Label confidences (0-100) the colour statistics support; the taxonomy adds the parents.
+    `nature` is the confidence of Nature from the other evidence (the classifier)."""
+    open_air = _ramp(statistics.sky_top, *OPEN_AIR_RAMP)
+    nature = max(nature, open_air)
     evidence = {
-        "Sky": _ramp(statistics.sky_top, *SKY_RAMP),
-        "Vegetation": _ramp(statistics.green, *VEGETATION_RAMP),
+        "Plant": _ramp(statistics.green, *PLANT_RAMP),
+        "Outdoors": open_air,
+        "Nature": open_air,
+        "Tree": TREE_CONFIDENCE if nature >= 50.0 and statistics.green >= TREE_MIN_GREEN else 0.0,
     }
     return {label: confidence for label, confidence in evidence.items() if confidence > 0}
