@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .calibration import calibrate
 from .effnet_onnx import CLASS_MAPS_NAME, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, cached_model_path
 from .faces import Face
 from .geometry import Box
@@ -107,7 +108,7 @@ def general_labels(
     """Classifier labels, labels from people (faces and bodies) and from the scene's colours, with
     their parents, merged by name keeping the highest confidence; most confident first, the more
     specific label first among equals."""
-    confidences = taxonomy.confidences(classification.probabilities) if classification is not None else {}
+    confidences = calibrate(taxonomy.confidences(classification.probabilities)) if classification is not None else {}
     evidence = person_evidence(faces, people, image_width, image_height)
     instances = {"Person": person_instances(faces, people, image_width, image_height)} if evidence else {}
     if scene is not None:
