@@ -16,7 +16,7 @@ from .geometry import Box
 MIN_BODY_SCORE = 0.4
 _BODY_CONFIDENCE_FLOOR = 60.0
 # Share of the image the largest person must cover before their Clothing is named.
-CLOTHING_MIN_AREA = 0.08
+CLOTHING_MIN_AREA = 0.25
 # Share of the image the largest face must cover before Rekognition names the Face, and calls the
 # photo a Portrait; smaller faces are people in a scene.
 PORTRAIT_MIN_AREA = 0.005
