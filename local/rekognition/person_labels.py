@@ -15,8 +15,9 @@ from .geometry import Box
 # they are reported from 60 at this score up to 100 at a certain hit.
 MIN_BODY_SCORE = 0.4
 _BODY_CONFIDENCE_FLOOR = 60.0
-# Share of the image the largest person must cover before their Clothing is named.
-CLOTHING_MIN_AREA = 0.25
+# Share of the image the largest person must cover before their Clothing is named (figures in a
+# landscape are not dressed, for Rekognition).
+CLOTHING_MIN_AREA = 0.15
 # Share of the image the largest face must cover before Rekognition names the Face, and calls the
 # photo a Portrait; smaller faces are people in a scene.
 PORTRAIT_MIN_AREA = 0.005
