@@ -81,6 +81,12 @@ chaos: $(STAMP) ## 500 images through a fresh local stack under faults, then an 
 bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start and sizes; writes docs/benchmarks.md (about 5 min)
 	$(PY) tests/bench/bench.py
 
+# The recorded Rekognition answers live beside the project, never inside it; LABELS_DATA=dir overrides.
+LABELS_DATA ?= ../shared/benchmarks/labels
+.PHONY: bench-labels
+bench-labels: $(STAMP) ## DetectLabels of the local service against recorded Rekognition answers; last line labels: precision ... f1 ...
+	$(PY) tests/bench/labels_bench.py --data "$(LABELS_DATA)"
+
 # The running local stack's dead-letter queue, or a deployed stage's when STAGE is named (AWS_PROFILE as usual).
 .PHONY: redrive
 redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadLetterQueue|IntegrationDeadLetterQueue [STAGE=name]

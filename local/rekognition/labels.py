@@ -1,5 +1,5 @@
 """General labels: an ImageNet classifier (EfficientNet-Lite0 on onnxruntime) mapped through the
-taxonomy, plus Person instances from detected faces."""
+taxonomy, merged with what the person detectors and the scene's colours show."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .calibration import calibrate
 from .effnet_onnx import CLASS_MAPS_NAME, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, cached_model_path
-from .faces import Face, person_box
+from .faces import Face
 from .geometry import Box
 from .onnx_sessions import open_session
+from .person_labels import person_evidence, person_instances
+from .scene import SceneStatistics, scene_evidence
 from .taxonomy import LabelInfo, Taxonomy, propagate_to_parents
 
 # The weights were trained on inputs scaled as (x - 127) / 128.
@@ -96,24 +99,23 @@ class DetectedLabel:
 def general_labels(
     classification: Classification | None,
     faces: list[Face],
+    people: list[tuple[Box, float]],
+    scene: SceneStatistics | None,
     taxonomy: Taxonomy,
     image_width: int,
     image_height: int,
 ) -> list[DetectedLabel]:
-    """Classifier labels and their parents, merged with Person/Face from the face detector, by
-    name keeping the highest confidence; most confident first, the more specific label first
-    among equals."""
-    confidences = taxonomy.confidences(classification.probabilities) if classification is not None else {}
-    instances: dict[str, list[tuple[Box, float]]] = {}
-    if faces:
-        face_confidence = 100.0 * max(face.confidence for face in faces)
-        detected = {"Person": face_confidence, "Face": face_confidence}
-        for name, confidence in detected.items():
-            confidences[name] = max(confidences.get(name, 0.0), confidence)
-        confidences = propagate_to_parents(confidences, taxonomy.labels)
-        instances["Person"] = [
-            (person_box(face.box, image_width, image_height), 100.0 * face.confidence) for face in faces
-        ]
+    """Classifier labels, labels from people (faces and bodies) and from the scene's colours, with
+    their parents, merged by name keeping the highest confidence; most confident first, the more
+    specific label first among equals."""
+    confidences = calibrate(taxonomy.confidences(classification.probabilities)) if classification is not None else {}
+    evidence = person_evidence(faces, people, image_width, image_height)
+    instances = {"Person": person_instances(faces, people, image_width, image_height)} if evidence else {}
+    if scene is not None:
+        evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0)))
+    for name, confidence in evidence.items():
+        confidences[name] = max(confidences.get(name, 0.0), confidence)
+    confidences = propagate_to_parents(confidences, taxonomy.labels)
     labels = [
         DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))
         for name, confidence in confidences.items()

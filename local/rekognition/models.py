@@ -37,6 +37,12 @@ def _load_faces():
     return FaceDetector()
 
 
+def _load_people():
+    from .people import PersonDetector
+
+    return PersonDetector()
+
+
 def _load_text():
     from .text import make_text_reader
 
@@ -53,6 +59,7 @@ DEFAULT_LOADERS: dict[str, Callable[[], Any]] = {
     "taxonomy": _load_taxonomy,
     "classifier": _load_classifier,
     "faces": _load_faces,
+    "people": _load_people,
     "text": _load_text,
     "moderation": _load_moderation,
 }

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import params
 from .errors import RekognitionError
-from .faces import LANDMARK_NAMES, estimate_pose, person_box
+from .faces import LANDMARK_NAMES, estimate_pose
 from .geometry import Box, polygon
 from .images import AnalysisImage, image_from_request
 from .models import ModelSet
@@ -81,10 +81,14 @@ def detect_labels(request: dict, models: ModelSet) -> dict:
     image = image_from_request(request.get("Image"))
 
     from .labels import general_labels
+    from .person_labels import person_instances
+    from .scene import scene_statistics
 
     classification = models.get("classifier").classify(image.rgb)
     faces = models.get("faces").detect(image.pixels)
-    labels = general_labels(classification, faces, models.get("taxonomy"), image.width, image.height)
+    people = models.get("people").detect(image.pixels)
+    scene = scene_statistics(image.rgb) if "GENERAL_LABELS" in features else None
+    labels = general_labels(classification, faces, people, scene, models.get("taxonomy"), image.width, image.height)
     with_properties = "IMAGE_PROPERTIES" in features
     response: dict[str, Any] = {"Labels": []}
     if "GENERAL_LABELS" in features:
@@ -96,8 +100,8 @@ def detect_labels(request: dict, models: ModelSet) -> dict:
     if with_properties:
         recognised = bool(labels) and labels[0].confidence >= _SUBJECT_MIN_CONFIDENCE
         heatmap = classification.subject_heatmap() if recognised else None
-        people = [person_box(face.box, image.width, image.height) for face in faces]
-        foreground = subject_mask(heatmap, people, image.width, image.height)
+        bodies = [box for box, _ in person_instances(faces, people, image.width, image.height)]
+        foreground = subject_mask(heatmap, bodies, image.width, image.height)
         response["ImageProperties"] = _rounded(image_properties(image.pixels, max_colors, foreground))
     return response
 

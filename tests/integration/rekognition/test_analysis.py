@@ -85,6 +85,22 @@ def test_the_astronaut_is_one_face_and_one_person(rekognition):
     assert _covers(_corners(person["Instances"][0]["BoundingBox"]), face_box)
 
 
+def test_the_astronaut_filling_the_frame_is_a_dressed_portrait(rekognition):
+    labels = rekognition.detect_labels(Image={"Bytes": fixture_bytes("astronaut.jpg")})["Labels"]
+    names = {label["Name"] for label in labels}
+    # Her body (found by the person detector) fills most of the photo and her face is large.
+    assert {"Person", "Face", "Portrait", "Clothing"} <= names
+    person = next(label for label in labels if label["Name"] == "Person")
+    body = person["Instances"][0]["BoundingBox"]
+    assert body["Height"] > 0.7 and body["Width"] > 0.5
+
+
+def test_no_person_is_seen_in_the_cat_the_coffee_or_the_rocket(rekognition):
+    for name in ("chelsea.jpg", "coffee.jpg", "rocket.jpg"):
+        labels = rekognition.detect_labels(Image={"Bytes": fixture_bytes(name)}, MinConfidence=50)["Labels"]
+        assert not {"Person", "Clothing", "Portrait"} & {label["Name"] for label in labels}, name
+
+
 def test_the_sign_reads_word_by_word_and_line_by_line(rekognition_service, rekognition):
     rekognition_service.wait_ready(300)
     if rekognition_service.models.engine("text") != "tesseract":

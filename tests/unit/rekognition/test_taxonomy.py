@@ -123,3 +123,21 @@ def test_propagation_raises_parents_but_never_lowers_them():
         "Animal": LabelInfo("Animal", (), (), ()),
     }
     assert propagate_to_parents({"Cat": 80.0, "Animal": 90.0}, labels) == {"Cat": 80.0, "Pet": 80.0, "Animal": 90.0}
+
+
+LAKESHORE, ALP = 975, 970
+
+
+def test_scene_classes_give_the_labels_rekognition_names_a_scene_by():
+    shore = default_taxonomy().confidences(one_hot((LAKESHORE, 0.9)))
+    assert {"Shoreline", "Lake", "Water", "Scenery", "Nature", "Outdoors"} <= shore.keys()
+    assert "Lakeshore" not in shore  # an ImageNet name Rekognition does not use
+    mountain = default_taxonomy().confidences(one_hot((ALP, 0.9)))
+    assert {"Mountain", "Mountain Range", "Landscape", "Scenery", "Sky", "Nature", "Outdoors"} <= mountain.keys()
+
+
+def test_labels_only_the_detectors_and_colours_emit_are_in_the_taxonomy():
+    labels = default_taxonomy().labels
+    for name in ("Person", "Face", "Head", "Portrait", "Clothing", "Plant", "Tree"):
+        assert name in labels
+    assert "Person" in labels["Portrait"].parents

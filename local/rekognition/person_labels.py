@@ -1,0 +1,72 @@
+"""Labels and Person instances from the two people detectors: faces (MTCNN) and bodies (SSDLite).
+
+A body is found without a face (turned away, small, hidden) and a face without a body (a close-up
+cut at the shoulders), so either is evidence of a Person. What else a person implies is set by how
+much of the frame they fill: Rekognition names the clothing of people it sees at some size and calls
+a large face a portrait, but does not for figures in a landscape.
+"""
+
+from __future__ import annotations
+
+from .faces import Face, person_box
+from .geometry import Box
+
+# Body detector hits from this score on are people nearly nine times in ten (checked on photos:
+# lower, a bollard or a coat on a hook comes up as often); they are reported from 60 at this score
+# up to 100 at a certain hit.
+MIN_BODY_SCORE = 0.2
+_BODY_CONFIDENCE_FLOOR = 60.0
+# Share of the image the largest person must cover before their Clothing is named (figures in a
+# landscape are not dressed, for Rekognition).
+CLOTHING_MIN_AREA = 0.15
+# Share of the image the largest face must cover before Rekognition names the Face, and calls the
+# photo a Portrait; smaller faces are people in a scene.
+PORTRAIT_MIN_AREA = 0.005
+# A face whose estimated body box overlaps a detected body this much is that body's face.
+_SAME_PERSON_OVERLAP = 0.3
+
+
+def person_evidence(faces: list[Face], people: list[tuple[Box, float]], width: int, height: int) -> dict[str, float]:
+    """Label name -> confidence (0-100) for Person, Face, Clothing and Portrait."""
+    bodies = [(box, score) for box, score in people if score >= MIN_BODY_SCORE]
+    evidence: dict[str, float] = {}
+    if faces:
+        face_confidence = 100.0 * max(face.confidence for face in faces)
+        evidence["Person"] = face_confidence
+        largest_face = max(face.box.area for face in faces) / (width * height)
+        if largest_face >= PORTRAIT_MIN_AREA:
+            evidence["Face"] = evidence["Portrait"] = face_confidence
+    if bodies:
+        evidence["Person"] = max(evidence.get("Person", 0.0), max(body_confidence(score) for _, score in bodies))
+    instances = person_instances(faces, people, width, height)
+    if instances:
+        box, confidence = max(instances, key=lambda instance: instance[0].area)
+        if box.area / (width * height) >= CLOTHING_MIN_AREA:
+            evidence["Clothing"] = confidence
+    return evidence
+
+
+def person_instances(
+    faces: list[Face], people: list[tuple[Box, float]], width: int, height: int
+) -> list[tuple[Box, float]]:
+    """Detected bodies, plus a box estimated from each face that belongs to none of them."""
+    bodies = [(box.clipped(width, height), body_confidence(score)) for box, score in people if score >= MIN_BODY_SCORE]
+    instances = list(bodies)
+    for face in faces:
+        estimated = person_box(face.box, width, height)
+        if not any(_overlap(estimated, body) >= _SAME_PERSON_OVERLAP for body, _ in bodies):
+            instances.append((estimated, 100.0 * face.confidence))
+    return instances
+
+
+def body_confidence(score: float) -> float:
+    """0-100 from a body detector score of at least MIN_BODY_SCORE."""
+    return _BODY_CONFIDENCE_FLOOR + (100.0 - _BODY_CONFIDENCE_FLOOR) * (score - MIN_BODY_SCORE) / (1.0 - MIN_BODY_SCORE)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over union."""
+    inner = Box.from_corners(max(a.left, b.left), max(a.top, b.top), min(a.right, b.right), min(a.bottom, b.bottom))
+    intersection = inner.area if inner.width > 0 and inner.height > 0 else 0.0
+    union = a.area + b.area - intersection
+    return intersection / union if union > 0 else 0.0

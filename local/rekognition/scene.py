@@ -1,0 +1,75 @@
+"""Cheap colour statistics of a photo that hint at its scene: how much of the top is sky blue, how
+much of the whole is foliage green. ImageNet has almost no scene classes, so these carry much of
+the evidence for Sky, Vegetation and Plant that the classifier cannot give. A few milliseconds on a
+64 x 64 thumbnail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+THUMBNAIL_SIDE = 64
+# Hue in degrees, saturation and value in [0, 1]. Clear sky and its haze; leaves, grass, moss.
+SKY_HUES, SKY_MIN_SATURATION, SKY_MIN_VALUE = (185.0, 250.0), 0.12, 0.35
+GREEN_HUES, GREEN_MIN_SATURATION, GREEN_MIN_VALUE = (55.0, 170.0), 0.18, 0.12
+# The band at the top where sky would be, and below it the rest of the frame.
+TOP_SHARE = 1.0 / 3.0
+# (share at which a label is first reported at 50, share at which it reaches its top confidence),
+# hand-set and checked against recorded Rekognition answers on photos. Rekognition names plants
+# even when little of the frame is green (a pot, a hedge), so Plant starts low.
+PLANT_RAMP = (0.05, 0.35, 90.0)
+# Blue above means outdoors about two times in three (blue walls and backdrops are the rest), and
+# Rekognition names Sky itself too rarely for this to say Sky.
+OPEN_AIR_RAMP = (0.2, 0.8, 75.0)
+# Greenery in a photo that is otherwise nature (a landscape, a shore) is mostly trees.
+TREE_MIN_GREEN, TREE_CONFIDENCE = 0.05, 60.0
+
+
+@dataclass(frozen=True)
+class SceneStatistics:
+    sky_top: float  # share of the top third that is sky blue
+    sky_bottom: float  # share of the lower two thirds that is that blue (water, or more sky)
+    green: float  # share of the whole image that is foliage green
+
+
+def scene_statistics(image) -> SceneStatistics:
+    """`image` is a PIL RGB image of any size."""
+    import cv2
+    from PIL import Image
+
+    thumbnail = image.resize((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # OpenCV's 8-bit HSV: hue in half degrees (0-179), saturation and value in 0-255.
+    channels = cv2.cvtColor(np.asarray(thumbnail), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hue, saturation, value = channels[..., 0] * 2.0, channels[..., 1] / 255.0, channels[..., 2] / 255.0
+    sky = _in(hue, SKY_HUES) & (saturation >= SKY_MIN_SATURATION) & (value >= SKY_MIN_VALUE)
+    green = _in(hue, GREEN_HUES) & (saturation >= GREEN_MIN_SATURATION) & (value >= GREEN_MIN_VALUE)
+    split = round(THUMBNAIL_SIDE * TOP_SHARE)
+    return SceneStatistics(
+        sky_top=float(sky[:split].mean()), sky_bottom=float(sky[split:].mean()), green=float(green.mean())
+    )
+
+
+def _in(hue: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    return (hue >= bounds[0]) & (hue <= bounds[1])
+
+
+def _ramp(share: float, low: float, high: float, top: float) -> float:
+    """0 below `low` (no evidence), else 50 at `low` rising to `top` at `high` and beyond."""
+    if share < low:
+        return 0.0
+    return 50.0 + (top - 50.0) * min(1.0, (share - low) / (high - low))
+
+
+def scene_evidence(statistics: SceneStatistics, nature: float) -> dict[str, float]:
+    """Label confidences (0-100) the colour statistics support; the taxonomy adds the parents.
+    `nature` is the confidence of Nature from the other evidence (the classifier)."""
+    open_air = _ramp(statistics.sky_top, *OPEN_AIR_RAMP)
+    nature = max(nature, open_air)
+    evidence = {
+        "Plant": _ramp(statistics.green, *PLANT_RAMP),
+        "Outdoors": open_air,
+        "Nature": open_air,
+        "Tree": TREE_CONFIDENCE if nature >= 50.0 and statistics.green >= TREE_MIN_GREEN else 0.0,
+    }
+    return {label: confidence for label, confidence in evidence.items() if confidence > 0}

@@ -1,0 +1,67 @@
+"""Labels and Person instances from faces and bodies: which size of person implies what."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.rekognition.faces import Face
+from local.rekognition.geometry import Box
+from local.rekognition.person_labels import (
+    MIN_BODY_SCORE,
+    body_confidence,
+    person_evidence,
+    person_instances,
+)
+
+pytestmark = pytest.mark.unit
+
+WIDTH, HEIGHT = 1000, 800
+
+
+def face(left: float, top: float, side: float, confidence: float = 0.99) -> Face:
+    return Face(Box(left, top, side, side), confidence, {})
+
+
+def test_a_body_without_a_face_is_a_person_with_a_box():
+    body = Box(400, 200, 150, 500)
+    evidence = person_evidence([], [(body, 0.9)], WIDTH, HEIGHT)
+    assert evidence["Person"] == pytest.approx(body_confidence(0.9))
+    assert "Face" not in evidence
+    assert person_instances([], [(body, 0.9)], WIDTH, HEIGHT) == [(body, body_confidence(0.9))]
+
+
+def test_a_weak_body_hit_is_not_reported():
+    weak = (Box(400, 200, 150, 500), MIN_BODY_SCORE - 0.05)
+    assert person_evidence([], [weak], WIDTH, HEIGHT) == {}
+    assert person_instances([], [weak], WIDTH, HEIGHT) == []
+
+
+def test_body_confidence_rises_from_its_floor_to_a_hundred():
+    assert 50 < body_confidence(MIN_BODY_SCORE) < body_confidence(0.7) < body_confidence(1.0) == pytest.approx(100)
+
+
+def test_a_tiny_face_makes_a_person_but_not_a_face_or_portrait():
+    evidence = person_evidence([face(10, 10, 20)], [], WIDTH, HEIGHT)  # 0.05 % of the frame
+    assert evidence == {"Person": pytest.approx(99)}
+
+
+def test_a_large_face_is_a_face_and_a_portrait():
+    evidence = person_evidence([face(300, 100, 300)], [], WIDTH, HEIGHT)
+    assert evidence["Face"] == evidence["Portrait"] == pytest.approx(99)
+
+
+def test_clothing_is_named_only_for_a_person_filling_part_of_the_frame():
+    small = Box(10, 10, 30, 80)
+    large = Box(300, 100, 300, 650)
+    assert "Clothing" not in person_evidence([], [(small, 0.9)], WIDTH, HEIGHT)
+    assert "Clothing" in person_evidence([], [(large, 0.9)], WIDTH, HEIGHT)
+
+
+def test_a_face_inside_a_detected_body_adds_no_second_instance():
+    body = Box(300, 100, 300, 650)
+    own_face = face(410, 120, 80)
+    stranger = face(850, 50, 60)
+    instances = person_instances([own_face, stranger], [(body, 0.9)], WIDTH, HEIGHT)
+    assert len(instances) == 2
+    assert instances[0] == (body, body_confidence(0.9))
+    assert instances[1][0].left > 700  # the stranger's estimated body, not the detected one
