@@ -20,6 +20,7 @@ from typing import Any
 from lib.clients import client
 from lib.errors import AlreadyExists, InvalidRequest, TransientError
 from lib.model import PENDING, Failure, ImageRecord, Label, normalise_label, utc_now
+from lib.throttling import Backoff, Throttled, is_throttle
 
 IMAGE_SK = "IMAGE"
 LISTING = "IMAGE"
@@ -39,9 +40,12 @@ class Page:
 
 
 class ImageRepository:
-    def __init__(self, table_name: str, dynamodb: Callable[[], Any] = lambda: client("dynamodb")):
+    def __init__(
+        self, table_name: str, dynamodb: Callable[[], Any] = lambda: client("dynamodb"), backoff: Backoff | None = None
+    ):
         self.table_name = table_name
         self._dynamodb = dynamodb
+        self._backoff = backoff or Backoff()
 
     # --- writes ------------------------------------------------------------------------------------
     def create_pending(self, record: ImageRecord) -> None:
@@ -123,7 +127,7 @@ class ImageRepository:
                 if not pending:
                     break
             if pending:
-                raise TransientError(f"the image table is throttling writes for image {record.image_id}")
+                raise Throttled(f"the image table is throttling writes for image {record.image_id}")
 
     def mark_event_published(self, image_id: str) -> None:
         self._set_flag(image_id, "event_published")
@@ -213,13 +217,19 @@ class ImageRepository:
         return _deserialise(response["Item"]) if "Item" in response else None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return self._backoff.run(lambda: self._call_once(operation, **kwargs))
+
+    def _call_once(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self._dynamodb(), operation)(**kwargs)
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            code = e.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"conditional {operation} found the record in another state") from e
+            if is_throttle(code):
+                raise Throttled(f"image table {operation} throttled ({code})") from e
             raise TransientError(f"image table {operation} failed: {e}") from e
         except BotoCoreError as e:
             raise TransientError(f"image table {operation} failed: {e}") from e
