@@ -1,7 +1,8 @@
 """DynamoDB adapter for image records.
 
 One table holds two kinds of item:
-- the image item (sk=IMAGE), which also carries `listing` so the `by-created` index lists all images;
+- the image item (sk=IMAGE), which also carries `listing`, one of a few shards, so the `by-created`
+  index lists all images without a single hot partition (lib/listing.py);
 - one small label item per (image, label) (sk=LABEL#<name>), indexed by `by-label`.
 Both indexes sort by `created`, so "newest first" and "newest labelled X" are Queries, never Scans.
 """
@@ -17,13 +18,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from lib import listing
 from lib.clients import client
 from lib.errors import AlreadyExists, InvalidRequest, TransientError
 from lib.model import PENDING, Failure, ImageRecord, Label, normalise_label, utc_now
 from lib.throttling import Backoff, Throttled, is_throttle
 
 IMAGE_SK = "IMAGE"
-LISTING = "IMAGE"
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
@@ -155,18 +156,44 @@ class ImageRepository:
         return _record(item) if item else None
 
     def list_recent(self, limit: int, cursor: str | None = None) -> Page:
-        response = self._call(
-            "query",
-            TableName=self.table_name,
-            IndexName=BY_CREATED,
-            KeyConditionExpression="listing = :listing",
-            ExpressionAttributeValues=_serialise({":listing": LISTING}),
-            ScanIndexForward=False,
-            Limit=limit,
-            **_start_key(cursor, ("pk", "sk", "listing", "created"), partition=("listing", LISTING)),
-        )
-        records = [_record(_deserialise(item)) for item in response.get("Items", [])]
-        return Page(records, _cursor(response.get("LastEvaluatedKey")))
+        """Newest first: the newest `limit` items after the cursor from each shard, merged."""
+        after = listing.decode_cursor(cursor) if cursor else None
+        pages = [self._shard_page(partition, limit, after) for partition in listing.PARTITIONS]
+        items = listing.newest_first((page for page, _ in pages), limit + 1)
+        more = len(items) > limit or any(has_more for _, has_more in pages)
+        items = items[:limit]
+        next_cursor = listing.encode_cursor(listing.position(items[-1])) if items and more else None
+        return Page([_record(item) for item in items], next_cursor)
+
+    def _shard_page(
+        self, partition: str, limit: int, after: listing.Position | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` items of one shard strictly after `after`, and whether the shard has more."""
+        condition, values = "listing = :listing", {":listing": partition}
+        if after is not None:
+            condition += " AND created <= :created"
+            values[":created"] = after[0]
+        found: list[dict[str, Any]] = []
+        start: dict[str, Any] = {}
+        while True:
+            response = self._call(
+                "query",
+                TableName=self.table_name,
+                IndexName=BY_CREATED,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=_serialise(values),
+                ScanIndexForward=False,
+                Limit=limit + 1,
+                **start,
+            )
+            for item in (_deserialise(raw) for raw in response.get("Items", [])):
+                # Items created in the same microsecond as the cursor's are ordered by pk.
+                if after is None or listing.position(item) < after:
+                    found.append(item)
+            last = response.get("LastEvaluatedKey")
+            if len(found) > limit or not last:
+                return found[:limit], len(found) > limit or bool(last)
+            start = {"ExclusiveStartKey": last}
 
     def list_by_label(self, label: str, limit: int, cursor: str | None = None) -> Page:
         response = self._call(
@@ -240,7 +267,7 @@ def _image_item(record: ImageRecord) -> dict[str, Any]:
     return {
         "pk": _pk(record.image_id),
         "sk": IMAGE_SK,
-        "listing": LISTING,
+        "listing": listing.partition_for(record.image_id),
         "image_id": record.image_id,
         "name": record.name,
         "status": record.status,

@@ -32,9 +32,11 @@ from pathlib import Path
 
 import requests
 
+from local import topology
 from local.chaos.audit import Figures, audit
 from local.chaos.load import Accepted
 from local.chaos.run import wait_drained
+from local.chaos.scenario import with_visibility
 from local.errors import StackError
 from local.paths import FIXTURES_DIR
 from local.rekognition.quota import QUOTA_PATH
@@ -56,7 +58,15 @@ class BurstSettings:
     uploaders: int = 8  # uploads in flight at once
     stage: str = "burst"
     drain_timeout: float = 900.0
-    max_workers: int = 0  # 0: the stack's default, the number of cores
+    # Workers per function at most. recognize's MaximumConcurrency in serverless.yml is 5; four
+    # keep enough calls waiting on the quota that the quota, not this machine, sets the pace.
+    max_workers: int = 4
+    # moto's DynamoDB fails an UpdateItem now and then when another thread reads the same item (a
+    # race inside moto, not an AWS behaviour); the record is retried after its visibility timeout,
+    # which the burst stage shortens from minutes so that such a retry does not dominate the drain.
+    # Longer than a recognize batch takes, so a running batch is not delivered twice.
+    visibility_timeout: int = 30
+    integration_visibility_timeout: int = 5
 
 
 @dataclass
@@ -99,7 +109,11 @@ def burst_stack(settings: BurstSettings, log_path: Path) -> LocalStack:
         log_path=log_path,
         poll_wait_seconds=1,
     )
-    return LocalStack(options)
+    visibility = {
+        "UploadsQueue": settings.visibility_timeout,
+        "IntegrationQueue": settings.integration_visibility_timeout,
+    }
+    return LocalStack(options, with_visibility(topology.load(settings.stage), visibility))
 
 
 def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) -> BurstReport:
@@ -234,10 +248,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--images", type=int, default=defaults.images, help="images to upload (%(default)s)")
     parser.add_argument("--tps", type=float, default=defaults.tps, help="Rekognition quota, calls/s (%(default)s)")
     parser.add_argument("--rekognition", choices=("moto", "local"), default=defaults.rekognition)
+    parser.add_argument("--max-workers", type=int, default=defaults.max_workers, help="per function (%(default)s)")
     parser.add_argument("--verbose", action="store_true", help="log every batch and request of the stack")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="local: %(message)s")
-    settings = BurstSettings(images=args.images, tps=args.tps, rekognition=args.rekognition)
+    settings = BurstSettings(
+        images=args.images, tps=args.tps, rekognition=args.rekognition, max_workers=args.max_workers
+    )
     try:
         report = run(settings, progress=lambda message: print(f"burst: {message}", file=sys.stderr, flush=True))
     except (StackError, WaitTimedOut) as error:
