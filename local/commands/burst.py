@@ -79,6 +79,8 @@ class BurstReport:
     rate: float
     drain_seconds: float
     peak_workers: int
+    workers: int  # recognize's concurrency
+    mean_call_seconds: float
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -150,6 +152,8 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
             rate=calls.get("rate", 0.0),
             drain_seconds=drain_seconds,
             peak_workers=stack.runtime.peak_concurrency("recognize"),
+            workers=stack.runtime.concurrency("recognize"),
+            mean_call_seconds=calls.get("mean_call_seconds", 0.0),
         )
 
 

@@ -47,16 +47,19 @@ class QuotaLedger:
             self._count(operation, "throttled")
             raise quota_exceeded()
 
-    def succeeded(self, operation: str) -> None:
-        self._count(operation, "succeeded")
+    def succeeded(self, operation: str, seconds: float = 0.0) -> None:
+        """Counts an answered call; `seconds` is how long answering it took."""
+        self._count(operation, "succeeded", seconds)
 
-    def _count(self, operation: str, outcome: str) -> None:
+    def _count(self, operation: str, outcome: str, seconds: float = 0.0) -> None:
         now = self._clock()
         with self._lock:
             figures = self._figures.setdefault(
-                operation, {"succeeded": 0, "throttled": 0, "first_success": None, "last_success": None}
+                operation,
+                {"succeeded": 0, "throttled": 0, "first_success": None, "last_success": None, "busy": 0.0},
             )
             figures[outcome] += 1
+            figures["busy"] += seconds
             if outcome == "succeeded":
                 if figures["first_success"] is None:
                     figures["first_success"] = now
@@ -74,5 +77,8 @@ class QuotaLedger:
                     "throttled": figures["throttled"],
                     "seconds": round(span, 3),
                     "rate": round(rate, 3),
+                    "mean_call_seconds": round(figures["busy"] / figures["succeeded"], 4)
+                    if figures["succeeded"]
+                    else 0.0,
                 }
         return {"tps": self.tps, "operations": operations}

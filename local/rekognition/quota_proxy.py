@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ class _ProxyHandler(RekognitionRequestHandler):
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         try:
             self.server.quota.admit(operation)
+            started = time.monotonic()
             status, content_type, answer = self.server.forward(body, self.headers)
         except RekognitionError as error:
             self._send_error(error)
@@ -45,7 +47,7 @@ class _ProxyHandler(RekognitionRequestHandler):
             self._send_error(internal_error(f"the upstream Rekognition is unreachable: {error}"))
             return
         if status == 200:
-            self.server.quota.succeeded(operation)
+            self.server.quota.succeeded(operation, time.monotonic() - started)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(answer)))

@@ -10,6 +10,7 @@ import json
 import random
 import sys
 import threading
+import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,8 +132,9 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
         fault = self.server.faults.next_fault()
         if fault is not None:
             raise fault
+        started = time.monotonic()
         response = operation(request, self.server.models)
-        self.server.quota.succeeded(operation_name)
+        self.server.quota.succeeded(operation_name, time.monotonic() - started)
         return response
 
     def _send_error(self, error: RekognitionError) -> None:
