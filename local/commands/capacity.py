@@ -75,13 +75,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tps", type=float, default=50.0, help="Rekognition quota per operation (%(default)s)")
     parser.add_argument("--concurrency", type=int, default=5, help="recognize MaximumConcurrency (%(default)s)")
     parser.add_argument("--call-seconds", type=float, default=0.5, help="one Rekognition call's latency (%(default)s)")
+    parser.add_argument("--api-rate", type=float, default=100.0, help="the stage throttle (%(default)s)")
     parser.add_argument("--features", choices=list(model.FEATURE_SETS), default="labels,properties")
     args = parser.parse_args(argv)
     workload = model.Workload(
         images_per_day=args.images_per_day,
         burst=args.burst,
         features=args.features,
-        limits=model.Limits(rekognition_tps=args.tps, recognition_concurrency=args.concurrency),
+        limits=model.Limits(rekognition_tps=args.tps, recognition_concurrency=args.concurrency, api_rate=args.api_rate),
         timings=model.Timings(detect_call=args.call_seconds),
     )
     print("\n".join(report(workload)))
