@@ -375,9 +375,11 @@ def _most_at_once(intervals: list[tuple[float, float]]) -> int:
 def test_a_pool_runs_up_to_its_concurrency_at_once_and_never_more(log_path):
     spec = sample("sleepy", concurrency=2)
     with LambdaRuntime([spec], project_root=PROJECT_ROOT, log_path=log_path) as runtime:
+        # Both workers warm first: a cold start slower than the events would let one do them all.
+        runtime.prewarm("sleepy", 5)  # asks for more than the concurrency: gets two
         results: list[dict] = []
         threads = [
-            threading.Thread(target=lambda: results.append(runtime.invoke("sleepy", {"seconds": 0.3})))
+            threading.Thread(target=lambda: results.append(runtime.invoke("sleepy", {"seconds": 0.5})))
             for _ in range(6)
         ]
         for thread in threads:
