@@ -15,6 +15,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +159,9 @@ class ImageRepository:
     def list_recent(self, limit: int, cursor: str | None = None) -> Page:
         """Newest first: the newest `limit` items after the cursor from each shard, merged."""
         after = listing.decode_cursor(cursor) if cursor else None
-        pages = [self._shard_page(partition, limit, after) for partition in listing.PARTITIONS]
+        # The shards are queried at once: a page costs one query's latency, not nine.
+        with ThreadPoolExecutor(len(listing.PARTITIONS)) as pool:
+            pages = list(pool.map(lambda partition: self._shard_page(partition, limit, after), listing.PARTITIONS))
         items = listing.newest_first((page for page, _ in pages), limit + 1)
         more = len(items) > limit or any(has_more for _, has_more in pages)
         items = items[:limit]
