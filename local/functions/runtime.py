@@ -357,6 +357,9 @@ class LambdaRuntime:
                 slot.in_flight += 1
                 slot.peak = max(slot.peak, slot.in_flight)
                 worker = slot.idle.pop() if slot.idle else None
+                if worker is not None:
+                    # Busy from this moment, so that a kill aimed at a running event finds it.
+                    slot.busy.append(worker)
             try:
                 return self._invoke_on(slot, worker, payload_event)
             except InvocationError as error:
@@ -381,10 +384,11 @@ class LambdaRuntime:
         name = slot.spec.name
         if worker is None or not worker.is_alive():
             if worker is not None:
+                self._forget(slot, worker)
                 self._retire(worker)
             worker = self._cold_start(slot)
-        with slot.lock:
-            slot.busy.append(worker)
+            with slot.lock:
+                slot.busy.append(worker)
         request_id = str(uuid.uuid4())
         deadline = time.monotonic() + slot.spec.timeout
         deadline_epoch_ms = int((time.time() + slot.spec.timeout) * 1000)
@@ -479,8 +483,10 @@ class LambdaRuntime:
         return pids[0] if pids else None
 
     def is_busy(self, function_name: str) -> bool:
-        """True while an invocation of the function is running: a kill now lands mid-batch."""
-        return self._slot(function_name).in_flight > 0
+        """True while a worker of the function runs an event: a kill now lands mid-batch."""
+        slot = self._slot(function_name)
+        with slot.lock:
+            return bool(slot.busy)
 
     def stats(self, function_name: str) -> dict[str, int]:
         """Counters since start; `errors` includes timeouts and crashes, as Lambda's Errors metric does."""

@@ -1,5 +1,8 @@
-"""`make burst` at small scale: 80 uploads against a quota of 8 DetectLabels a second, on a fresh
-stack, and the capacity model's predicted drain rate checked against the rate measured."""
+"""`make burst` at small scale: 60 uploads against a quota of 4 DetectLabels a second, on a fresh
+stack, and the capacity model's predicted drain rate checked against the rate measured.
+
+The quota is half of `make burst`'s, so that it and not the CPU still binds when this machine's two
+cores are shared with other test runs (at 8 a second, a load average of 9 held the rate to 6.3)."""
 
 import pytest
 
@@ -8,16 +11,16 @@ from local.commands.burst import BurstSettings, run
 
 pytestmark = pytest.mark.e2e
 
-TPS = 8
+TPS = 4
 # The rest of a record besides its Rekognition call, locally: DynamoDB and SNS on the emulator.
 RECORD_OVERHEAD_SECONDS = 0.1
 
 
 def test_a_burst_over_the_quota_is_throttled_but_nothing_is_dead_lettered_lost_or_duplicated():
-    # GIVEN a fresh stack whose Rekognition allows 8 DetectLabels a second
-    settings = BurstSettings(images=80, tps=TPS, stage="e2e-burst")
+    # GIVEN a fresh stack whose Rekognition allows 4 DetectLabels a second
+    settings = BurstSettings(images=60, tps=TPS, stage="e2e-burst")
 
-    # WHEN 80 images are uploaded as fast as the API takes them, and the queues drain
+    # WHEN 60 images are uploaded as fast as the API takes them, and the queues drain
     report = run(settings)
     print(report.line())
 
@@ -25,7 +28,7 @@ def test_a_burst_over_the_quota_is_throttled_but_nothing_is_dead_lettered_lost_o
     f = report.figures
     assert report.throttled_calls > 0
     assert (report.dead_lettered, f.lost, f.duplicates) == (0, 0, 0)
-    assert f.done == 80 and f.delivered == 80 and not report.refused_uploads
+    assert f.done == 60 and f.delivered == 60 and not report.refused_uploads
     # AND no more recognize workers ran at once than its concurrency allows
     assert 1 <= report.peak_workers <= report.workers
 
