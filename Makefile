@@ -77,6 +77,14 @@ smoke: $(STAMP) ## one upload-to-webhook flow: the local stack, API=https://... 
 chaos: $(STAMP) ## 500 images through a fresh local stack under faults, then an audit; last line chaos: ... lost=0 duplicates=0
 	$(PY) -m local chaos $(if $(IMAGES),--images $(IMAGES)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
 
+.PHONY: burst
+burst: $(STAMP) ## IMAGES (1000) uploads against a Rekognition quota of TPS (8) on a fresh stack, audited; last line burst: ... dlq=0 lost=0
+	$(PY) -m local burst $(if $(IMAGES),--images $(IMAGES)) $(if $(TPS),--tps $(TPS)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
+
+.PHONY: capacity
+capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURST (100000), TPS (50)
+	$(PY) -m local capacity --images-per-day $(or $(IMAGES_PER_DAY),1000000) --burst $(or $(BURST),100000) --tps $(or $(TPS),50)
+
 .PHONY: bench
 bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start and sizes; writes docs/benchmarks.md (about 5 min)
 	$(PY) tests/bench/bench.py

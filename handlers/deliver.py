@@ -3,6 +3,8 @@
 Retryable failures set the message's next visibility (backoff, honouring Retry-After) and are
 reported as batch item failures; the queue's redrive policy dead-letters them after the last try.
 Permanent failures are sent to the dead-letter queue at once, with the reason, and acknowledged.
+A DynamoDB throttle that outlasts the in-invocation backoff re-sends the event with a delay instead
+(lib/requeue.py), so throttling never spends the receiver's tries or dead-letters an event.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from lib.config import DeliverConfig
 from lib.delivery import DeliveryPolicy, WebhookDelivery
 from lib.events import CompletionEvent
 from lib.repository import ImageRepository
+from lib.requeue import Requeuer, throttle_count
+from lib.throttling import Backoff, Throttled
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
@@ -45,7 +49,16 @@ class Deliverer:
         event = CompletionEvent.from_message(record.body)
         logger.append_keys(image_id=event.image_id, webhook_id=event.id)
         attempt = int(record.attributes.approximate_receive_count or 1)
-        decision = self.delivery.deliver(event, attempt)
+        try:
+            decision = self.delivery.deliver(event, attempt)
+        except Throttled as error:
+            count = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
+            delay = Requeuer(self.queue_url, sqs=self.sqs).requeue(record.body, count)
+            logger.warning(
+                "throttled after backing off; re-queued",
+                extra={"reason": str(error), "throttle_count": count, "delay_seconds": delay},
+            )
+            return
         log = {
             "action": decision.action,
             "reason": decision.reason,
@@ -86,7 +99,8 @@ def build_deliverer() -> Deliverer:
             retry_max_seconds=config.retry_max_seconds,
         ),
         secret=lambda: webhook_secret(config.webhook_secret_parameter),
-        repository=ImageRepository(config.images_table),
+        # Records are delivered one after another: a short backoff each, so ten fit in the timeout.
+        repository=ImageRepository(config.images_table, backoff=Backoff(budget_seconds=1)),
     )
     return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url)
 

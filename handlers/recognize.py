@@ -1,7 +1,9 @@
 """recognize: SQS batches of S3 notifications (via SNS) -> Rekognition -> DynamoDB -> completion event.
 
 Each record succeeds or fails on its own: a transient failure is reported in batchItemFailures
-and retried by the queue (then dead-lettered), never failing the whole batch.
+and retried by the queue (then dead-lettered), never failing the whole batch. A throttle is not a
+failure: the adapters back off inside the invocation, and a record still throttled after that is
+re-sent to the queue with a delay and acknowledged, so it can never reach the dead-letter queue.
 
 The records of a batch are processed concurrently: each one mostly waits on Rekognition, so a
 batch of ten takes about as long as its slowest image rather than the sum of all ten. Records about
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -25,28 +28,53 @@ from lib.processing import RecognitionWorkflow
 from lib.publisher import EventPublisher
 from lib.recognition import Recognizer
 from lib.repository import ImageRepository
+from lib.requeue import Requeuer, throttle_count
+from lib.throttling import Backoff, Throttled
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A fixed set of locks, chosen by object key: bounded memory, and duplicates of one object never overlap.
 _KEY_LOCKS = tuple(threading.Lock() for _ in range(64))
+# Throttle backoff ends this long before the invocation would time out, leaving time to re-queue.
+BACKOFF_MARGIN_SECONDS = 5.0
+
+
+@functools.cache
+def build_backoff() -> Backoff:
+    return Backoff(budget_seconds=RecognizeConfig.from_env().throttle_budget_seconds)
 
 
 @functools.cache
 def build_workflow() -> RecognitionWorkflow:
     config = RecognizeConfig.from_env()
+    backoff = build_backoff()
     return RecognitionWorkflow(
-        repository=ImageRepository(config.images_table),
-        recognizer=Recognizer(config.features, config.max_labels, config.min_confidence),
-        publisher=EventPublisher(config.results_topic_arn),
+        repository=ImageRepository(config.images_table, backoff=backoff),
+        recognizer=Recognizer(config.features, config.max_labels, config.min_confidence, backoff=backoff),
+        publisher=EventPublisher(config.results_topic_arn, backoff=backoff),
     )
 
 
-async def record_handler(record: SQSRecord, workflow: RecognitionWorkflow | None = None) -> None:
+@functools.cache
+def build_requeuer() -> Requeuer:
+    return Requeuer(RecognizeConfig.from_env().uploads_queue_url)
+
+
+async def record_handler(
+    record: SQSRecord, workflow: RecognitionWorkflow | None = None, requeuer: Requeuer | None = None
+) -> None:
     """Raises to mark this record failed; the batch processor logs the reason and reports it."""
-    # A thread of its own, with a copy of the logging context, so each record's image_id stays its own.
-    await asyncio.to_thread(process_record, record.body, workflow or build_workflow())
+    try:
+        # A thread of its own, with a copy of the logging context, so each record's image_id stays its own.
+        await asyncio.to_thread(process_record, record.body, workflow or build_workflow())
+    except Throttled as error:
+        count = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
+        delay = (requeuer or build_requeuer()).requeue(record.body, count)
+        logger.warning(
+            "throttled after backing off; re-queued",
+            extra={"reason": str(error), "throttle_count": count, "delay_seconds": delay},
+        )
 
 
 def process_record(body: str, workflow: RecognitionWorkflow) -> None:
@@ -57,6 +85,8 @@ def process_record(body: str, workflow: RecognitionWorkflow) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    remaining = context.get_remaining_time_in_millis() / 1000
+    build_backoff().stop_by(time.monotonic() + remaining - BACKOFF_MARGIN_SECONDS)
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -66,6 +66,9 @@ class RecognizeConfig:
     features: frozenset[str]
     max_labels: int
     min_confidence: int
+    # Where a record still throttled after its in-invocation backoff is re-sent (lib/throttling.py).
+    uploads_queue_url: str
+    throttle_budget_seconds: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> RecognizeConfig:
@@ -81,6 +84,8 @@ class RecognizeConfig:
             features=features | {"labels"},
             max_labels=_integer(env, "MAX_LABELS", 20, minimum=1),
             min_confidence=_integer(env, "MIN_CONFIDENCE", 55, minimum=0),
+            uploads_queue_url=_required(env, "UPLOADS_QUEUE_URL"),
+            throttle_budget_seconds=_integer(env, "THROTTLE_BUDGET_SECONDS", 8),
         )
 
 

@@ -1,8 +1,9 @@
 """Amazon Rekognition adapter: one image in S3 in, labels and optional details out.
 
-Rekognition's error codes are translated here into two domain outcomes: the image is unusable
-(InvalidImage: permanent, the image is marked FAILED) or the call may work later (TransientError:
-the queue retries it).
+Rekognition's error codes are translated here into three domain outcomes: the image is unusable
+(InvalidImage: permanent, the image is marked FAILED), the caller is over its quota (Throttled:
+backed off here, then re-queued by the handler, never dead-lettered), or the call may work later
+(TransientError: the queue retries it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from lib.clients import client
 from lib.errors import InvalidImage, TransientError
 from lib.model import Label
+from lib.throttling import Backoff, Throttled, is_throttle
 
 # The image itself is the problem: retrying cannot help.
 _PERMANENT = frozenset(
@@ -39,11 +41,13 @@ class Recognizer:
         max_labels: int = 20,
         min_confidence: int = 55,
         rekognition: Callable[[], Any] = lambda: client("rekognition"),
+        backoff: Backoff | None = None,
     ):
         self.features = features
         self.max_labels = max_labels
         self.min_confidence = min_confidence
         self._rekognition = rekognition
+        self._backoff = backoff or Backoff()
 
     def analyse(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
         image: dict[str, Any] = {"S3Object": {"Bucket": bucket, "Name": key}}
@@ -87,6 +91,10 @@ class Recognizer:
         return Recognition(labels=labels, details=details)
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        # Throttles are retried here, with jitter; anything else is decided at once.
+        return self._backoff.run(lambda: self._call_once(operation, **kwargs))
+
+    def _call_once(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -97,6 +105,8 @@ class Recognizer:
                 raise InvalidImage(
                     f"Rekognition rejected the image ({code}): {e.response['Error'].get('Message', '')}"
                 ) from e
+            if is_throttle(code):
+                raise Throttled(f"Rekognition {operation} throttled ({code})") from e
             raise TransientError(f"Rekognition {operation} failed ({code})") from e
         except BotoCoreError as e:
             raise TransientError(f"Rekognition {operation} could not be reached: {e}") from e

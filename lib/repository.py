@@ -1,7 +1,8 @@
 """DynamoDB adapter for image records.
 
 One table holds two kinds of item:
-- the image item (sk=IMAGE), which also carries `listing` so the `by-created` index lists all images;
+- the image item (sk=IMAGE), which also carries `listing`, one of a few shards, so the `by-created`
+  index lists all images without a single hot partition (lib/listing.py);
 - one small label item per (image, label) (sk=LABEL#<name>), indexed by `by-label`.
 Both indexes sort by `created`, so "newest first" and "newest labelled X" are Queries, never Scans.
 """
@@ -14,15 +15,17 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from lib import listing
 from lib.clients import client
 from lib.errors import AlreadyExists, InvalidRequest, TransientError
 from lib.model import PENDING, Failure, ImageRecord, Label, normalise_label, utc_now
+from lib.throttling import Backoff, Throttled, is_throttle
 
 IMAGE_SK = "IMAGE"
-LISTING = "IMAGE"
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
@@ -39,9 +42,12 @@ class Page:
 
 
 class ImageRepository:
-    def __init__(self, table_name: str, dynamodb: Callable[[], Any] = lambda: client("dynamodb")):
+    def __init__(
+        self, table_name: str, dynamodb: Callable[[], Any] = lambda: client("dynamodb"), backoff: Backoff | None = None
+    ):
         self.table_name = table_name
         self._dynamodb = dynamodb
+        self._backoff = backoff or Backoff()
 
     # --- writes ------------------------------------------------------------------------------------
     def create_pending(self, record: ImageRecord) -> None:
@@ -123,7 +129,7 @@ class ImageRepository:
                 if not pending:
                     break
             if pending:
-                raise TransientError(f"the image table is throttling writes for image {record.image_id}")
+                raise Throttled(f"the image table is throttling writes for image {record.image_id}")
 
     def mark_event_published(self, image_id: str) -> None:
         self._set_flag(image_id, "event_published")
@@ -151,18 +157,46 @@ class ImageRepository:
         return _record(item) if item else None
 
     def list_recent(self, limit: int, cursor: str | None = None) -> Page:
-        response = self._call(
-            "query",
-            TableName=self.table_name,
-            IndexName=BY_CREATED,
-            KeyConditionExpression="listing = :listing",
-            ExpressionAttributeValues=_serialise({":listing": LISTING}),
-            ScanIndexForward=False,
-            Limit=limit,
-            **_start_key(cursor, ("pk", "sk", "listing", "created"), partition=("listing", LISTING)),
-        )
-        records = [_record(_deserialise(item)) for item in response.get("Items", [])]
-        return Page(records, _cursor(response.get("LastEvaluatedKey")))
+        """Newest first: the newest `limit` items after the cursor from each shard, merged."""
+        after = listing.decode_cursor(cursor) if cursor else None
+        # The shards are queried at once: a page costs one query's latency, not nine.
+        with ThreadPoolExecutor(len(listing.PARTITIONS)) as pool:
+            pages = list(pool.map(lambda partition: self._shard_page(partition, limit, after), listing.PARTITIONS))
+        items = listing.newest_first((page for page, _ in pages), limit + 1)
+        more = len(items) > limit or any(has_more for _, has_more in pages)
+        items = items[:limit]
+        next_cursor = listing.encode_cursor(listing.position(items[-1])) if items and more else None
+        return Page([_record(item) for item in items], next_cursor)
+
+    def _shard_page(
+        self, partition: str, limit: int, after: listing.Position | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` items of one shard strictly after `after`, and whether the shard has more."""
+        condition, values = "listing = :listing", {":listing": partition}
+        if after is not None:
+            condition += " AND created <= :created"
+            values[":created"] = after[0]
+        found: list[dict[str, Any]] = []
+        start: dict[str, Any] = {}
+        while True:
+            response = self._call(
+                "query",
+                TableName=self.table_name,
+                IndexName=BY_CREATED,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=_serialise(values),
+                ScanIndexForward=False,
+                Limit=limit + 1,
+                **start,
+            )
+            for item in (_deserialise(raw) for raw in response.get("Items", [])):
+                # Items created in the same microsecond as the cursor's are ordered by pk.
+                if after is None or listing.position(item) < after:
+                    found.append(item)
+            last = response.get("LastEvaluatedKey")
+            if len(found) > limit or not last:
+                return found[:limit], len(found) > limit or bool(last)
+            start = {"ExclusiveStartKey": last}
 
     def list_by_label(self, label: str, limit: int, cursor: str | None = None) -> Page:
         response = self._call(
@@ -213,13 +247,19 @@ class ImageRepository:
         return _deserialise(response["Item"]) if "Item" in response else None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return self._backoff.run(lambda: self._call_once(operation, **kwargs))
+
+    def _call_once(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self._dynamodb(), operation)(**kwargs)
         except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            code = e.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"conditional {operation} found the record in another state") from e
+            if is_throttle(code):
+                raise Throttled(f"image table {operation} throttled ({code})") from e
             raise TransientError(f"image table {operation} failed: {e}") from e
         except BotoCoreError as e:
             raise TransientError(f"image table {operation} failed: {e}") from e
@@ -230,7 +270,7 @@ def _image_item(record: ImageRecord) -> dict[str, Any]:
     return {
         "pk": _pk(record.image_id),
         "sk": IMAGE_SK,
-        "listing": LISTING,
+        "listing": listing.partition_for(record.image_id),
         "image_id": record.image_id,
         "name": record.name,
         "status": record.status,

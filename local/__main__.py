@@ -14,6 +14,8 @@ COMMANDS = {
     "chaos": "local.chaos.cli",
     "redrive": "local.commands.redrive",
     "token": "local.commands.auth_token",
+    "burst": "local.commands.burst",
+    "capacity": "local.commands.capacity",
 }
 
 
@@ -29,6 +31,13 @@ def main(argv: list[str]) -> int:
         print("  chaos        push images through a fresh stack under faults and audit for loss", file=sys.stderr)
         print("  redrive      move a dead-letter queue's messages back to their source queue", file=sys.stderr)
         print("  token        print a JWT for the running stack's test user (AUTH=cognito)", file=sys.stderr)
+        print(
+            "  burst        upload a burst against the Rekognition quota and audit it (--images, --tps)",
+            file=sys.stderr,
+        )
+        print(
+            "  capacity     the capacity model for AWS: limits, drain time, cost (--images-per-day N)", file=sys.stderr
+        )
         return 2
     import importlib
 

@@ -29,9 +29,11 @@ from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.aws.provision import Provisioner
 from local.errors import StackError
-from local.functions.pollers import QueueMapping, SqsPoller
+from local.functions.pollers import QueueMapping
 from local.functions.runtime import FunctionSpec, LambdaRuntime
+from local.functions.scaling import ScalingPoller
 from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, PROJECT_ROOT
+from local.rate_limits import TokenBucket
 from local.sidecars.fixtures import FixtureServer
 from local.sidecars.inbox import WebhookInbox
 from local.topology import PhysicalIds, Topology, resolve
@@ -67,6 +69,13 @@ class StackOptions:
     # serverless.yml's `auth` stage parameter: "cognito" puts the API routes behind the JWT
     # authorizer, with a user pool in the emulator; off by default, as in serverless.yml.
     auth: str = "none"
+    # Limits (docs/scaling.md). Workers per function at most: the event source's MaximumConcurrency
+    # or the function's reserved concurrency, capped by this; 0 means the number of cores.
+    max_workers: int = 0
+    # Rekognition's per-operation TPS quota, for REKOGNITION=local or moto; 0 leaves it off.
+    rekognition_tps: float = 0.0
+    # The HTTP API throttle (rate, burst): None takes serverless.yml's, () turns it off.
+    api_throttle: tuple[float, int] | tuple[()] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
@@ -80,6 +89,8 @@ class StackOptions:
             auth=env.get("AUTH", "none") or "none",
             fixtures_dir=Path(env.get("LOCAL_FIXTURES_DIR") or FIXTURES_DIR),
             log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
+            max_workers=int(env.get("LOCAL_MAX_WORKERS") or 0),
+            rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
         )
         options.validate()
         return options
@@ -91,6 +102,12 @@ class StackOptions:
             raise StackError(f"EMULATOR must be one of {', '.join(EMULATORS)}; got {self.emulator!r}")
         if self.auth not in AUTH_MODES:
             raise StackError(f"AUTH must be one of {', '.join(AUTH_MODES)}; got {self.auth!r}")
+        if self.max_workers < 0 or self.rekognition_tps < 0:
+            raise StackError("LOCAL_MAX_WORKERS and REKOGNITION_TPS must not be negative")
+
+    @property
+    def worker_cap(self) -> int:
+        return self.max_workers or os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -122,7 +139,7 @@ class LocalStack:
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
         self.runtime: LambdaRuntime | None = None
-        self.pollers: list[SqsPoller] = []
+        self.pollers: list[ScalingPoller] = []
         self.gateway: HttpGateway | None = None
         self.ids: PhysicalIds | None = None
         self.endpoints: Endpoints | None = None
@@ -166,6 +183,7 @@ class LocalStack:
             port=self.options.api_port,
             extra_handlers=api_docs.extra_handlers(),
             authorizers=self._authorizers(aws),
+            throttle=self._api_throttle(),
         )
         api = self.gateway.start().rstrip("/")
         self.endpoints = Endpoints(
@@ -203,10 +221,11 @@ class LocalStack:
         return session
 
     def _start_pollers(self, session: Any) -> None:
+        """One scaling poller per SQS event source, up to the function's concurrency, as on AWS."""
         assert self.ids is not None and self.runtime is not None
         sqs = session.client("sqs")
         for trigger in self.topology.sqs_triggers:
-            poller = SqsPoller(
+            poller = ScalingPoller(
                 sqs,
                 QueueMapping(
                     function_name=trigger.function,
@@ -217,8 +236,10 @@ class LocalStack:
                     report_batch_item_failures=trigger.report_batch_item_failures,
                 ),
                 self.runtime.invoke,
+                max_pollers=self.runtime.concurrency(trigger.function),
                 region=self.topology.region,
                 wait_seconds=self.options.poll_wait_seconds,
+                make_client=lambda: session.client("sqs"),
             )
             poller.start()
             self.pollers.append(poller)
@@ -295,7 +316,7 @@ class LocalStack:
         return MotoEmulator()
 
     def _rekognition_endpoint(self, aws_endpoint: str) -> str:
-        if self.options.rekognition == "moto":
+        if self.options.rekognition == "moto" and not self.options.rekognition_tps:
             return aws_endpoint
         if self.options.rekognition == "aws":
             return f"https://rekognition.{self.topology.region}.amazonaws.com"
@@ -303,10 +324,16 @@ class LocalStack:
         return f"http://127.0.0.1:{_free_port()}"
 
     def _start_rekognition(self, aws_endpoint: str) -> None:
-        if self.options.rekognition != "local":
+        tps = self.options.rekognition_tps
+        if self.options.rekognition == "aws" or self.rekognition_url == aws_endpoint:
             return
         port = self.rekognition_url.rsplit(":", 1)[1]
         command = [sys.executable, "-m", "local", "rekognition", "--port", port]
+        if self.options.rekognition == "moto":
+            # moto's canned answer behind the quota (local/rekognition/quota_proxy.py).
+            command += ["--upstream", aws_endpoint]
+        if tps:
+            command += ["--tps", str(tps)]
         if self.options.rekognition_fail_rate:
             command += ["--fail-rate", str(self.options.rekognition_fail_rate)]
         env = {
@@ -399,6 +426,7 @@ class LocalStack:
                 allowed = self.options.fetch_allowlist
                 environment["FETCH_ALLOWLIST"] = self.fixtures.address if allowed is None else allowed
             environment.update(self.options.function_environment.get(function.name, {}))
+            limit = self.topology.concurrency_limit(function.name)
             specs.append(
                 FunctionSpec(
                     name=function.name,
@@ -406,9 +434,14 @@ class LocalStack:
                     timeout=function.timeout,
                     memory_mb=function.memory_mb,
                     environment=environment,
+                    concurrency=min(limit or self.options.worker_cap, self.options.worker_cap),
                 )
             )
         return specs
+
+    def _api_throttle(self) -> TokenBucket | None:
+        limits = self.topology.api_throttle if self.options.api_throttle is None else self.options.api_throttle
+        return TokenBucket(*limits) if limits else None
 
     def _authorizers(self, aws_endpoint: str) -> dict[str, JwtAuthorizer]:
         """The template's JWT authorizers, checking tokens against the emulator's Cognito keys."""

@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.apigateway.jwt_auth import JwtAuthorizer, Unauthorized
 from local.functions.runtime import InvocationError
+from local.rate_limits import TokenBucket
 
 logger = logging.getLogger("local.apigateway.gateway")
 
@@ -439,8 +440,11 @@ class HttpGateway:
         integration_timeout: float | None = INTEGRATION_TIMEOUT_SECONDS,
         account_id: str = "000000000000",
         api_id: str = "local",
+        throttle: TokenBucket | None = None,
     ):
         self.routes = list(routes)
+        # The stage's rate and burst limit, shared by every client and route, as on AWS.
+        self._throttle = throttle
         self._router = Router(self.routes)
         self._invoke = invoke
         self._host = host
@@ -515,6 +519,9 @@ class HttpGateway:
                     raise GatewayError(404, "Not Found", close_connection=True) from None
                 raise GatewayError(404, "Not Found")
             body = self._read_body(request)
+            if extra is None and self._throttle is not None and not self._throttle.take():
+                outcome = "throttled"
+                raise GatewayError(429, "Too Many Requests")
             if extra is not None:
                 outcome = "extra"
                 response = self._run_extra(extra, request, method, raw_path, raw_query, body)

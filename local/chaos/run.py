@@ -105,7 +105,7 @@ def _under_faults(
         progress(f"{len(load.accepted)} images accepted in {upload_seconds:.1f} s; waiting for the queues to drain")
         if load.accepted:  # with nothing to recognise there is no batch to kill: the report says so
             _wait_for_kills(killer, settings.drain_timeout)
-        _wait_drained(stack, settings.drain_timeout)
+        wait_drained(stack, settings.drain_timeout)
     finally:
         killer.stop()
         for poller in pollers:
@@ -151,7 +151,7 @@ def _extra_pollers(stack: LocalStack, count: int) -> list[SqsPoller]:
     return pollers
 
 
-def _wait_drained(stack: LocalStack, timeout: float) -> None:
+def wait_drained(stack: LocalStack, timeout: float) -> None:
     """Until both source queues hold nothing, visible or in flight, twice in a row a second apart."""
     sqs = stack.session().client("sqs")
 

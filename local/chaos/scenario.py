@@ -48,11 +48,14 @@ class ChaosSettings:
 
 def chaos_topology(settings: ChaosSettings) -> Topology:
     """serverless.yml for the chaos stage, with the source queues' visibility timeouts cut short."""
-    base = topology.load(settings.stage)
-    visibility = {
-        "UploadsQueue": settings.visibility_timeout,
-        "IntegrationQueue": settings.integration_visibility_timeout,
-    }
+    return with_visibility(
+        topology.load(settings.stage),
+        {"UploadsQueue": settings.visibility_timeout, "IntegrationQueue": settings.integration_visibility_timeout},
+    )
+
+
+def with_visibility(base: Topology, visibility: dict[str, int]) -> Topology:
+    """The topology with the named queues' visibility timeouts replaced."""
     queues = tuple(
         dataclasses.replace(
             queue,

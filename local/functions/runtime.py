@@ -1,9 +1,9 @@
-"""A local Lambda runtime: one warm worker process per function, with Lambda's timeout and crash semantics.
+"""A local Lambda runtime: pools of warm worker processes, with Lambda's concurrency, timeout and crash semantics.
 
-Each function gets a separate OS process (`local/functions/worker.py`) that imports its handler once and keeps
-it loaded, like a warm Lambda instance. Invocations to one function are serialised, because one
-instance runs one event at a time. A handler that overruns its timeout has its whole process group
-killed, and the next invocation starts a fresh worker: a cold start.
+Each worker is an OS process (`local/functions/worker.py`) that imports its handler once and keeps
+it loaded, like a warm Lambda instance, and runs one event at a time. A function has up to its
+concurrency of them. A handler that overruns its timeout has its whole process group killed, and
+the next invocation starts a fresh worker: a cold start.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class FunctionSpec:
     timeout: float  # seconds
     memory_mb: int = 1024
     environment: Mapping[str, str] = field(default_factory=dict)
+    # Events run at once at most, each in a worker process of its own (Lambda's concurrency).
+    concurrency: int = 1
 
 
 class InvocationError(Exception):
@@ -216,19 +218,39 @@ def _describe_exit(returncode: int | None) -> str:
 # --- per-function state -----------------------------------------------------------------------------
 @dataclass
 class _Slot:
+    """One function's pool: up to `spec.concurrency` warm workers, each running one event at a time."""
+
     spec: FunctionSpec
     function_arn: str
     env: dict[str, str]
+    # Guards the pool's lists and figures; never held while an event runs or a worker starts.
     lock: threading.Lock = field(default_factory=threading.Lock)
-    worker: _Worker | None = None
+    idle: list[_Worker] = field(default_factory=list)
+    busy: list[_Worker] = field(default_factory=list)
+    capacity: threading.Semaphore = field(init=False)
+    in_flight: int = 0
+    peak: int = 0
     cold_start_ms: float | None = None
     counters: dict[str, int] = field(
         default_factory=lambda: {"invocations": 0, "errors": 0, "timeouts": 0, "cold_starts": 0}
     )
 
+    def __post_init__(self) -> None:
+        self.capacity = threading.Semaphore(self.spec.concurrency)
+
+    def workers(self) -> list[_Worker]:
+        return self.busy + self.idle
+
 
 class LambdaRuntime:
-    """Runs handlers from the working tree in warm worker processes, one per function."""
+    """Runs handlers from the working tree in pools of warm worker processes, one pool per function.
+
+    A function runs at most `FunctionSpec.concurrency` events at once, each in a worker of its own,
+    as Lambda runs at most that many instances of a function; a further event waits for a worker.
+    Workers start on demand (a cold start) and stay warm. The pool's interface: `start` warms one
+    worker per function, `prewarm` more; `replace_workers` retires the idle ones so the next events
+    start fresh; `peak_concurrency` is the most events that ran at once.
+    """
 
     def __init__(
         self,
@@ -253,6 +275,8 @@ class LambdaRuntime:
                 raise ValueError(f"duplicate function name {spec.name!r}")
             if spec.timeout <= 0:
                 raise ValueError(f"function {spec.name!r}: timeout must be positive")
+            if spec.concurrency < 1:
+                raise ValueError(f"function {spec.name!r}: concurrency must be at least 1")
             arn = f"arn:aws:lambda:{region}:{account_id}:function:{spec.name}"
             self._slots[spec.name] = _Slot(spec, arn, self._environment(spec, base))
         self._log_fd: int | None = None
@@ -261,7 +285,7 @@ class LambdaRuntime:
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start every worker in parallel and wait until each has imported its handler."""
+        """Start one worker per function in parallel and wait until each has imported its handler."""
         if self._started:
             raise RuntimeError("runtime already started")
         self._started = True
@@ -274,10 +298,13 @@ class LambdaRuntime:
         try:
             spawned = {name: self._spawn(slot) for name, slot in self._slots.items()}
             for name, (worker, spawned_at) in spawned.items():
+                slot = self._slots[name]
                 try:
-                    self._await_ready(self._slots[name], worker, spawned_at)
+                    self._await_ready(slot, worker, spawned_at)
                 except FunctionInitError as error:
                     failures.append(error)
+                else:
+                    self._release(slot, worker)
         except BaseException:
             self.stop()
             raise
@@ -296,19 +323,14 @@ class LambdaRuntime:
         self._stopped = True
         atexit.unregister(self.stop)
         for slot in self._slots.values():
-            # No lock here: an invocation may be stuck in a hung handler while holding it.
-            worker = slot.worker
-            if worker is not None:
+            with slot.lock:
+                idle, busy, slot.idle = slot.idle, list(slot.busy), []
+            for worker in idle:
                 worker.terminate()
-        for slot in self._slots.values():
-            # In-flight invocations now see their worker gone and release the lock promptly.
-            if slot.lock.acquire(timeout=STOP_GRACE_SECONDS):
-                try:
-                    if slot.worker is not None:
-                        slot.worker.close()
-                        slot.worker = None
-                finally:
-                    slot.lock.release()
+                worker.close()
+            # In-flight invocations now see their worker gone, and close it themselves.
+            for worker in busy:
+                worker.terminate()
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
@@ -322,29 +344,51 @@ class LambdaRuntime:
 
     # --- invoking ----------------------------------------------------------------------------------
     def invoke(self, function_name: str, event: dict) -> Any:
-        """Run one event through the function's warm worker and return its JSON result."""
+        """Run one event in one of the function's warm workers and return its JSON result."""
         slot = self._slot(function_name)
         payload_event = json.dumps(event)
-        with slot.lock:
-            if self._stopped or not self._started:
-                raise InvocationError(
-                    "Runtime.Unavailable", "the local runtime is not running", function_name=function_name
-                )
-            slot.counters["invocations"] += 1
+        # At the concurrency limit, an event waits for a worker to finish.
+        while not slot.capacity.acquire(timeout=0.2):
+            self._check_running(function_name)
+        try:
+            self._check_running(function_name)
+            with slot.lock:
+                slot.counters["invocations"] += 1
+                slot.in_flight += 1
+                slot.peak = max(slot.peak, slot.in_flight)
+                worker = slot.idle.pop() if slot.idle else None
+                if worker is not None:
+                    # Busy from this moment, so that a kill aimed at a running event finds it.
+                    slot.busy.append(worker)
             try:
-                return self._invoke_locked(slot, payload_event)
+                return self._invoke_on(slot, worker, payload_event)
             except InvocationError as error:
-                slot.counters["errors"] += 1
-                if isinstance(error, InvocationTimeout):
-                    slot.counters["timeouts"] += 1
+                with slot.lock:
+                    slot.counters["errors"] += 1
+                    if isinstance(error, InvocationTimeout):
+                        slot.counters["timeouts"] += 1
                 raise
+            finally:
+                with slot.lock:
+                    slot.in_flight -= 1
+        finally:
+            slot.capacity.release()
 
-    def _invoke_locked(self, slot: _Slot, payload_event: str) -> Any:
+    def _check_running(self, function_name: str) -> None:
+        if self._stopped or not self._started:
+            raise InvocationError(
+                "Runtime.Unavailable", "the local runtime is not running", function_name=function_name
+            )
+
+    def _invoke_on(self, slot: _Slot, worker: _Worker | None, payload_event: str) -> Any:
         name = slot.spec.name
-        worker = slot.worker
         if worker is None or not worker.is_alive():
-            self._discard_worker(slot)
+            if worker is not None:
+                self._forget(slot, worker)
+                self._retire(worker)
             worker = self._cold_start(slot)
+            with slot.lock:
+                slot.busy.append(worker)
         request_id = str(uuid.uuid4())
         deadline = time.monotonic() + slot.spec.timeout
         deadline_epoch_ms = int((time.time() + slot.spec.timeout) * 1000)
@@ -355,19 +399,26 @@ class LambdaRuntime:
             worker.send(payload, deadline)
             reply = worker.receive(deadline)
         except _DeadlineExceeded:
-            self._discard_worker(slot)
+            self._forget(slot, worker)
+            self._retire(worker)
             raise InvocationTimeout(
                 "Sandbox.Timedout",
                 f"RequestId: {request_id} Error: Task timed out after {slot.spec.timeout:.2f} seconds",
                 function_name=name,
             ) from None
         except _WorkerGone:
-            returncode = self._discard_worker(slot)
+            self._forget(slot, worker)
+            returncode = self._retire(worker)
             raise InvocationError(
                 "Runtime.ExitError",
                 f"RequestId: {request_id} Error: Runtime exited with error: {_describe_exit(returncode)}",
                 function_name=name,
             ) from None
+        except BaseException:
+            self._forget(slot, worker)
+            self._retire(worker)
+            raise
+        self._release(slot, worker)
         if not reply["ok"]:
             raise InvocationError(
                 reply["error_type"],
@@ -377,27 +428,71 @@ class LambdaRuntime:
             )
         return reply["result"]
 
+    # --- the pool ----------------------------------------------------------------------------------
+    def prewarm(self, function_name: str, count: int) -> None:
+        """Start idle workers until the function has `count` (at most its concurrency)."""
+        slot = self._slot(function_name)
+        with slot.lock:
+            wanted = min(count, slot.spec.concurrency) - len(slot.workers())
+        for _ in range(max(0, wanted)):
+            self._release(slot, self._cold_start(slot))
+
+    def replace_workers(self, function_name: str) -> int:
+        """Retire the idle workers; busy ones finish their event first. Returns how many were retired.
+
+        The next events start fresh workers, which import the handler again.
+        """
+        slot = self._slot(function_name)
+        with slot.lock:
+            idle, slot.idle = slot.idle, []
+        for worker in idle:
+            self._retire(worker)
+        return len(idle)
+
+    def concurrency(self, function_name: str) -> int:
+        return self._slot(function_name).spec.concurrency
+
+    def peak_concurrency(self, function_name: str) -> int:
+        """The most events of the function that ran at once since start."""
+        return self._slot(function_name).peak
+
+    def worker_pids(self, function_name: str) -> list[int]:
+        slot = self._slot(function_name)
+        with slot.lock:
+            return [worker.pid for worker in slot.workers() if worker.is_alive()]
+
     # --- fault injection and metrics ----------------------------------------------------------------
     def kill_worker(self, function_name: str) -> int | None:
-        """SIGKILL the function's worker as if it crashed; returns its pid (None if none was running)."""
-        worker = self._slot(function_name).worker
-        if worker is None:
+        """SIGKILL one of the function's workers (a busy one if any) as if it crashed; returns its pid."""
+        slot = self._slot(function_name)
+        with slot.lock:
+            candidates = slot.workers()
+        if not candidates:
             return None
-        os.killpg(worker.pid, signal.SIGKILL)
+        worker = candidates[0]
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # it exited on its own meanwhile
         worker.process.wait(timeout=STOP_GRACE_SECONDS)
         return worker.pid
 
     def worker_pid(self, function_name: str) -> int | None:
-        worker = self._slot(function_name).worker
-        return worker.pid if worker is not None and worker.is_alive() else None
+        """The pid of one live worker of the function (a busy one if any), or None."""
+        pids = self.worker_pids(function_name)
+        return pids[0] if pids else None
 
     def is_busy(self, function_name: str) -> bool:
-        """True while an invocation of the function is running: a kill now lands mid-batch."""
-        return self._slot(function_name).lock.locked()
+        """True while a worker of the function runs an event: a kill now lands mid-batch."""
+        slot = self._slot(function_name)
+        with slot.lock:
+            return bool(slot.busy)
 
     def stats(self, function_name: str) -> dict[str, int]:
         """Counters since start; `errors` includes timeouts and crashes, as Lambda's Errors metric does."""
-        return dict(self._slot(function_name).counters)
+        slot = self._slot(function_name)
+        with slot.lock:
+            return dict(slot.counters)
 
     def cold_start_ms(self, function_name: str) -> float | None:
         """Wall time of the last worker start: process spawn plus handler import."""
@@ -439,8 +534,8 @@ class LambdaRuntime:
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
         spawned_at = time.monotonic()
         worker = _Worker.spawn(slot.spec, env, self.project_root, slot.function_arn, self._log_fd)
-        slot.worker = worker
-        slot.counters["cold_starts"] += 1
+        with slot.lock:
+            slot.counters["cold_starts"] += 1
         return worker, spawned_at
 
     def _await_ready(self, slot: _Slot, worker: _Worker, spawned_at: float) -> None:
@@ -448,19 +543,19 @@ class LambdaRuntime:
         try:
             hello = worker.receive(spawned_at + self.init_timeout)
         except _DeadlineExceeded:
-            self._discard_worker(slot)
+            self._retire(worker)
             raise FunctionInitError(
                 name, "Runtime.InitTimeout", f"handler import took longer than {self.init_timeout:.0f} s"
             ) from None
         except _WorkerGone:
-            returncode = self._discard_worker(slot)
+            returncode = self._retire(worker)
             raise FunctionInitError(
                 name,
                 "Runtime.ExitError",
                 f"worker exited during start-up ({_describe_exit(returncode)}); see its log output",
             ) from None
         if not hello.get("ready"):
-            self._discard_worker(slot)
+            self._retire(worker)
             raise FunctionInitError(name, hello["error_type"], hello["error_message"])
         slot.cold_start_ms = (time.monotonic() - spawned_at) * 1000
         logger.debug("function %s ready in %.0f ms", name, slot.cold_start_ms)
@@ -473,10 +568,25 @@ class LambdaRuntime:
             raise InvocationError(error.error_type, error.detail, function_name=slot.spec.name) from error
         return worker
 
-    def _discard_worker(self, slot: _Slot) -> int | None:
-        worker, slot.worker = slot.worker, None
-        if worker is None:
-            return None
+    def _release(self, slot: _Slot, worker: _Worker) -> None:
+        """Back to the idle list after an event, unless the runtime stopped meanwhile."""
+        with slot.lock:
+            if worker in slot.busy:
+                slot.busy.remove(worker)
+            keep = not self._stopped and worker.is_alive()
+            if keep:
+                slot.idle.append(worker)
+        if not keep:
+            self._retire(worker)
+
+    @staticmethod
+    def _forget(slot: _Slot, worker: _Worker) -> None:
+        with slot.lock:
+            if worker in slot.busy:
+                slot.busy.remove(worker)
+
+    @staticmethod
+    def _retire(worker: _Worker) -> int | None:
         returncode = worker.terminate()
         worker.close()
         return returncode

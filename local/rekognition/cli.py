@@ -36,6 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="fraction of calls answered with ThrottlingException or ProvisionedThroughputExceededException",
     )
+    parser.add_argument(
+        "--tps",
+        type=float,
+        default=0.0,
+        help="per-operation quota in calls a second, answered over it as AWS does (default 0: no quota)",
+    )
+    parser.add_argument(
+        "--upstream",
+        default="",
+        help="forward every call to this Rekognition endpoint (e.g. moto's) instead of analysing, behind the quota",
+    )
     return parser
 
 
@@ -45,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():  # signals can only be caught there
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signal_number, lambda *_: stop.set())
-    service = RekognitionService(host=args.host, port=args.port, fail_rate=args.fail_rate)
+    if args.upstream:
+        from .quota_proxy import QuotaProxy
+
+        service = QuotaProxy(args.upstream, tps=args.tps, host=args.host, port=args.port)
+    else:
+        service = RekognitionService(host=args.host, port=args.port, fail_rate=args.fail_rate, tps=args.tps)
     try:
         url = service.start()
     except OSError as error:

@@ -10,6 +10,7 @@ import json
 import random
 import sys
 import threading
+import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .errors import RekognitionError, internal_error
 from .models import ModelSet
 from .operations import OPERATIONS
+from .quota import QUOTA_PATH, QuotaLedger
 
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -48,10 +50,13 @@ class RekognitionHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], models: ModelSet, fail_rate: float = 0.0):
+    def __init__(
+        self, address: tuple[str, int], models: ModelSet, fail_rate: float = 0.0, quota: QuotaLedger | None = None
+    ):
         super().__init__(address, RekognitionRequestHandler)
         self.models = models
         self.faults = FaultInjector(fail_rate)
+        self.quota = quota or QuotaLedger()
 
     @property
     def fail_rate(self) -> float:
@@ -80,6 +85,9 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             if models.errors:
                 body["errors"] = models.errors
             self._send_json(200, body, {})
+            return
+        if self.path.split("?", 1)[0] == QUOTA_PATH:
+            self._send_json(200, self.server.quota.snapshot(), {})
             return
         self._send_error(RekognitionError("UnknownOperationException", f"GET {self.path} is not an operation", 404))
 
@@ -120,10 +128,14 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             raise RekognitionError("SerializationException", "Request body is not valid JSON") from None
         if not isinstance(request, dict):
             raise RekognitionError("SerializationException", "Request body must be a JSON object")
+        self.server.quota.admit(operation_name)
         fault = self.server.faults.next_fault()
         if fault is not None:
             raise fault
-        return operation(request, self.server.models)
+        started = time.monotonic()
+        response = operation(request, self.server.models)
+        self.server.quota.succeeded(operation_name, time.monotonic() - started)
+        return response
 
     def _send_error(self, error: RekognitionError) -> None:
         body = {"__type": error.code, "message": error.message}

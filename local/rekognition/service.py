@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 from .models import ModelSet, shared_models
+from .quota import QuotaLedger
 from .server import RekognitionHTTPServer
 
 
@@ -15,7 +16,12 @@ class RekognitionService:
     process, so a second instance (say, one with fail_rate=1.0 for fault tests) costs nothing."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, fail_rate: float = 0.0, models: ModelSet | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fail_rate: float = 0.0,
+        models: ModelSet | None = None,
+        tps: float = 0.0,
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
@@ -23,6 +29,8 @@ class RekognitionService:
         self.requested_port = port
         self._fail_rate = fail_rate
         self.models = models or shared_models()
+        # Rekognition's per-operation TPS quota; 0 leaves it off.
+        self.quota = QuotaLedger(tps)
         self._server: RekognitionHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -52,7 +60,7 @@ class RekognitionService:
         """Start serving; returns the base URL (e.g. http://127.0.0.1:40123)."""
         if self._server is not None:
             return self.url
-        self._server = RekognitionHTTPServer((self.host, self.requested_port), self.models, self._fail_rate)
+        self._server = RekognitionHTTPServer((self.host, self.requested_port), self.models, self._fail_rate, self.quota)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="rekognition-http", daemon=True
         )

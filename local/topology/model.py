@@ -92,6 +92,7 @@ class SqsTrigger:
     batch_size: int
     maximum_batching_window: int
     report_batch_item_failures: bool
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Function:
     memory_mb: int
     environment: Mapping[str, Any]  # values may still hold intrinsics
     role: str | None
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,21 @@ class Topology:
     authorizers: tuple[JwtAuthorizer, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
     user_pool_clients: tuple[UserPoolClient, ...] = ()
+    # The HTTP API stage's DefaultRouteSettings throttle: requests per second and burst; None if off.
+    api_throttle: tuple[float, int] | None = None
 
     @property
     def stack_name(self) -> str:
         return f"{self.service}-{self.stage}"
+
+    def concurrency_limit(self, name: str) -> int | None:
+        """What bounds the function's concurrency on AWS: its reserved concurrency, else the
+        largest MaximumConcurrency of its SQS event sources; None when only the account does."""
+        function = self.function(name)
+        limits = [t.maximum_concurrency for t in self.sqs_triggers if t.function == name and t.maximum_concurrency]
+        if function.reserved_concurrency is not None:
+            return function.reserved_concurrency
+        return max(limits) if limits else None
 
     def function(self, name: str) -> Function:
         for function in self.functions:

@@ -125,6 +125,7 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
                 memory_mb=int(spec.get("memorySize", provider.get("memorySize", 1024))),
                 environment={**(provider.get("environment") or {}), **(spec.get("environment") or {})},
                 role=spec.get("role"),
+                reserved_concurrency=_optional_int(spec.get("reservedConcurrency")),
             )
         )
         for event in spec.get("events") or []:
@@ -147,6 +148,7 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
                         batch_size=int(sqs.get("batchSize", 10)),
                         maximum_batching_window=int(sqs.get("maximumBatchingWindow", 0)),
                         report_batch_item_failures=sqs.get("functionResponseType") == "ReportBatchItemFailures",
+                        maximum_concurrency=_optional_int(sqs.get("maximumConcurrency")),
                     )
                 )
             else:
@@ -183,7 +185,23 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
             UserPoolClient(i, _ref(p["UserPoolId"], "UserPoolId"), p)
             for i, p in by_type.get("AWS::Cognito::UserPoolClient", [])
         ),
+        api_throttle=_api_throttle(document.get("resources")),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _api_throttle(resources: Any) -> tuple[float, int] | None:
+    """The throttle `resources.extensions` puts on the HTTP API stage osls generates."""
+    blocks = resources if isinstance(resources, list) else [resources]
+    for block in blocks:
+        stage = ((block or {}).get("extensions") or {}).get("HttpApiStage") or {}
+        settings = (stage.get("Properties") or {}).get("DefaultRouteSettings") or {}
+        if "ThrottlingRateLimit" in settings:
+            return float(settings["ThrottlingRateLimit"]), int(settings.get("ThrottlingBurstLimit", 0))
+    return None
 
 
 def _merged_resources(resources: Any) -> dict[str, Any]:

@@ -174,3 +174,31 @@ def test_the_secret_never_appears_in_logs(world, inbox, caplog):
     logged = "\n".join(repr(vars(record)) for record in caplog.records)
     assert "webhook delivered" in logged and "refused permanently" in logged
     assert SECRET.removeprefix("whsec_") not in logged
+
+
+class ThrottledTable:
+    """DynamoDB that answers ProvisionedThroughputExceededException to every read."""
+
+    def get_item(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "rate exceeded"}}, "GetItem"
+        )
+
+
+def test_a_table_throttle_requeues_the_event_instead_of_spending_a_try(world, inbox):
+    from lib.throttling import Backoff
+
+    event = world.image_event()
+    record = world.receive(event)
+    d = world.deliverer()
+    d.delivery.repository = ImageRepository("t", dynamodb=lambda: ThrottledTable(), backoff=Backoff(budget_seconds=0))
+    # WHEN the table stays throttled through the backoff
+    assert world.run([record], d) == {"batchItemFailures": []}
+    # THEN nothing was POSTed, and a copy of the event waits on the queue, delayed
+    assert inbox.deliveries() == []
+    attributes = world.aws.client("sqs").get_queue_attributes(
+        QueueUrl=world.aws.ref("IntegrationQueue"), AttributeNames=["All"]
+    )["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessagesDelayed"]) == 1

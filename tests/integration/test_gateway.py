@@ -504,3 +504,18 @@ def test_given_the_real_runtime_when_the_function_raises_or_times_out_then_500(s
 
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
+
+
+# --- the stage throttle -------------------------------------------------------------------------------
+def test_over_the_stage_throttle_requests_get_api_gateways_429_and_never_reach_a_function(start_gateway, integration):
+    from local.rate_limits import TokenBucket
+
+    # A burst of 3 and almost no refill: the fourth request within the test is over the limit.
+    gateway = start_gateway(throttle=TokenBucket(rate=0.01, burst=3))
+    with requests.Session() as session:
+        answers = [session.post(gateway.url + "/images", data=b"x" * 100, timeout=5) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert answers[3].json() == {"message": "Too Many Requests"}
+    assert len(integration.calls) == 3
+    # Shared by every route and client, as on AWS (HTTP APIs have no per-client plans).
+    assert requests.get(gateway.url + "/images/abc", timeout=5).status_code == 429

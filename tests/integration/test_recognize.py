@@ -13,6 +13,10 @@ from lib.processing import RecognitionWorkflow
 from lib.publisher import EventPublisher
 from lib.recognition import Recognizer
 from lib.repository import ImageRepository
+from lib.requeue import Requeuer
+from lib.throttling import Backoff
+from local.functions.pollers import messages_to_delete
+from local.functions.pollers import sqs_event as lambda_event
 from tests.support.builders import LambdaContext, s3_notification, s3_test_event, sns_envelope, sqs_event, sqs_record
 
 pytestmark = pytest.mark.integration
@@ -55,7 +59,10 @@ def world(aws):
     def workflow(rekognition):
         return RecognitionWorkflow(
             repository=repository,
-            recognizer=Recognizer(frozenset({"labels", "properties"}), rekognition=lambda: rekognition),
+            # No backoff inside the invocation: a throttle goes straight to the re-queue path.
+            recognizer=Recognizer(
+                frozenset({"labels", "properties"}), rekognition=lambda: rekognition, backoff=Backoff(budget_seconds=0)
+            ),
             publisher=EventPublisher(aws.ref("ResultsTopic"), sns=lambda: aws.client("sns")),
         )
 
@@ -78,13 +85,13 @@ def world(aws):
     return w
 
 
-def run(event, workflow):
+def run(event, workflow, requeuer=None):
     """The handler's batch processing, with the workflow the test built."""
     from aws_lambda_powertools.utilities.batch import async_process_partial_response
 
     return async_process_partial_response(
         event=event,
-        record_handler=lambda record: recognize.record_handler(record, workflow),
+        record_handler=lambda record: recognize.record_handler(record, workflow, requeuer),
         processor=recognize.processor,
         context=LambdaContext(),
     )
@@ -140,9 +147,7 @@ def test_an_image_rekognition_rejects_is_marked_failed_with_a_reason(world, code
     assert event["type"] == "image.failed" and event["data"]["error"]["code"] == "invalid_image"
 
 
-@pytest.mark.parametrize(
-    "code", ["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"]
-)
+@pytest.mark.parametrize("code", ["InternalServerError", "ServiceUnavailableException"])
 def test_a_transient_rekognition_error_fails_only_that_record(world, code):
     bad, good = world.upload(), world.upload()
     throttled = FakeRekognition(code)
@@ -195,3 +200,146 @@ def test_the_records_of_a_batch_are_recognized_concurrently(world):
     records = [sqs_record(s3_notification(world.bucket, image.key)) for image in images]
     assert run(sqs_event(*records), world.workflow(WaitsForTheOthers())) == {"batchItemFailures": []}
     assert all(world.repository.get(image.image_id).status == DONE for image in images)
+
+
+class ThrottlesFirst(FakeRekognition):
+    """Answers ProvisionedThroughputExceededException the first `times` calls, then labels."""
+
+    def __init__(self, times):
+        super().__init__()
+        self.remaining = times
+
+    def detect_labels(self, **kwargs):
+        if self.remaining > 0:
+            self.remaining -= 1
+            self.calls.append(kwargs)
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Provisioned rate exceeded"}},
+                "DetectLabels",
+            )
+        return super().detect_labels(**kwargs)
+
+
+def poll_once(world, workflow, requeuer):
+    """One receive from the uploads queue and one invocation, with the event source mapping's deletes."""
+    sqs, url = world.aws.client("sqs"), world.aws.ref("UploadsQueue")
+    messages = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    if not messages:
+        return 0
+    result = run(lambda_event(messages, world.aws.arn("UploadsQueue"), "us-east-1"), workflow, requeuer)
+    for message in messages_to_delete(messages, result, report_batch_item_failures=True):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    if len(messages_to_delete(messages, result, report_batch_item_failures=True)) < len(messages):
+        # A failed record: make it visible again at once, as if its visibility timeout had passed.
+        for message in messages:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return len(messages)
+
+
+def test_a_record_throttled_more_times_than_max_receive_count_ends_done_not_in_the_dlq(world):
+    record = world.upload()
+    sqs = world.aws.client("sqs")
+    sqs.send_message(QueueUrl=world.aws.ref("UploadsQueue"), MessageBody=s3_notification(world.bucket, record.key))
+    max_receive = 5  # the UploadsQueue redrive policy in serverless.yml
+    rekognition = ThrottlesFirst(times=max_receive + 3)
+    requeuer = Requeuer(world.aws.ref("UploadsQueue"), sqs=lambda: sqs, delay_base_seconds=0)
+    workflow = world.workflow(rekognition)
+    # WHEN the queue is polled until the image is finished (each poll is one invocation)
+    for _ in range(3 * max_receive):
+        poll_once(world, workflow, requeuer)
+        if world.repository.get(record.image_id).status != PENDING:
+            break
+    # THEN it was throttled more often than the redrive allows, yet it is DONE and nothing is dead-lettered
+    assert len(rekognition.calls) == max_receive + 4
+    assert world.repository.get(record.image_id).status == DONE
+    assert world.aws.drain("UploadsDeadLetterQueue") == []
+    assert world.aws.drain("UploadsQueue") == []
+    assert [e["type"] for e in world.events()] == ["image.recognized"]
+
+
+def test_a_throttled_record_is_requeued_with_a_growing_delay_and_acknowledged(world):
+    record = world.upload()
+    sent = []
+
+    class RecordingSqs:
+        def send_message(self, **kwargs):
+            sent.append(kwargs)
+
+    requeuer = Requeuer("queue-url", sqs=lambda: RecordingSqs())
+    body = s3_notification(world.bucket, record.key)
+    attributes = {"throttle-count": {"stringValue": "3", "dataType": "Number"}}
+    message = sqs_record(body)
+    message["messageAttributes"] = attributes
+    response = run(sqs_event(message), world.workflow(ThrottlesFirst(times=1)), requeuer)
+    # THEN the original is acknowledged (not a batch item failure) and a copy carries count 4
+    assert response == {"batchItemFailures": []}
+    [copy] = sent
+    assert copy["MessageBody"] == body and copy["MessageAttributes"]["throttle-count"]["StringValue"] == "4"
+    assert 16 <= copy["DelaySeconds"] <= 32  # 2 s doubled per throttle (2 x 2**4), jittered over the upper half
+    assert world.repository.get(record.image_id).status == PENDING
+
+
+def test_an_unreadable_image_fails_at_once_without_backing_off(world):
+    record = world.upload()
+    sleeps = []
+    workflow = world.workflow(FakeRekognition("InvalidImageFormatException"))
+    workflow.recognizer._backoff = Backoff(budget_seconds=60, sleep=sleeps.append)
+    response = run(sqs_event(sqs_record(s3_notification(world.bucket, record.key))), workflow)
+    assert response == {"batchItemFailures": []}
+    assert world.repository.get(record.image_id).status == FAILED
+    assert sleeps == []  # no backoff: a refused image is final on the first answer
+
+
+class ThrottledOnce:
+    """Wraps a client so that the first call of `operation` answers a throttle error."""
+
+    def __init__(self, inner, operation, code):
+        self.inner, self.operation, self.code, self.thrown = inner, operation, code, False
+
+    def __getattr__(self, name):
+        if name == self.operation and not self.thrown:
+            self.thrown = True
+
+            def throttled(**kwargs):
+                raise ClientError({"Error": {"Code": self.code, "Message": "rate exceeded"}}, name)
+
+            return throttled
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "code"),
+    [
+        ("dynamodb", "update_item", "ProvisionedThroughputExceededException"),
+        ("dynamodb", "get_item", "ThrottlingException"),
+        ("sns", "publish", "Throttling"),
+    ],
+)
+def test_dynamodb_and_sns_throttles_are_requeued_not_failed(world, service, operation, code):
+    record = world.upload()
+    sent = []
+
+    class RecordingSqs:
+        def send_message(self, **kwargs):
+            sent.append(kwargs)
+
+    workflow = world.workflow(FakeRekognition())
+    no_wait = Backoff(budget_seconds=0)
+    if service == "dynamodb":
+        throttled = ThrottledOnce(world.aws.client("dynamodb"), operation, code)
+        workflow.repository = ImageRepository(world.aws.ref("ImagesTable"), dynamodb=lambda: throttled, backoff=no_wait)
+    else:
+        throttled = ThrottledOnce(world.aws.client("sns"), operation, code)
+        workflow.publisher = EventPublisher(world.aws.ref("ResultsTopic"), sns=lambda: throttled, backoff=no_wait)
+    body = s3_notification(world.bucket, record.key)
+    response = run(sqs_event(sqs_record(body)), workflow, Requeuer("q", sqs=lambda: RecordingSqs()))
+    assert response == {"batchItemFailures": []}
+    assert [m["MessageBody"] for m in sent] == [body]
+    # AND the copy, once delivered, finishes the image exactly once
+    again = sqs_record(body)
+    again["messageAttributes"] = {"throttle-count": {"stringValue": "1", "dataType": "Number"}}
+    assert run(sqs_event(again), workflow) == {"batchItemFailures": []}
+    assert world.repository.get(record.image_id).status == DONE
+    assert [e["type"] for e in world.events()] == ["image.recognized"]

@@ -361,3 +361,46 @@ def test_given_a_project_with_a_handlers_package_when_invoked_then_it_imports_fr
         result = runtime.invoke("greet", {"name": "ada"})
 
     assert result == {"greeting": "hello from the project root", "name": "ada", "module": "handlers.greet"}
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_a_pool_runs_up_to_its_concurrency_at_once_and_never_more(log_path):
+    spec = sample("sleepy", concurrency=2)
+    with LambdaRuntime([spec], project_root=PROJECT_ROOT, log_path=log_path) as runtime:
+        # Both workers warm first: a cold start slower than the events would let one do them all.
+        runtime.prewarm("sleepy", 5)  # asks for more than the concurrency: gets two
+        results: list[dict] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(runtime.invoke("sleepy", {"seconds": 0.5})))
+            for _ in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(results) == 6
+        # THEN two workers served them, two at a time: in parallel, but never three
+        assert len({result["pid"] for result in results}) == 2
+        assert _most_at_once([(r["started"], r["finished"]) for r in results]) == 2
+        assert runtime.peak_concurrency("sleepy") == 2 == runtime.concurrency("sleepy")
+        assert runtime.stats("sleepy")["cold_starts"] == 2
+        assert len(runtime.worker_pids("sleepy")) == 2
+
+
+def test_replaced_workers_are_retired_and_the_next_event_starts_a_fresh_one(log_path):
+    with LambdaRuntime([sample("echo", concurrency=3)], project_root=PROJECT_ROOT, log_path=log_path) as runtime:
+        runtime.prewarm("echo", 3)
+        before = set(runtime.worker_pids("echo"))
+        assert len(before) == 3
+        assert runtime.replace_workers("echo") == 3
+        assert all(process_is_gone(pid) for pid in before)
+        assert runtime.invoke("echo", {})["pid"] not in before
+        assert runtime.stats("echo")["cold_starts"] == 4

@@ -30,7 +30,7 @@ def test_bad_integers_are_refused(value):
 
 
 def test_recognition_features_always_include_labels_and_reject_unknowns():
-    base = {"IMAGES_TABLE": "t", "RESULTS_TOPIC_ARN": "arn"}
+    base = {"IMAGES_TABLE": "t", "RESULTS_TOPIC_ARN": "arn", "UPLOADS_QUEUE_URL": "q"}
     assert RecognizeConfig.from_env({**base, "RECOGNITION_FEATURES": "faces"}).features == {"labels", "faces"}
     with pytest.raises(ConfigurationError, match="celebrities"):
         RecognizeConfig.from_env({**base, "RECOGNITION_FEATURES": "labels,celebrities"})

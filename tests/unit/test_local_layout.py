@@ -19,6 +19,7 @@ MAY_IMPORT_STACK = {
     "local.chaos.run",
     "local.chaos.scenario",
     "local.chaos.audit",
+    "local.commands.burst",
 }
 
 

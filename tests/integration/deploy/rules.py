@@ -206,6 +206,32 @@ def sqs_events_report_batch_item_failures(template: Template) -> list[str]:
     ]
 
 
+def sqs_events_bounded_concurrency(template: Template) -> list[str]:
+    """Each SQS event source caps its concurrent batches: unbounded, it would scale to 1,000 and
+    spend the account's Lambda concurrency on calls the Rekognition quota throttles anyway."""
+    problems = []
+    for mapping_id, mapping in _sqs_mappings(template):
+        maximum = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        if not isinstance(maximum, int) or not 2 <= maximum <= 1000:
+            problems.append(f"{mapping_id}: ScalingConfig.MaximumConcurrency is {maximum!r}, not 2..1000")
+    return problems
+
+
+def http_api_throttled(template: Template) -> list[str]:
+    """Every HTTP API stage has a rate and a burst limit, so a flood is refused with 429 at the edge."""
+    problems = []
+    for stage_id, stage in resources(template, "AWS::ApiGatewayV2::Stage").items():
+        settings = (stage.get("Properties") or {}).get("DefaultRouteSettings") or {}
+        rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+        if not isinstance(rate, (int, float)) or rate <= 0:
+            problems.append(f"{stage_id}: no DefaultRouteSettings.ThrottlingRateLimit")
+        if not isinstance(burst, int) or burst <= 0:
+            problems.append(f"{stage_id}: no DefaultRouteSettings.ThrottlingBurstLimit")
+    if not resources(template, "AWS::ApiGatewayV2::Stage") and resources(template, "AWS::ApiGatewayV2::Api"):
+        problems.append("the HTTP API has no stage of its own to throttle")
+    return problems
+
+
 # --- operations -------------------------------------------------------------------------------------
 def log_groups_have_retention(template: Template) -> list[str]:
     problems = [
@@ -246,5 +272,7 @@ RULES = {
     "tables": tables_encrypted_with_recovery,
     "queues": queues_encrypted_with_redrive,
     "sqs events": sqs_events_report_batch_item_failures,
+    "sqs concurrency": sqs_events_bounded_concurrency,
+    "api throttle": http_api_throttled,
     "log groups": log_groups_have_retention,
 }

@@ -26,6 +26,7 @@ EXPECTED_GRANTS = {
         ("sqs:ReceiveMessage", "UploadsQueue"),
         ("sqs:DeleteMessage", "UploadsQueue"),
         ("sqs:GetQueueAttributes", "UploadsQueue"),
+        ("sqs:SendMessage", "UploadsQueue"),  # lib/requeue.py: a throttled record, sent again delayed
         # Rekognition reads the object (and the version the event names) with the caller's rights
         ("s3:GetObject", IMAGES),
         ("s3:GetObjectVersion", IMAGES),
@@ -45,6 +46,7 @@ EXPECTED_GRANTS = {
         ("sqs:DeleteMessage", "IntegrationQueue"),
         ("sqs:GetQueueAttributes", "IntegrationQueue"),
         ("sqs:ChangeMessageVisibility", "IntegrationQueue"),  # backoff before the next try
+        ("sqs:SendMessage", "IntegrationQueue"),  # lib/requeue.py: an event whose table calls stayed throttled
         ("sqs:SendMessage", "IntegrationDeadLetterQueue"),  # a final failure goes straight there
         (
             "ssm:GetParameter",  # the webhook secret; the AWS-managed SSM key needs no kms grant

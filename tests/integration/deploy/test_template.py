@@ -135,6 +135,22 @@ BREAKAGES: list[tuple[str, str, Callable[[dict], None]]] = [
         lambda t: _resources(t, "IntegrationDeadLetterQueue")["Properties"].update(MessageRetentionPeriod=60),
     ),
     ("sqs events", "whole-batch failures", lambda t: _mapping(t, "recognize").pop("FunctionResponseTypes")),
+    ("sqs concurrency", "recognize unbounded", lambda t: _mapping(t, "recognize").pop("ScalingConfig")),
+    (
+        "sqs concurrency",
+        "deliver above the ceiling",
+        lambda t: _mapping(t, "deliver").update(ScalingConfig={"MaximumConcurrency": 5000}),
+    ),
+    (
+        "api throttle",
+        "no rate limit",
+        lambda t: _resources(t, "HttpApiStage")["Properties"]["DefaultRouteSettings"].pop("ThrottlingRateLimit"),
+    ),
+    (
+        "api throttle",
+        "no route settings",
+        lambda t: _resources(t, "HttpApiStage")["Properties"].pop("DefaultRouteSettings"),
+    ),
     (
         "log groups",
         "a log group kept forever",

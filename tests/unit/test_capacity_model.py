@@ -1,0 +1,51 @@
+"""The capacity model's arithmetic: which limit binds, the drain rate, the burst, the cost."""
+
+import dataclasses
+
+import pytest
+
+from local.commands import capacity
+from local.commands import capacity_model as model
+
+
+def test_at_the_default_quota_rekognition_binds_first_for_a_million_a_day():
+    workload = model.Workload(images_per_day=1_000_000)
+    assert model.binding(workload).name == "Rekognition TPS"
+    assert model.peak_rate(workload) == pytest.approx(34.72, abs=0.01)
+
+
+def test_with_little_concurrency_lambda_binds_before_the_quota():
+    workload = model.Workload(limits=model.Limits(recognition_concurrency=2))
+    # 2 batches x 10 records / 0.6 s a record = 33.3 images/s, below the 50 TPS quota
+    assert model.binding(workload).name == "Lambda concurrency"
+    assert model.binding(workload).capacity == pytest.approx(33.33, abs=0.01)
+
+
+def test_the_drain_rate_is_the_lower_of_quota_and_concurrency():
+    assert model.drain_rate(tps=8, concurrency=4, batch_size=10, seconds_a_record=0.15) == 8
+    assert model.drain_rate(tps=50, concurrency=1, batch_size=10, seconds_a_record=0.5) == 20
+
+
+def test_a_burst_drains_at_the_quota_and_the_backlog_is_what_the_api_accepted_faster():
+    burst = model.burst(model.Workload(burst=100_000))
+    assert burst.drain_rate == 50 and burst.drain_seconds == pytest.approx(2000)
+    assert burst.accept_seconds == pytest.approx(998)  # the first 200 ride the stage's burst
+    assert burst.peak_backlog == pytest.approx(100_000 - 50 * 998, abs=1)
+
+
+def test_more_features_cost_more_and_rekognition_dominates():
+    base = model.cost_per_thousand(model.Workload(features="labels"))
+    everything = model.cost_per_thousand(model.Workload(features="labels,properties,faces,text,moderation"))
+    assert base["rekognition"] == pytest.approx(1.0) and everything["rekognition"] == pytest.approx(4.75)
+    assert base["rekognition"] > 10 * sum(v for k, v in base.items() if k != "rekognition")
+
+
+def test_a_tenfold_day_needs_a_larger_quota_and_more_concurrency():
+    needs = model.required(dataclasses.replace(model.Workload(), images_per_day=10_000_000))
+    assert needs["rekognitionTps"] > 50 * 8 and needs["recognitionConcurrency"] > 5
+
+
+def test_the_report_names_the_binding_limit_and_every_feature_set():
+    lines = capacity.report(model.Workload())
+    assert "binds first: Rekognition TPS (50.0 images/s)" in lines
+    assert sum(line.startswith(features + " ") for line in lines for features in model.FEATURE_SETS) >= 6
