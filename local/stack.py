@@ -27,6 +27,7 @@ from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner
 from local.errors import StackError
 from local.functions.pollers import QueueMapping, SqsPoller
@@ -67,6 +68,10 @@ class StackOptions:
     # serverless.yml's `auth` stage parameter: "cognito" puts the API routes behind the JWT
     # authorizer, with a user pool in the emulator; off by default, as in serverless.yml.
     auth: str = "none"
+    # Each function calls AWS as its own role, checked as AWS checks it (local/aws/iam/). Off only
+    # where the emulator cannot be wrapped (LocalStack) or Rekognition is real (REKOGNITION=aws).
+    enforce_iam: bool = True
+    serverless_yml: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
@@ -80,6 +85,7 @@ class StackOptions:
             auth=env.get("AUTH", "none") or "none",
             fixtures_dir=Path(env.get("LOCAL_FIXTURES_DIR") or FIXTURES_DIR),
             log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
+            serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
         )
         options.validate()
         return options
@@ -115,7 +121,12 @@ class LocalStack:
     def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
         self.options = options or StackOptions()
         self.options.validate()
-        self.topology = topology or topology_module.load(self.options.stage, params={"auth": self.options.auth})
+        if topology is None:
+            where = {"path": self.options.serverless_yml} if self.options.serverless_yml else {}
+            topology = topology_module.load(self.options.stage, params={"auth": self.options.auth}, **where)
+        self.topology = topology
+        enforce = self.options.enforce_iam and self.options.emulator == "moto" and self.options.rekognition != "aws"
+        self.iam: LocalIam | None = LocalIam(MotoEmulator.account_id) if enforce else None
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
         self.rekognition_url = ""
@@ -184,6 +195,9 @@ class LocalStack:
     def _start_workers_and_resources(self, aws: str, began: float) -> Any:
         """Workers warm on the planned ids while the emulator starts and the resources are created."""
         planned = Provisioner(self.topology, None, account_id=self.emulator.account_id).plan(aws)
+        if self.iam is not None:
+            # Before anything is created: a role or policy the layer cannot enforce stops the start.
+            self.topology = self.iam.configure(self.topology, planned)
         runtime = self._start_runtime(self._function_specs(planned))
         if not self.emulator.endpoint:
             if self.emulator.start() != aws:
@@ -191,6 +205,8 @@ class LocalStack:
         self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
         session = self.session()
         self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
+        if self.iam is not None:
+            self.iam.configure(self.topology, self.ids)
         self._store_webhook_secret(session)
         self._progress(f"provisioned {self._resource_summary()}", began)
         runtime.wait_started()
@@ -204,8 +220,10 @@ class LocalStack:
 
     def _start_pollers(self, session: Any) -> None:
         assert self.ids is not None and self.runtime is not None
-        sqs = session.client("sqs")
         for trigger in self.topology.sqs_triggers:
+            # Lambda's event source mapping receives and deletes with the function's role.
+            role_session = self.iam.session(trigger.function, self.topology.region) if self.iam else None
+            sqs = role_session.client("sqs", endpoint_url=session.endpoint) if role_session else session.client("sqs")
             poller = SqsPoller(
                 sqs,
                 QueueMapping(
@@ -292,7 +310,11 @@ class LocalStack:
             from local.aws.localstack import LocalStackEmulator
 
             return LocalStackEmulator()
-        return MotoEmulator()
+        return MotoEmulator(wrap=self.iam.guard.wrap if self.iam else None)
+
+    def problems(self) -> list[str]:
+        """Deliveries dropped and calls denied by the IAM and resource policies, oldest first."""
+        return self.iam.problems() if self.iam else []
 
     def _rekognition_endpoint(self, aws_endpoint: str) -> str:
         if self.options.rekognition == "moto":
@@ -315,6 +337,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL": aws_endpoint,
             "AWS_DEFAULT_REGION": self.topology.region,
         }
+        if self.iam is not None:
+            env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
         self.rekognition_process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -399,6 +423,8 @@ class LocalStack:
                 allowed = self.options.fetch_allowlist
                 environment["FETCH_ALLOWLIST"] = self.fixtures.address if allowed is None else allowed
             environment.update(self.options.function_environment.get(function.name, {}))
+            if self.iam is not None:
+                environment.update(self.iam.function_environment(function.name))
             specs.append(
                 FunctionSpec(
                     name=function.name,

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .errors import RekognitionError, internal_error
 from .models import ModelSet
 from .operations import OPERATIONS
+from .s3_source import as_caller
 
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -96,7 +97,8 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         try:
-            response = self._dispatch(self.headers.get("X-Amz-Target", ""), body)
+            with as_caller(self.headers.get("Authorization")):
+                response = self._dispatch(self.headers.get("X-Amz-Target", ""), body)
         except RekognitionError as error:
             self._send_error(error)
             return

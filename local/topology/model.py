@@ -121,6 +121,8 @@ class Topology:
     authorizers: tuple[JwtAuthorizer, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
     user_pool_clients: tuple[UserPoolClient, ...] = ()
+    # Every resource as declared, by logical id: IAM roles and resource policies are read from it.
+    resources: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:

@@ -183,6 +183,7 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
             UserPoolClient(i, _ref(p["UserPoolId"], "UserPoolId"), p)
             for i, p in by_type.get("AWS::Cognito::UserPoolClient", [])
         ),
+        resources=resources,
     )
 
 
