@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from local.aws import limits
 from local.aws.iam.operations import Call, HttpRequest, Unmapped, describe
 from local.aws.iam.policy import Request, Statement, decide
-from local.aws.iam.presigned import PresignError, verify_presigned
+from local.aws.iam.presigned import PresignError, is_presigned, verify_presigned
 from local.aws.iam.roles import FunctionRole
 
 logger = logging.getLogger("local.aws.iam")
@@ -106,7 +106,7 @@ class AccessGuard:
     def _authorize(
         self, role: FunctionRole, call: Call, environ: Mapping[str, Any], query: Mapping[str, list[str]]
     ) -> str | None:
-        if "X-Amz-Signature" in query:
+        if is_presigned(query):
             try:
                 verify_presigned(environ, role.credentials.secret_key)
             except PresignError as error:
@@ -138,6 +138,8 @@ def _not_authorized(role: FunctionRole, action: str, resource: str, why: str) ->
 
 
 def _credential_scope(authorization: str, query: Mapping[str, list[str]]) -> tuple[str, str, str] | None:
+    if "AWSAccessKeyId" in query:  # a SigV2 presigned URL: only S3 still takes them
+        return query["AWSAccessKeyId"][0], "us-east-1", "s3"
     credential = query.get("X-Amz-Credential", [""])[0]
     if credential:
         parts = credential.split("/")

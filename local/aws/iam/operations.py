@@ -150,7 +150,8 @@ def _s3(request: HttpRequest) -> Call:
     bucket, _, key = request.path.lstrip("/").partition("/")
     subresources = set(request.query) - {"versionId", "x-id", "list-type", "prefix", "delimiter", "max-keys"}
     subresources -= {"continuation-token", "start-after", "encoding-type", "fetch-owner", "marker"}
-    subresources -= {p for p in request.query if p.lower().startswith("x-amz-")}
+    subresources -= {p for p in request.query if p.lower().startswith(("x-amz-", "response-"))}
+    subresources -= {"AWSAccessKeyId", "Signature", "Expires"}  # a SigV2 presigned URL's own parameters
     shown_query = "?" + ",".join(sorted(subresources)) if subresources else ""
     where = f"s3 {request.method} /{bucket}{'/' + key if key else ''}{shown_query}"
     if not bucket:
