@@ -40,7 +40,7 @@ from local.topology import PhysicalIds, Topology, resolve
 logger = logging.getLogger("local.stack")
 
 REKOGNITION_MODES = ("local", "moto", "aws")
-EMULATORS = ("moto", "localstack")
+EMULATORS = ("moto", "localstack", "ministack")
 AUTH_MODES = ("none", "cognito")
 
 
@@ -151,6 +151,9 @@ class LocalStack:
         return self.endpoints  # type: ignore[return-value]
 
     def _start(self, began: float) -> None:
+        if self.options.emulator == "ministack":
+            self._start_deployed(began)
+            return
         # The workers take the longest to start (a Python process and its imports each), so they
         # start first, on the endpoint and resource ids the emulator will have, while the
         # emulator starts and the resources are created. An emulator that cannot say its
@@ -186,11 +189,57 @@ class LocalStack:
             webhook_inbox=self.webhook_target(),
             fixtures=self.fixtures.url.rstrip("/"),
         )
+        self._ready(began)
+
+    def _ready(self, began: float) -> None:
+        assert self.endpoints is not None
         if self.options.write_endpoints:
             self.options.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
             self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
+
+    def _start_deployed(self, began: float) -> None:
+        """EMULATOR=ministack: osls deploys the real template and zip; ministack runs the functions."""
+        from local.apigateway.host_proxy import HostProxy
+        from local.aws.ministack import MinistackEmulator
+        from local.deploy.ministack_deploy import add_environment, deploy_stack
+
+        self.emulator = MinistackEmulator(log_path=self.options.log_path)
+        aws = self.emulator.start()
+        self._progress(f"emulator (ministack) at {aws}", began)
+        self.rekognition_url = self._rekognition_endpoint(aws)
+        self.inbox = WebhookInbox(self.webhook_secret)
+        self.inbox.start()
+        self.fixtures = FixtureServer(self.options.fixtures_dir)
+        self.fixtures.start()
+        session = self.session()
+        self._store_webhook_secret(session)
+        allowed = self.options.fetch_allowlist
+        params = {
+            "webhookUrl": self.webhook_target(),
+            "fetchAllowlist": self.fixtures.address if allowed is None else allowed,
+            "auth": self.options.auth,
+        }
+        deployed = deploy_stack(aws, session, self.topology, params)
+        self.ids = deployed.ids
+        self._progress(f"deployed {len(deployed.ids.refs)} resources with osls", began)
+        for name, deployed_name in deployed.functions.items():
+            extra = dict(self.options.function_environment.get(name, {}))
+            if self.options.rekognition != "moto":
+                extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+            add_environment(session, deployed_name, extra)
+        self._start_rekognition(aws)
+        self._wait_for_rekognition()
+        self.gateway = HostProxy(aws, f"{deployed.api_id}.execute-api.localhost", self.options.api_port)
+        self.endpoints = Endpoints(
+            api=self.gateway.start(),
+            aws=aws,
+            rekognition=self.rekognition_url,
+            webhook_inbox=self.webhook_target(),
+            fixtures=self.fixtures.url.rstrip("/"),
+        )
+        self._ready(began)
 
     def _start_workers_and_resources(self, aws: str, began: float) -> Any:
         """Workers warm on the planned ids while the emulator starts and the resources are created."""
