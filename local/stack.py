@@ -205,6 +205,9 @@ class LocalStack:
         from local.aws.ministack import MinistackEmulator
         from local.deploy.ministack_deploy import add_environment, deploy_stack
 
+        if self.options.rekognition == "moto":
+            # ministack has no Rekognition of its own: the local service stands in for moto's.
+            self.options.rekognition = "local"
         self.emulator = MinistackEmulator(log_path=self.options.log_path)
         aws = self.emulator.start()
         self._progress(f"emulator (ministack) at {aws}", began)
@@ -226,8 +229,7 @@ class LocalStack:
         self._progress(f"deployed {len(deployed.ids.refs)} resources with osls", began)
         for name, deployed_name in deployed.functions.items():
             extra = dict(self.options.function_environment.get(name, {}))
-            if self.options.rekognition != "moto":
-                extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+            extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
             add_environment(session, deployed_name, extra)
         self._start_rekognition(aws)
         self._wait_for_rekognition()

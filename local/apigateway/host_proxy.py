@@ -2,7 +2,9 @@
 
 ministack serves each HTTP API under the host name `<apiId>.execute-api.localhost`; clients that
 know only a URL (curl, the e2e suite, a browser) cannot send that. The proxy forwards every
-request to the emulator with that Host header and passes the answer back unchanged.
+request to the emulator with that Host header and passes the answer back unchanged. It also
+applies API Gateway's 10 MB body limit, which ministack does not: a larger body is a 413 before
+any of it is read, as from API Gateway.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from local.apigateway.gateway import MAX_PAYLOAD_BYTES
 
 # Hop-by-hop headers are the proxy's own business, not the emulator's (RFC 9110, section 7.6.1).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -48,6 +52,10 @@ def _handler(proxy: HostProxy) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PAYLOAD_BYTES:
+                self.close_connection = True  # the unread body makes the connection unusable
+                self._answer(413, "Request Entity Too Large", [], b'{"message":"Request Entity Too Large"}')
+                return
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
             headers["Host"] = proxy.host
@@ -61,10 +69,15 @@ def _handler(proxy: HostProxy) -> type[BaseHTTPRequestHandler]:
                 return
             finally:
                 connection.close()
-            self.send_response(answer.status, answer.reason)
-            for name, value in answer.getheaders():
+            self._answer(answer.status, answer.reason, answer.getheaders(), payload)
+
+        def _answer(self, status: int, reason: str, headers: list[tuple[str, str]], payload: bytes) -> None:
+            self.send_response(status, reason)
+            for name, value in headers:
                 if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                     self.send_header(name, value)
+            if not headers:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if self.command != "HEAD":
