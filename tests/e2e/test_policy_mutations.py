@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from local.paths import PROJECT_ROOT, SERVERLESS_YML
+from tests.e2e.conftest import skip_on_ministack
 
 pytestmark = pytest.mark.e2e
 
@@ -96,3 +97,12 @@ def test_local_e2e_passes_on_the_unmutated_file(tmp_path):
     result = run_e2e(copy)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("e2e: passed"), result.stdout
+
+
+def test_the_pollers_receive_and_delete_as_their_functions_role(stack):
+    skip_on_ministack(stack, "its own event source mappings poll the queues, with its own credentials")
+    local = stack.stack
+    for poller in local.pollers:
+        signing_key = poller._sqs._request_signer._credentials.access_key
+        assert signing_key == local.iam.credentials.for_function(poller.mapping.function_name).access_key
+        assert local.iam.guard.role_of(signing_key).function == poller.mapping.function_name

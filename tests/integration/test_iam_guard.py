@@ -195,3 +195,22 @@ def test_messages_and_items_over_their_limits_fail_as_on_aws_whoever_sends_them(
         lambda: recognize.publish(TopicArn=stack.ref("ResultsTopic"), Message=json.dumps({"x": "y" * 262_144}))
     )
     assert error["Code"] == "InvalidParameter"
+
+
+def test_the_local_rekognition_reads_the_image_with_its_callers_credentials(stack, monkeypatch):
+    from local.rekognition import s3_source
+    from local.rekognition.errors import RekognitionError
+
+    bucket = stack.ref("ImagesBucket")
+    stack.admin.client("s3").put_object(Bucket=bucket, Key="images/r.jpg", Body=b"jpeg")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+    monkeypatch.setenv("LOCAL_CALLER_SECRETS", stack.iam.caller_secrets())
+    recognize, upload = (stack.iam.credentials.for_function(f).access_key for f in ("recognize", "upload"))
+
+    with s3_source.as_caller(f"AWS4-HMAC-SHA256 Credential={recognize}/20261130/us-east-1/rekognition/aws4_request"):
+        assert s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024) == b"jpeg"
+    with s3_source.as_caller(f"AWS4-HMAC-SHA256 Credential={upload}/20261130/us-east-1/rekognition/aws4_request"):
+        with pytest.raises(RekognitionError) as refused:
+            s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024)
+    assert refused.value.code == "InvalidS3ObjectException" and "AccessDenied" in refused.value.message
+    assert "UploadRole" in stack.iam.guard.denials[-1] and "s3:GetObject" in stack.iam.guard.denials[-1]
