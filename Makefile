@@ -68,7 +68,7 @@ remove: $(STAMP) $(NODE_MODULES) ## delete STAGE's stack from AWS (data of stage
 	$(SLS) remove --stage $(STAGE) $(SLS_ARGS)
 
 .PHONY: deploy-local
-deploy-local: $(STAMP) $(NODE_MODULES) ## deploy STAGE with osls to the embedded emulator and check what it created
+deploy-local: $(STAMP) $(NODE_MODULES) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP)) ## deploy STAGE with osls to the embedded emulator (EMULATOR=ministack: to ministack) and check what it created
 	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
