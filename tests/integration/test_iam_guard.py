@@ -214,3 +214,31 @@ def test_the_local_rekognition_reads_the_image_with_its_callers_credentials(stac
             s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024)
     assert refused.value.code == "InvalidS3ObjectException" and "AccessDenied" in refused.value.message
     assert "UploadRole" in stack.iam.guard.denials[-1] and "s3:GetObject" in stack.iam.guard.denials[-1]
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_a_presigned_post_is_held_to_its_signature_expiry_and_conditions(stack, version):
+    bucket = stack.ref("ImagesBucket")
+    config = Config(signature_version=version)
+    upload, images = (stack.client(f, "s3", config=config) for f in ("upload", "images"))
+    conditions = [["content-length-range", 1, 1000], ["starts-with", "$key", "images/"], {"Content-Type": "image/jpeg"}]
+
+    def post(client=upload, key="images/form.jpg", size=10, content_type="image/jpeg", expires=60, tamper=False):
+        form = client.generate_presigned_post(
+            bucket, key, Fields={"Content-Type": "image/jpeg"}, Conditions=conditions, ExpiresIn=expires
+        )
+        fields = dict(form["fields"], **{"Content-Type": content_type})
+        if tamper:
+            fields["policy"] = fields["policy"][:-4] + "AAA="
+        return requests.post(form["url"], data=fields, files={"file": ("a.jpg", b"x" * size)}, timeout=10)
+
+    assert post().status_code in (200, 204)
+    assert stack.admin.client("s3").get_object(Bucket=bucket, Key="images/form.jpg")["Body"].read() == b"x" * 10
+    too_large = post(size=2000)
+    assert too_large.status_code == 400 and b"EntityTooLarge" in too_large.content
+    wrong_type = post(content_type="text/html")
+    assert wrong_type.status_code == 403 and b"Policy Condition failed" in wrong_type.content
+    assert b"SignatureDoesNotMatch" in post(tamper=True).content
+    assert b"Policy expired" in post(expires=-5).content
+    outside_role = post(client=images)
+    assert outside_role.status_code == 403 and b"s3:PutObject" in outside_role.content

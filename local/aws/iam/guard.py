@@ -25,6 +25,7 @@ from local.aws import limits
 from local.aws.iam.operations import Call, HttpRequest, Unmapped, describe
 from local.aws.iam.policy import Request, Statement, decide
 from local.aws.iam.presigned import PresignError, is_presigned, verify_presigned
+from local.aws.iam.presigned_post import post_access_key, verify_post
 from local.aws.iam.roles import FunctionRole
 
 logger = logging.getLogger("local.aws.iam")
@@ -62,6 +63,10 @@ class AccessGuard:
     # --- WSGI ---------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         assert self.app is not None, "wrap() the emulator's app first"
+        if environ["REQUEST_METHOD"] == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            refused = self._form_upload(environ, start_response)
+            if refused is not None:
+                return refused
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         scope = _credential_scope(environ.get("HTTP_AUTHORIZATION", ""), query)
         if scope is None:
@@ -101,6 +106,41 @@ class AccessGuard:
         if exceeded is not None:
             return _error(start_response, 400, service, call.protocol, exceeded.code, exceeded.message)
         return self.app(environ, start_response)
+
+    def _form_upload(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes] | None:
+        """A presigned POST to a bucket: verified and authorized as its signer, or refused."""
+        from werkzeug.formparser import parse_form_data
+
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        _, form, files = parse_form_data({**environ, "wsgi.input": io.BytesIO(body)})
+        fields = {name: form[name] for name in form}
+        role = self._roles.get(post_access_key(fields) or "")
+        if role is None:
+            return None  # the stack's own or an unsigned upload: moto's to judge
+        bucket = urllib.parse.unquote(environ.get("PATH_INFO", "")).strip("/").split("/", 1)[0]
+        upload = files.get("file")
+        content = upload.read() if upload is not None else b""
+        try:
+            verify_post(fields, len(content), bucket, role.credentials.secret_key)
+        except PresignError as error:
+            return self._refuse_presigned(start_response, role, error)
+        key = next((v for k, v in fields.items() if k.lower() == "key"), "")
+        key = key.replace("${filename}", upload.filename or "") if upload is not None else key
+        call = Call("s3", "PostObject", (("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"),), "rest-xml")
+        refusal = self._authorize(role, call, environ, {})
+        return None if refusal is None else self._deny(start_response, "s3", "rest-xml", refusal)
+
+    def _refuse_presigned(
+        self, start_response: Callable[..., Any], role: FunctionRole, error: PresignError
+    ) -> Iterable[bytes]:
+        code, _, detail = str(error).partition(": ")
+        message = f"{role.arn}: the presigned request is refused: {detail}"
+        logger.warning("IAM denied: %s", message)
+        with self._lock:
+            self.denials.append(message)
+        status = 400 if code in ("EntityTooLarge", "EntityTooSmall", "AuthorizationQueryParametersError") else 403
+        return _error(start_response, status, "s3", "rest-xml", code, message)
 
     # --- decisions ----------------------------------------------------------------------------------
     def _authorize(

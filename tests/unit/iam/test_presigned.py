@@ -56,3 +56,18 @@ def test_an_expired_url_fails(version):
     an_hour_later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     with pytest.raises(PresignError, match="Request has expired"):
         verify_presigned(environ, SECRET, now=an_hour_later)
+
+
+def test_a_presigned_post_refuses_a_form_field_its_policy_does_not_cover():
+    from local.aws.iam.presigned_post import post_access_key, verify_post
+
+    s3 = boto3.session.Session(
+        aws_access_key_id="ASIALOCALTEST", aws_secret_access_key=SECRET, region_name="us-east-1"
+    ).client("s3", endpoint_url="http://127.0.0.1:5000", config=Config(signature_version="s3v4"))
+    fields = s3.generate_presigned_post("b", "images/a.jpg", ExpiresIn=60)["fields"]
+    assert post_access_key(fields) == "ASIALOCALTEST"
+    verify_post(fields, 10, "b", SECRET)
+    with pytest.raises(PresignError, match="Extra input fields: x-amz-meta-owner"):
+        verify_post({**fields, "x-amz-meta-owner": "someone"}, 10, "b", SECRET)
+    with pytest.raises(PresignError, match="SignatureDoesNotMatch"):
+        verify_post(fields, 10, "b", "another secret")
