@@ -139,6 +139,7 @@ class LocalStack:
         self.endpoints: Endpoints | None = None
         self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
         self.started_in = 0.0
+        self._rekognition_denials: list[str] = []
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> Endpoints:
@@ -365,7 +366,7 @@ class LocalStack:
 
     def problems(self) -> list[str]:
         """Deliveries dropped and calls denied by the IAM and resource policies, oldest first."""
-        return self.iam.problems() if self.iam else []
+        return [*(self.iam.problems() if self.iam else []), *self._rekognition_denials]
 
     def _rekognition_endpoint(self, aws_endpoint: str) -> str:
         if self.options.rekognition == "moto":
@@ -390,6 +391,7 @@ class LocalStack:
         }
         if self.iam is not None:
             env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
+            env["LOCAL_CALLER_REKOGNITION"] = self.iam.caller_rekognition()
         self.rekognition_process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -417,7 +419,9 @@ class LocalStack:
                         f"the local Rekognition service listens on {match.group(1)}, not {self.rekognition_url}"
                     )
                 # Keep draining its stdout so the service never blocks on a full pipe.
-                threading.Thread(target=_drain, args=(self.rekognition_process.stdout,), daemon=True).start()
+                threading.Thread(
+                    target=_drain, args=(self.rekognition_process.stdout, self._rekognition_denials), daemon=True
+                ).start()
                 return
         raise StackError("the local Rekognition service did not start listening within 30 s")
 
@@ -559,6 +563,8 @@ class _EndpointSession:
         return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
 
 
-def _drain(stream: Any) -> None:
+def _drain(stream: Any, denials: list[str]) -> None:
     for line in stream:
         logger.debug("rekognition: %s", line.rstrip())
+        if line.startswith("IAM denied: "):
+            denials.append(line.removeprefix("IAM denied: ").rstrip())

@@ -14,6 +14,7 @@ import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import callers
 from .errors import RekognitionError, internal_error
 from .models import ModelSet
 from .operations import OPERATIONS
@@ -98,7 +99,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         try:
             with as_caller(self.headers.get("Authorization")):
-                response = self._dispatch(self.headers.get("X-Amz-Target", ""), body)
+                response = self._dispatch(self.headers.get("X-Amz-Target", ""), body, self.headers.get("Authorization"))
         except RekognitionError as error:
             self._send_error(error)
             return
@@ -108,7 +109,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             return
         self._send_json(200, response, {})
 
-    def _dispatch(self, target: str, body: bytes) -> dict:
+    def _dispatch(self, target: str, body: bytes, authorization: str | None = None) -> dict:
         operation_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         operation = OPERATIONS.get(operation_name)
         if operation is None:
@@ -116,6 +117,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             raise RekognitionError(
                 "UnknownOperationException", f"Operation {shown} is not emulated by the local Rekognition"
             )
+        callers.authorize(authorization, operation_name)
         try:
             request = json.loads(body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from local.aws.iam.guard import AccessGuard
+from local.aws.iam.policy import Request, decide
 from local.aws.iam.resource_policies import bucket_policies, honour_delivery_policies
 from local.aws.iam.roles import FunctionRole, RoleCredentials, function_roles
 from local.topology import PhysicalIds, Topology
@@ -43,6 +44,22 @@ class LocalIam:
     def caller_secrets(self) -> str:
         """For the local Rekognition service, which reads S3 as its caller: access key -> secret."""
         return json.dumps({role.credentials.access_key: role.credentials.secret_key for role in self.roles.values()})
+
+    def caller_rekognition(self) -> str:
+        """For the local Rekognition service: access key -> the role's ARN and the Detect* operations
+        it allows. Rekognition's Detect* actions take no resource, so they are decided once, on `*`."""
+        operations = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
+        return json.dumps(
+            {
+                role.credentials.access_key: {
+                    "arn": role.arn,
+                    "allowed": [
+                        o for o in operations if decide(role.statements, Request(f"rekognition:{o}", "*")) == "Allow"
+                    ],
+                }
+                for role in self.roles.values()
+            }
+        )
 
     def session(self, function_name: str, region: str) -> Any:
         import boto3
