@@ -40,6 +40,17 @@ $(STAMP): $(REQUIREMENTS)
 .PHONY: venv
 venv: $(STAMP) ## create .venv and install every Python dependency
 
+# EMULATOR=ministack runs from a virtualenv of its own: it pins an older botocore than .venv's boto3.
+MINISTACK_VENV  := .local/ministack-venv
+MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
+$(MINISTACK_STAMP): local/requirements-ministack.txt $(STAMP)
+	@test -x $(MINISTACK_VENV)/bin/python || $(PY) -c 'import sys, venv; venv.create(sys.argv[1], with_pip=True)' $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r local/requirements-ministack.txt
+	@touch $@
+
+.PHONY: ministack
+ministack: $(MINISTACK_STAMP) ## install ministack for EMULATOR=ministack (its own virtualenv under .local/)
+
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
@@ -57,15 +68,15 @@ remove: $(STAMP) $(NODE_MODULES) ## delete STAGE's stack from AWS (data of stage
 	$(SLS) remove --stage $(STAGE) $(SLS_ARGS)
 
 .PHONY: deploy-local
-deploy-local: $(STAMP) $(NODE_MODULES) ## deploy STAGE with osls to the embedded emulator and check what it created
+deploy-local: $(STAMP) $(NODE_MODULES) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP)) ## deploy STAGE with osls to the embedded emulator (EMULATOR=ministack: to ministack) and check what it created
 	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
-local: $(STAMP) ## run the whole stack on this machine until Ctrl-C (REKOGNITION=local|moto|aws, EMULATOR=moto|localstack)
+local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C (REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
 	$(PY) -m local up
 
 .PHONY: local-e2e
-local-e2e: $(STAMP) ## run one full flow on a fresh local stack and print a one-line summary
+local-e2e: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run one full flow on a fresh local stack and print a one-line summary
 	$(PY) -m local e2e
 
 # STAGE has a default (dev) for packaging; smoke targets a stage only when one is named.
@@ -102,8 +113,8 @@ redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadL
 	$(PY) -m local redrive "$(QUEUE)" $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)",--local)
 
 .PHONY: test
-test: $(STAMP) $(NODE_MODULES) ## run every test: unit, integration and e2e
-	$(PYTEST) tests/unit tests/integration tests/e2e
+test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integration and e2e (moto and ministack)
+	$(PYTEST) --durations=15 tests/unit tests/integration tests/e2e
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## unit tests only (no network)
@@ -114,7 +125,7 @@ test-integration: $(STAMP) $(NODE_MODULES) ## integration tests (moto per servic
 	$(PYTEST) tests/integration
 
 .PHONY: test-e2e
-test-e2e: $(STAMP) ## end-to-end tests on the local stack
+test-e2e: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## end-to-end tests on the local stack (moto and ministack)
 	$(PYTEST) tests/e2e
 
 .PHONY: lint

@@ -27,6 +27,7 @@ from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner
 from local.errors import StackError
 from local.functions.pollers import QueueMapping
@@ -41,7 +42,7 @@ from local.topology import PhysicalIds, Topology, resolve
 logger = logging.getLogger("local.stack")
 
 REKOGNITION_MODES = ("local", "moto", "aws")
-EMULATORS = ("moto", "localstack")
+EMULATORS = ("moto", "localstack", "ministack")
 AUTH_MODES = ("none", "cognito")
 
 
@@ -76,6 +77,10 @@ class StackOptions:
     rekognition_tps: float = 0.0
     # The HTTP API throttle (rate, burst): None takes serverless.yml's, () turns it off.
     api_throttle: tuple[float, int] | tuple[()] | None = None
+    # Each function calls AWS as its own role, checked as AWS checks it (local/aws/iam/). Off only
+    # where the emulator cannot be wrapped (LocalStack) or Rekognition is real (REKOGNITION=aws).
+    enforce_iam: bool = True
+    serverless_yml: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
@@ -91,6 +96,7 @@ class StackOptions:
             log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
             max_workers=int(env.get("LOCAL_MAX_WORKERS") or 0),
             rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
+            serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
         )
         options.validate()
         return options
@@ -132,7 +138,12 @@ class LocalStack:
     def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
         self.options = options or StackOptions()
         self.options.validate()
-        self.topology = topology or topology_module.load(self.options.stage, params={"auth": self.options.auth})
+        if topology is None:
+            where = {"path": self.options.serverless_yml} if self.options.serverless_yml else {}
+            topology = topology_module.load(self.options.stage, params={"auth": self.options.auth}, **where)
+        self.topology = topology
+        enforce = self.options.enforce_iam and self.options.emulator == "moto" and self.options.rekognition != "aws"
+        self.iam: LocalIam | None = LocalIam(MotoEmulator.account_id) if enforce else None
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
         self.rekognition_url = ""
@@ -145,6 +156,7 @@ class LocalStack:
         self.endpoints: Endpoints | None = None
         self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
         self.started_in = 0.0
+        self._rekognition_denials: list[str] = []
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> Endpoints:
@@ -157,6 +169,9 @@ class LocalStack:
         return self.endpoints  # type: ignore[return-value]
 
     def _start(self, began: float) -> None:
+        if self.options.emulator == "ministack":
+            self._start_deployed(began)
+            return
         # The workers take the longest to start (a Python process and its imports each), so they
         # start first, on the endpoint and resource ids the emulator will have, while the
         # emulator starts and the resources are created. An emulator that cannot say its
@@ -193,15 +208,66 @@ class LocalStack:
             webhook_inbox=self.webhook_target(),
             fixtures=self.fixtures.url.rstrip("/"),
         )
+        self._ready(began)
+
+    def _ready(self, began: float) -> None:
+        assert self.endpoints is not None
         if self.options.write_endpoints:
             self.options.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
             self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
 
+    def _start_deployed(self, began: float) -> None:
+        """EMULATOR=ministack: osls deploys the real template and zip; ministack runs the functions."""
+        from local.apigateway.host_proxy import HostProxy
+        from local.aws.ministack import MinistackEmulator
+        from local.deploy.ministack_deploy import add_environment, deploy_stack
+
+        if self.options.rekognition == "moto":
+            # ministack has no Rekognition of its own: the local service stands in for moto's.
+            self.options.rekognition = "local"
+        self.emulator = MinistackEmulator(log_path=self.options.log_path)
+        aws = self.emulator.start()
+        self._progress(f"emulator (ministack) at {aws}", began)
+        self.rekognition_url = self._rekognition_endpoint(aws)
+        self.inbox = WebhookInbox(self.webhook_secret)
+        self.inbox.start()
+        self.fixtures = FixtureServer(self.options.fixtures_dir)
+        self.fixtures.start()
+        session = self.session()
+        self._store_webhook_secret(session)
+        allowed = self.options.fetch_allowlist
+        params = {
+            "webhookUrl": self.webhook_target(),
+            "fetchAllowlist": self.fixtures.address if allowed is None else allowed,
+            "auth": self.options.auth,
+        }
+        deployed = deploy_stack(aws, session, self.topology, params)
+        self.ids = deployed.ids
+        self._progress(f"deployed {len(deployed.ids.refs)} resources with osls", began)
+        for name, deployed_name in deployed.functions.items():
+            extra = dict(self.options.function_environment.get(name, {}))
+            extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+            add_environment(session, deployed_name, extra)
+        self._start_rekognition(aws)
+        self._wait_for_rekognition()
+        self.gateway = HostProxy(aws, f"{deployed.api_id}.execute-api.localhost", self.options.api_port)
+        self.endpoints = Endpoints(
+            api=self.gateway.start(),
+            aws=aws,
+            rekognition=self.rekognition_url,
+            webhook_inbox=self.webhook_target(),
+            fixtures=self.fixtures.url.rstrip("/"),
+        )
+        self._ready(began)
+
     def _start_workers_and_resources(self, aws: str, began: float) -> Any:
         """Workers warm on the planned ids while the emulator starts and the resources are created."""
         planned = Provisioner(self.topology, None, account_id=self.emulator.account_id).plan(aws)
+        if self.iam is not None:
+            # Before anything is created: a role or policy the layer cannot enforce stops the start.
+            self.topology = self.iam.configure(self.topology, planned)
         runtime = self._start_runtime(self._function_specs(planned))
         if not self.emulator.endpoint:
             if self.emulator.start() != aws:
@@ -209,6 +275,8 @@ class LocalStack:
         self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
         session = self.session()
         self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
+        if self.iam is not None:
+            self.iam.configure(self.topology, self.ids)
         self._store_webhook_secret(session)
         self._progress(f"provisioned {self._resource_summary()}", began)
         runtime.wait_started()
@@ -223,10 +291,17 @@ class LocalStack:
     def _start_pollers(self, session: Any) -> None:
         """One scaling poller per SQS event source, up to the function's concurrency, as on AWS."""
         assert self.ids is not None and self.runtime is not None
-        sqs = session.client("sqs")
         for trigger in self.topology.sqs_triggers:
+            # Lambda's event source mapping receives and deletes with the function's role.
+            role_session = self.iam.session(trigger.function, self.topology.region) if self.iam else None
+
+            def make_client(role_session: Any = role_session) -> Any:
+                if role_session is not None:
+                    return role_session.client("sqs", endpoint_url=session.endpoint)
+                return session.client("sqs")
+
             poller = ScalingPoller(
-                sqs,
+                make_client(),
                 QueueMapping(
                     function_name=trigger.function,
                     queue_url=self.ids.refs[trigger.queue],
@@ -239,7 +314,7 @@ class LocalStack:
                 max_pollers=self.runtime.concurrency(trigger.function),
                 region=self.topology.region,
                 wait_seconds=self.options.poll_wait_seconds,
-                make_client=lambda: session.client("sqs"),
+                make_client=make_client,
             )
             poller.start()
             self.pollers.append(poller)
@@ -313,7 +388,11 @@ class LocalStack:
             from local.aws.localstack import LocalStackEmulator
 
             return LocalStackEmulator()
-        return MotoEmulator()
+        return MotoEmulator(wrap=self.iam.guard.wrap if self.iam else None)
+
+    def problems(self) -> list[str]:
+        """Deliveries dropped and calls denied by the IAM and resource policies, oldest first."""
+        return [*(self.iam.problems() if self.iam else []), *self._rekognition_denials]
 
     def _rekognition_endpoint(self, aws_endpoint: str) -> str:
         if self.options.rekognition == "moto" and not self.options.rekognition_tps:
@@ -342,6 +421,9 @@ class LocalStack:
             "AWS_ENDPOINT_URL": aws_endpoint,
             "AWS_DEFAULT_REGION": self.topology.region,
         }
+        if self.iam is not None:
+            env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
+            env["LOCAL_CALLER_REKOGNITION"] = self.iam.caller_rekognition()
         self.rekognition_process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -369,7 +451,9 @@ class LocalStack:
                         f"the local Rekognition service listens on {match.group(1)}, not {self.rekognition_url}"
                     )
                 # Keep draining its stdout so the service never blocks on a full pipe.
-                threading.Thread(target=_drain, args=(self.rekognition_process.stdout,), daemon=True).start()
+                threading.Thread(
+                    target=_drain, args=(self.rekognition_process.stdout, self._rekognition_denials), daemon=True
+                ).start()
                 return
         raise StackError("the local Rekognition service did not start listening within 30 s")
 
@@ -426,6 +510,8 @@ class LocalStack:
                 allowed = self.options.fetch_allowlist
                 environment["FETCH_ALLOWLIST"] = self.fixtures.address if allowed is None else allowed
             environment.update(self.options.function_environment.get(function.name, {}))
+            if self.iam is not None:
+                environment.update(self.iam.function_environment(function.name))
             limit = self.topology.concurrency_limit(function.name)
             specs.append(
                 FunctionSpec(
@@ -515,6 +601,8 @@ class _EndpointSession:
         return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
 
 
-def _drain(stream: Any) -> None:
+def _drain(stream: Any, denials: list[str]) -> None:
     for line in stream:
         logger.debug("rekognition: %s", line.rstrip())
+        if line.startswith("IAM denied: "):
+            denials.append(line.removeprefix("IAM denied: ").rstrip())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
+from typing import Any
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -17,8 +19,10 @@ class MotoEmulator:
     # moto's default account, which its ARNs carry.
     account_id = "123456789012"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, wrap: Callable[[Any], Any] | None = None):
         self.host = host
+        # A WSGI middleware put around moto's app: the local IAM layer (local/aws/iam/guard.py).
+        self.wrap = wrap
         # The port is fixed before the server starts, so the stack can name the endpoint early.
         self.port = port or _free_port(host)
         self._server = None
@@ -30,13 +34,11 @@ class MotoEmulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> str:
-        # Imported here: moto takes about half a second to import, and only `up` needs it.
-        from moto.server import ThreadedMotoServer
-
+        # moto is imported in _server_class: it takes about half a second, and only `up` needs it.
         _list_moto_modules_once()
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server = _server_class(self.wrap)(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -46,6 +48,25 @@ class MotoEmulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def _server_class(wrap: Callable[[Any], Any] | None) -> Any:
+    """moto's threaded server, with `wrap` around its WSGI app (moto builds the app in its thread)."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    if wrap is None:
+        return ThreadedMotoServer
+
+    class WrappedMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = wrap(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return WrappedMotoServer
 
 
 def _free_port(host: str) -> int:

@@ -129,6 +129,7 @@ class SmokeFlow:
         last: dict[str, Any] = {}
 
         def finished() -> dict[str, Any] | None:
+            self._fail_on_problems("recognition")
             url = f"{self.target.api}/images/{image_id}"
             response = _request("recognition", lambda: self.http.get(url, timeout=min(10, deadline.remaining() + 1)))
             if response.status_code != 200:
@@ -165,6 +166,7 @@ class SmokeFlow:
             return None
 
         def delivered() -> dict[str, Any] | None:
+            self._fail_on_problems("webhook")
             about = [d for d in self._deliveries() or [] if _image_of(d) == image_id]
             return next((d for d in about if d.get("verified") and 200 <= int(d.get("status") or 0) < 300), None)
 
@@ -175,6 +177,11 @@ class SmokeFlow:
         detail = f"{delivery.get('event_type')}, signature verified, {delivery.get('webhook_id')}"
         self.report.step("webhook", began, detail)
         return delivery
+
+    def _fail_on_problems(self, step: str) -> None:
+        problems = self.target.problems()
+        if problems:
+            raise StepFailed(step, "; ".join(problems))
 
     def _deliveries(self) -> list[dict[str, Any]] | None:
         """The inbox's deliveries, or None when it does not answer with a list of them."""

@@ -39,6 +39,8 @@ class Target:
     fixtures: str | None = None  # a server the API may fetch images from, if there is one
     inbox: str | None = None  # a webhook inbox that lists its deliveries, if one is known
     close: Callable[[], None] = field(default=lambda: None)
+    # Calls the local IAM layer denied and deliveries it dropped: a flow that waits fails at once.
+    problems: Callable[[], list[str]] = field(default=list)
 
 
 def api_target(api: str, inbox: str | None = None) -> Target:
@@ -117,4 +119,5 @@ def fresh_local_target() -> Target:
         fixtures=endpoints.fixtures,
         inbox=endpoints.webhook_inbox,
         close=stack.stop,
+        problems=stack.problems,
     )

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from local import topology as topology_module
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.deploy.deployment_check import FAILED, GAP, VERIFIED, DeploymentCheck, Finding
 from local.deploy.packaging import PackagingError, run_sls
+from local.errors import StackError
 
 
 def deploy(endpoint: str, stage: str, params: dict[str, str], package_dir: Path | None = None) -> None:
@@ -48,13 +51,19 @@ def check(endpoint: str, stage: str, params: dict[str, str]) -> list[Finding]:
     return DeploymentCheck(lambda service: session.client(service, endpoint_url=endpoint), topology).run()
 
 
-def deploy_and_check(stage: str, params: dict[str, str], package_dir: Path | None = None) -> list[Finding]:
-    """Starts moto, deploys, checks and stops moto again."""
+def deploy_and_check(
+    stage: str, params: dict[str, str], package_dir: Path | None = None, emulator_name: str = "moto"
+) -> list[Finding]:
+    """Starts the emulator (moto, or ministack with EMULATOR=ministack), deploys, checks and stops it."""
     # Skipped types are reported as gaps below; moto's own warnings, repeated on every read of the
     # stack, would only bury them.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
-    emulator = MotoEmulator()
+    emulator: Any = MotoEmulator()
+    if emulator_name == "ministack":
+        from local.aws.ministack import MinistackEmulator
+
+        emulator = MinistackEmulator()
     endpoint = emulator.start()
     try:
         deploy(endpoint, stage, params, package_dir)
@@ -67,7 +76,7 @@ def report(findings: list[Finding]) -> str:
     lines = []
     for outcome, title in (
         (VERIFIED, "verified"),
-        (GAP, "emulator gaps: declared, reported created by moto, not verifiable here"),
+        (GAP, "emulator gaps: declared, reported created by the emulator, not verifiable here"),
         (FAILED, "FAILED"),
     ):
         selected = [f for f in findings if f.outcome == outcome]
@@ -85,10 +94,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     params = dict(p.split("=", 1) for p in args.param)
     began = time.perf_counter()
-    print(f"deploy-local: deploying stage {args.stage} with osls to moto", flush=True)
+    emulator = os.environ.get("EMULATOR") or "moto"
+    print(f"deploy-local: deploying stage {args.stage} with osls to {emulator}", flush=True)
     try:
-        findings = deploy_and_check(args.stage, params, args.package)
-    except PackagingError as error:
+        findings = deploy_and_check(args.stage, params, args.package, emulator)
+    except (PackagingError, StackError) as error:
         print(f"deploy-local: {error}", file=sys.stderr)
         return 1
     print(report(findings))

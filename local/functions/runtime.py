@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from local.functions.memory import MemoryWatch
 from local.functions.worker import FRAME_HEADER
 
 logger = logging.getLogger("local.functions.runtime")
@@ -396,8 +397,9 @@ class LambdaRuntime:
             f'{{"request_id": "{request_id}", "deadline_epoch_ms": {deadline_epoch_ms}, "event": {payload_event}}}'
         ).encode()
         try:
-            worker.send(payload, deadline)
-            reply = worker.receive(deadline)
+            with MemoryWatch(worker.pid, slot.spec.memory_mb, name) as memory:
+                worker.send(payload, deadline)
+                reply = worker.receive(deadline)
         except _DeadlineExceeded:
             self._forget(slot, worker)
             self._retire(worker)
@@ -409,6 +411,13 @@ class LambdaRuntime:
         except _WorkerGone:
             self._forget(slot, worker)
             returncode = self._retire(worker)
+            if memory.exceeded_mb is not None:
+                raise InvocationError(
+                    "Runtime.OutOfMemory",
+                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                    f"(Max Memory Used: {memory.exceeded_mb:.0f} MB of {slot.spec.memory_mb} MB)",
+                    function_name=name,
+                ) from None
             raise InvocationError(
                 "Runtime.ExitError",
                 f"RequestId: {request_id} Error: Runtime exited with error: {_describe_exit(returncode)}",

@@ -15,10 +15,12 @@ import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import callers
 from .errors import RekognitionError, internal_error
 from .models import ModelSet
 from .operations import OPERATIONS
 from .quota import QUOTA_PATH, QuotaLedger
+from .s3_source import as_caller
 
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -104,7 +106,8 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         try:
-            response = self._dispatch(self.headers.get("X-Amz-Target", ""), body)
+            with as_caller(self.headers.get("Authorization")):
+                response = self._dispatch(self.headers.get("X-Amz-Target", ""), body, self.headers.get("Authorization"))
         except RekognitionError as error:
             self._send_error(error)
             return
@@ -114,7 +117,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             return
         self._send_json(200, response, {})
 
-    def _dispatch(self, target: str, body: bytes) -> dict:
+    def _dispatch(self, target: str, body: bytes, authorization: str | None = None) -> dict:
         operation_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         operation = OPERATIONS.get(operation_name)
         if operation is None:
@@ -122,6 +125,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             raise RekognitionError(
                 "UnknownOperationException", f"Operation {shown} is not emulated by the local Rekognition"
             )
+        callers.authorize(authorization, operation_name)
         try:
             request = json.loads(body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -125,6 +125,8 @@ class Topology:
     user_pool_clients: tuple[UserPoolClient, ...] = ()
     # The HTTP API stage's DefaultRouteSettings throttle: requests per second and burst; None if off.
     api_throttle: tuple[float, int] | None = None
+    # Every resource as declared, by logical id: IAM roles and resource policies are read from it.
+    resources: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:

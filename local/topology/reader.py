@@ -186,6 +186,7 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
             for i, p in by_type.get("AWS::Cognito::UserPoolClient", [])
         ),
         api_throttle=_api_throttle(document.get("resources")),
+        resources=resources,
     )
 
 

@@ -9,7 +9,9 @@ import uuid
 import pytest
 import requests
 
+from local.aws import ministack
 from local.aws.localstack import docker_problem
+from local.errors import StackError
 from local.stack import LocalStack, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until
@@ -30,12 +32,29 @@ def stack_options(**overrides) -> StackOptions:
     return options
 
 
-@pytest.fixture(scope="session", params=["moto", pytest.param("localstack", marks=pytest.mark.docker)])
+def ministack_problem() -> str | None:
+    try:
+        ministack.executable()
+    except StackError as error:
+        return str(error)
+    return None
+
+
+def skip_on_ministack(stack: Stack, gap: str) -> None:
+    """Tests that drive the embedded runtime's internals, or meet a gap listed in docs/fidelity.md."""
+    if stack.stack.options.emulator == "ministack":
+        pytest.skip(f"EMULATOR=ministack: {gap}")
+
+
+@pytest.fixture(scope="session", params=["moto", pytest.param("localstack", marks=pytest.mark.docker), "ministack"])
 def stack(request, tmp_path_factory):
-    """The whole stack on each emulator: moto embedded, and LocalStack where Docker runs."""
+    """The whole stack on each emulator: moto embedded, LocalStack where Docker runs, and ministack
+    running the deployed template and zip."""
     if request.param == "localstack":
         if docker_problem() is not None:
             pytest.skip("EMULATOR=localstack needs a Docker daemon, and none answered")
+    if request.param == "ministack" and ministack_problem():
+        pytest.skip(ministack_problem())
     options = stack_options(emulator=request.param, log_path=tmp_path_factory.mktemp("logs") / "functions.log")
     with LocalStack(options) as stack:
         yield Stack(stack)

@@ -11,7 +11,7 @@ import pytest
 
 from local.paths import PROJECT_ROOT
 from local.stack import LocalStack, StackOptions
-from tests.e2e.conftest import stack_options
+from tests.e2e.conftest import ministack_problem, stack_options
 from tests.support.contract import ContractSession
 
 pytestmark = pytest.mark.e2e
@@ -19,13 +19,20 @@ pytestmark = pytest.mark.e2e
 STAGE = "e2e-auth"
 
 
-@pytest.fixture(scope="module")
-def auth_stack(tmp_path_factory):
+@pytest.fixture(scope="module", params=["moto", "ministack"])
+def auth_stack(request, tmp_path_factory):
+    if request.param == "ministack" and ministack_problem():
+        pytest.skip(ministack_problem())
     endpoints = tmp_path_factory.mktemp("auth") / "endpoints.json"
     # moto's Rekognition: these tests are about the gateway, and it starts in a fraction of the time.
     # moto's state is per process: a stage of its own keeps these resources apart from the session stack's.
     options = stack_options(
-        stage=STAGE, auth="cognito", rekognition="moto", write_endpoints=True, endpoints_file=endpoints
+        stage=STAGE,
+        auth="cognito",
+        rekognition="moto",
+        write_endpoints=True,
+        endpoints_file=endpoints,
+        emulator=request.param,
     )
     with LocalStack(options) as stack:
         yield stack, endpoints

@@ -5,7 +5,7 @@ import urllib.parse
 
 import pytest
 
-from tests.e2e.conftest import unique_name
+from tests.e2e.conftest import skip_on_ministack, unique_name
 from tests.support.builders import s3_notification
 from tests.support.waiting import wait_until
 
@@ -163,5 +163,11 @@ def test_bad_listing_parameters_are_client_errors(stack, query, status, code):
 
 @pytest.mark.parametrize("image_id", ["0" * 32, "not-an-id", "../../etc/passwd"])
 def test_an_unknown_image_is_404(stack, image_id):
+    if "/" in image_id:
+        skip_on_ministack(
+            stack,
+            "it decodes %2F before routing, so /images/{id} does not match and it answers "
+            "its own 404 without our error body (gap 'encoded slash in a path parameter')",
+        )
     response = stack.http.get(f"{stack.api}/images/{urllib.parse.quote(image_id, safe='')}", timeout=10)
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

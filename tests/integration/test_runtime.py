@@ -404,3 +404,21 @@ def test_replaced_workers_are_retired_and_the_next_event_starts_a_fresh_one(log_
         assert all(process_is_gone(pid) for pid in before)
         assert runtime.invoke("echo", {})["pid"] not in before
         assert runtime.stats("echo")["cold_starts"] == 4
+
+
+# --- memory size ----------------------------------------------------------------------------------------
+def test_given_handler_past_its_memory_size_then_the_worker_is_killed_with_lambdas_out_of_memory_error(log_path):
+    with LambdaRuntime(
+        [sample("hungry", memory_mb=160, timeout=20)], project_root=PROJECT_ROOT, log_path=log_path
+    ) as runtime:
+        assert runtime.invoke("hungry", {"mb": 16})["held_mb"] == 16
+        pid = runtime.worker_pid("hungry")
+
+        with pytest.raises(InvocationError) as raised:
+            runtime.invoke("hungry", {"mb": 400})
+
+        assert raised.value.error_type == "Runtime.OutOfMemory"
+        assert "Runtime exited with error: signal: killed" in raised.value.error_message
+        assert "of 160 MB" in raised.value.error_message
+        assert process_is_gone(pid)
+        assert runtime.invoke("hungry", {"mb": 16})["pid"] != pid

@@ -1,0 +1,76 @@
+"""IAM and resource policies enforced on the local stack, as AWS enforces them.
+
+`LocalIam` is what the stack uses: credentials for each function's role, the authorizing layer
+in front of the emulator (guard.py), and the delivery checks of the topic and queue policies
+(resource_policies.py). What it does not evaluate is refused at start or listed in docs/fidelity.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from local.aws.iam.guard import AccessGuard
+from local.aws.iam.policy import Request, decide
+from local.aws.iam.resource_policies import bucket_policies, honour_delivery_policies
+from local.aws.iam.roles import FunctionRole, RoleCredentials, function_roles
+from local.topology import PhysicalIds, Topology
+
+__all__ = ["AccessGuard", "FunctionRole", "LocalIam"]
+
+
+class LocalIam:
+    def __init__(self, account_id: str):
+        self.credentials = RoleCredentials()
+        self.guard = AccessGuard(account_id)
+        self.warnings: list[str] = []
+        self.roles: dict[str, FunctionRole] = {}
+
+    def configure(self, topology: Topology, ids: PhysicalIds) -> Topology:
+        """Loads the roles and bucket policies for these ids; returns the topology without the
+        deliveries whose resource policies AWS would refuse. Raises StackError for a role or
+        policy the layer cannot enforce faithfully."""
+        roles = function_roles(topology, ids, self.credentials)
+        self.roles = {role.function: role for role in roles}
+        self.guard.configure(roles, bucket_policies(topology, ids))
+        honoured, warnings = honour_delivery_policies(topology, ids)
+        # Called again with the final ids on a topology already honoured: keep the first warnings.
+        self.warnings = list(dict.fromkeys([*self.warnings, *warnings]))
+        return honoured
+
+    def function_environment(self, function_name: str) -> dict[str, str]:
+        return self.credentials.for_function(function_name).environment()
+
+    def caller_secrets(self) -> str:
+        """For the local Rekognition service, which reads S3 as its caller: access key -> secret."""
+        return json.dumps({role.credentials.access_key: role.credentials.secret_key for role in self.roles.values()})
+
+    def caller_rekognition(self) -> str:
+        """For the local Rekognition service: access key -> the role's ARN and the Detect* operations
+        it allows. Rekognition's Detect* actions take no resource, so they are decided once, on `*`."""
+        operations = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
+        return json.dumps(
+            {
+                role.credentials.access_key: {
+                    "arn": role.arn,
+                    "allowed": [
+                        o for o in operations if decide(role.statements, Request(f"rekognition:{o}", "*")) == "Allow"
+                    ],
+                }
+                for role in self.roles.values()
+            }
+        )
+
+    def session(self, function_name: str, region: str) -> Any:
+        import boto3
+
+        credentials = self.credentials.for_function(function_name)
+        return boto3.session.Session(
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            region_name=region,
+        )
+
+    def problems(self) -> list[str]:
+        """What the policies refused so far: dropped deliveries, then denied calls."""
+        return [*self.warnings, *self.guard.denials]

@@ -1,0 +1,196 @@
+"""What one HTTP request to AWS asks for: its operation, and the (action, resource ARN) pairs IAM checks.
+
+The service comes from the SigV4 credential scope; the operation from `X-Amz-Target` (JSON
+protocols), the `Action` parameter (query protocols) or, for S3, the method, path and
+sub-resource. Batch operations are checked as AWS checks them: SQS's `...Batch` operations as their
+single actions, DynamoDB's BatchWriteItem once per table. A request that cannot be mapped raises
+`Unmapped`, and the caller is denied: an unknown operation must never pass unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Unmapped(Exception):
+    """The layer cannot tell which action and resource the request needs; the message names it."""
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str  # the signing name: s3, sqs, sns, dynamodb, ssm, ...
+    operation: str
+    checks: tuple[tuple[str, str], ...]  # (action, resource ARN)
+    protocol: str  # json, query or rest-xml: how an error must be written
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str  # percent-decoded
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    region: str
+    account: str
+
+
+def describe(service: str, request: HttpRequest) -> Call:
+    if service == "s3":
+        return _s3(request)
+    target = request.headers.get("x-amz-target", "")
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+        body = _json(request.body)
+        return Call(service, operation, _json_checks(service, operation, body, request), "json", body)
+    form = _form(request)
+    operation = form.get("Action", "")
+    if not operation:
+        raise Unmapped(f"{service} {request.method} {request.path}: no operation found in the request")
+    return Call(service, operation, _query_checks(service, operation, form, request), "query", form)
+
+
+# --- JSON protocols -----------------------------------------------------------------------------------
+def _json_checks(
+    service: str, operation: str, body: Mapping[str, Any], request: HttpRequest
+) -> tuple[tuple[str, str], ...]:
+    if service == "dynamodb":
+        return _dynamodb(operation, body, request)
+    if service == "sqs":
+        return _sqs(operation, body, request)
+    if service == "ssm":
+        names = body.get("Names") or [body.get("Name")]
+        if not all(isinstance(n, str) for n in names):
+            raise Unmapped(f"ssm:{operation} names no parameter")
+        return tuple((f"ssm:{operation}", _ssm_arn(n, request)) for n in names)
+    if service == "rekognition" and operation.startswith("Detect"):
+        # Rekognition's Detect* actions support no resource-level permissions.
+        return ((f"rekognition:{operation}", "*"),)
+    if service == "sts" and operation == "GetCallerIdentity":
+        return ()  # AWS allows it whatever the policies say
+    raise Unmapped(f"{service}:{operation} is not mapped to an action and resource by the local IAM layer")
+
+
+def _dynamodb(operation: str, body: Mapping[str, Any], request: HttpRequest) -> tuple[tuple[str, str], ...]:
+    def table(name: Any, index: Any = None) -> str:
+        if not isinstance(name, str):
+            raise Unmapped(f"dynamodb:{operation} names no table")
+        arn = f"arn:aws:dynamodb:{request.region}:{request.account}:table/{name}"
+        return f"{arn}/index/{index}" if index else arn
+
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return tuple((f"dynamodb:{operation}", table(name)) for name in body.get("RequestItems") or {})
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        kinds = {
+            "Put": "PutItem",
+            "Update": "UpdateItem",
+            "Delete": "DeleteItem",
+            "ConditionCheck": "ConditionCheckItem",
+        }
+        checks = []
+        for item in body.get("TransactItems") or []:
+            for kind, spec in item.items():
+                action = "GetItem" if kind == "Get" else kinds.get(kind)
+                if action is None:
+                    raise Unmapped(f"dynamodb:{operation} with a {kind} item")
+                checks.append((f"dynamodb:{action}", table(spec.get("TableName"))))
+        return tuple(checks)
+    if operation in ("ListTables", "DescribeLimits", "DescribeEndpoints"):
+        return ((f"dynamodb:{operation}", "*"),)
+    return ((f"dynamodb:{operation}", table(body.get("TableName"), body.get("IndexName"))),)
+
+
+def _sqs(operation: str, body: Mapping[str, Any], request: HttpRequest) -> tuple[tuple[str, str], ...]:
+    action = f"sqs:{operation.removesuffix('Batch')}"
+    url = body.get("QueueUrl")
+    if isinstance(url, str) and url:
+        account, name = urllib.parse.urlsplit(url).path.strip("/").split("/")[-2:]
+        return ((action, f"arn:aws:sqs:{request.region}:{account}:{name}"),)
+    name = body.get("QueueName")
+    if isinstance(name, str) and name:
+        account = body.get("QueueOwnerAWSAccountId") or request.account
+        return ((action, f"arn:aws:sqs:{request.region}:{account}:{name}"),)
+    if operation == "ListQueues":
+        return ((action, "*"),)
+    raise Unmapped(f"sqs:{operation} names no queue")
+
+
+def _ssm_arn(name: str, request: HttpRequest) -> str:
+    return f"arn:aws:ssm:{request.region}:{request.account}:parameter/{name.lstrip('/')}"
+
+
+# --- query protocols ----------------------------------------------------------------------------------
+def _query_checks(
+    service: str, operation: str, form: Mapping[str, str], request: HttpRequest
+) -> tuple[tuple[str, str], ...]:
+    if service == "sns":
+        arn = form.get("TopicArn") or form.get("TargetArn") or form.get("SubscriptionArn")
+        if operation == "PublishBatch":
+            operation = "Publish"
+        if not arn:
+            raise Unmapped(f"sns:{operation} names no topic")
+        return ((f"sns:{operation}", arn),)
+    if service == "sqs":
+        return _sqs(operation, form, request)
+    if service == "sts" and operation == "GetCallerIdentity":
+        return ()
+    raise Unmapped(f"{service}:{operation} is not mapped to an action and resource by the local IAM layer")
+
+
+# --- S3 -------------------------------------------------------------------------------------------------
+_S3_KEY_OPERATIONS = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+
+
+def _s3(request: HttpRequest) -> Call:
+    bucket, _, key = request.path.lstrip("/").partition("/")
+    subresources = set(request.query) - {"versionId", "x-id", "list-type", "prefix", "delimiter", "max-keys"}
+    subresources -= {"continuation-token", "start-after", "encoding-type", "fetch-owner", "marker"}
+    subresources -= {p for p in request.query if p.lower().startswith(("x-amz-", "response-"))}
+    subresources -= {"AWSAccessKeyId", "Signature", "Expires"}  # a SigV2 presigned URL's own parameters
+    shown_query = "?" + ",".join(sorted(subresources)) if subresources else ""
+    where = f"s3 {request.method} /{bucket}{'/' + key if key else ''}{shown_query}"
+    if not bucket:
+        raise Unmapped(f"{where}: ListBuckets is not mapped by the local IAM layer")
+    object_arn = f"arn:aws:s3:::{bucket}/{key}"
+    if key and not subresources:
+        operation = _S3_KEY_OPERATIONS.get(request.method)
+        if operation is None:
+            raise Unmapped(f"{where} is not mapped to an action by the local IAM layer")
+        if operation == "GetObject" and "versionId" in request.query:
+            checks: tuple[tuple[str, str], ...] = (("s3:GetObjectVersion", object_arn),)
+        else:
+            checks = ((f"s3:{operation}", object_arn),)
+        copy_source = request.headers.get("x-amz-copy-source")
+        if operation == "PutObject" and copy_source:
+            source = urllib.parse.unquote(copy_source.split("?", 1)[0]).lstrip("/")
+            operation = "CopyObject"
+            checks += (("s3:GetObject", f"arn:aws:s3:::{source}"),)
+        return Call("s3", operation, checks, "rest-xml")
+    if key and subresources <= {"uploads", "uploadId", "partNumber"}:
+        aborting = request.method == "DELETE"
+        action = "s3:AbortMultipartUpload" if aborting else "s3:PutObject"
+        return Call("s3", "MultipartUpload", ((action, object_arn),), "rest-xml")
+    if not key and not subresources and request.method in ("GET", "HEAD"):
+        return Call("s3", "ListObjects", (("s3:ListBucket", f"arn:aws:s3:::{bucket}"),), "rest-xml")
+    raise Unmapped(f"{where} is not mapped to an action by the local IAM layer")
+
+
+# --- bodies -------------------------------------------------------------------------------------------
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _form(request: HttpRequest) -> dict[str, str]:
+    form = {k: v[0] for k, v in request.query.items() if v}
+    if request.body and "json" not in request.headers.get("content-type", ""):
+        form.update(urllib.parse.parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    return form

@@ -1,0 +1,108 @@
+"""ministack as a child process: a Docker-free emulator to which the real template and zip deploy.
+
+It runs from a virtualenv of its own (local/requirements-ministack.txt): it pins a botocore older
+than the stack's. `MINISTACK_BIN` names another executable. It listens on a free loopback port,
+and its health endpoint says when it is ready (about half a second, ../shared/FACTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from local.errors import StackError
+from local.paths import PROJECT_ROOT, STATE_DIR
+
+VENV = STATE_DIR / "ministack-venv"
+REQUIREMENTS = PROJECT_ROOT / "local" / "requirements-ministack.txt"
+HEALTH_PATH = "/_ministack/health"
+
+
+def executable() -> Path:
+    configured = os.environ.get("MINISTACK_BIN")
+    path = Path(configured) if configured else VENV / "bin" / "ministack"
+    if not path.exists():
+        raise StackError(
+            f"EMULATOR=ministack needs {path}: run `make ministack` (a virtualenv with "
+            f"{REQUIREMENTS.relative_to(PROJECT_ROOT)}), or set MINISTACK_BIN"
+        )
+    return path
+
+
+class MinistackEmulator:
+    name = "ministack"
+    # ministack's default account, which its ARNs carry.
+    account_id = "000000000000"
+    planned_endpoint = None
+
+    def __init__(self, log_path: Path | None = None, startup_timeout: float = 30.0):
+        self.endpoint = ""
+        self.log_path = log_path or STATE_DIR / "ministack.log"
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> str:
+        port = _free_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))},
+            "GATEWAY_PORT": str(port),
+            # Its default, 0.0.0.0, exposes it to the network and clashed with other listeners here.
+            "BIND_HOST": "127.0.0.1",
+            "LOG_LEVEL": "INFO",
+        }
+        self._process = subprocess.Popen(
+            [str(executable())], env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self._wait_healthy()
+        return self.endpoint
+
+    def _wait_healthy(self) -> None:
+        import requests
+
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise StackError(f"ministack exited with code {self._process.returncode}; see {self.log_path}")
+            try:
+                if requests.get(self.endpoint + HEALTH_PATH, timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise StackError(f"ministack did not answer within {self.startup_timeout:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> MinistackEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

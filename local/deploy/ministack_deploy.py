@@ -1,0 +1,54 @@
+"""The deployed stack on ministack: osls deploys the compiled template and zip to it, as to AWS.
+
+After the deploy the local stack changes one thing, listed in docs/fidelity.md: an
+UpdateFunctionConfiguration that adds `AWS_ENDPOINT_URL_REKOGNITION`, since ministack has no
+Rekognition and the local service stands in for it. Tests may add environment the same way
+(shorter delivery retries), and say so. Everything else comes from the deploy: the functions, roles,
+queues, policies, event source mappings and the HTTP API, with the physical names ministack gave them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from local.deploy.deploy_local import deploy
+from local.topology import PhysicalIds, Topology
+
+
+@dataclass(frozen=True)
+class Deployed:
+    ids: PhysicalIds
+    api_id: str
+    functions: Mapping[str, str]  # serverless.yml name -> deployed function name
+
+
+def deploy_stack(endpoint: str, session: Any, topology: Topology, params: Mapping[str, str]) -> Deployed:
+    deploy(endpoint, topology.stage, dict(params))
+    cloudformation = session.client("cloudformation")
+    resources = cloudformation.describe_stack_resources(StackName=topology.stack_name)["StackResources"]
+    refs = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName=topology.stack_name)["Stacks"][0].get("Outputs", [])
+    }
+    functions = {f.name: refs[_function_logical_id(f.name)] for f in topology.functions}
+    pseudo = {"AWS::Region": topology.region, "AWS::StackName": topology.stack_name, "AWS::Partition": "aws"}
+    return Deployed(PhysicalIds(refs, {}, pseudo), outputs["HttpApiId"], functions)
+
+
+def add_environment(session: Any, function_name: str, extra: Mapping[str, str]) -> None:
+    """UpdateFunctionConfiguration replaces the whole environment: merge into what was deployed."""
+    if not extra:
+        return
+    lambda_client = session.client("lambda")
+    current = lambda_client.get_function_configuration(FunctionName=function_name)
+    variables = {**(current.get("Environment") or {}).get("Variables", {}), **extra}
+    lambda_client.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
+
+
+def _function_logical_id(name: str) -> str:
+    """osls's logical id for a function: `<Name>LambdaFunction`, dashes and underscores spelled out."""
+    spelled = name.replace("-", "Dash").replace("_", "Underscore")
+    return spelled[:1].upper() + spelled[1:] + "LambdaFunction"

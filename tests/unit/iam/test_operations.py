@@ -1,0 +1,86 @@
+"""Requests mapped to the IAM actions and resource ARNs AWS checks for them."""
+
+import json
+import urllib.parse
+
+import pytest
+
+from local.aws.iam.operations import HttpRequest, Unmapped, describe
+
+pytestmark = pytest.mark.unit
+
+
+def request(method="POST", path="/", query="", headers=None, body=b""):
+    return HttpRequest(
+        method=method,
+        path=path,
+        query=urllib.parse.parse_qs(query, keep_blank_values=True),
+        headers=headers or {},
+        body=body,
+        region="us-east-1",
+        account="123456789012",
+    )
+
+
+def json_call(service, target, body):
+    return describe(service, request(headers={"x-amz-target": target}, body=json.dumps(body).encode()))
+
+
+def test_batch_write_item_is_checked_once_per_table_as_itself():
+    call = json_call("dynamodb", "DynamoDB_20120810.BatchWriteItem", {"RequestItems": {"images": [], "other": []}})
+    assert call.checks == (
+        ("dynamodb:BatchWriteItem", "arn:aws:dynamodb:us-east-1:123456789012:table/images"),
+        ("dynamodb:BatchWriteItem", "arn:aws:dynamodb:us-east-1:123456789012:table/other"),
+    )
+
+
+def test_a_query_on_an_index_names_the_index_arn():
+    call = json_call("dynamodb", "DynamoDB_20120810.Query", {"TableName": "images", "IndexName": "by-label"})
+    assert call.checks == (("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/images/index/by-label"),)
+
+
+def test_sqs_batch_operations_are_checked_as_their_single_actions():
+    url = "http://127.0.0.1:5000/123456789012/uploads"
+    call = json_call("sqs", "AmazonSQS.DeleteMessageBatch", {"QueueUrl": url, "Entries": []})
+    assert call.checks == (("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:uploads"),)
+
+
+def test_sns_publish_and_ssm_parameters_name_their_arns():
+    form = urllib.parse.urlencode({"Action": "Publish", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": "m"})
+    assert describe("sns", request(body=form.encode())).checks == (("sns:Publish", "arn:aws:sns:us-east-1:1:t"),)
+    call = json_call("ssm", "AmazonSSM.GetParameter", {"Name": "/app/secret"})
+    assert call.checks == (("ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/app/secret"),)
+
+
+def test_s3_object_reads_writes_and_versions():
+    assert describe("s3", request("GET", "/bucket/images/a b.jpg")).checks == (
+        ("s3:GetObject", "arn:aws:s3:::bucket/images/a b.jpg"),
+    )
+    assert describe("s3", request("GET", "/bucket/k", "versionId=3")).checks == (
+        ("s3:GetObjectVersion", "arn:aws:s3:::bucket/k"),
+    )
+    assert describe("s3", request("PUT", "/bucket/k", "x-id=PutObject")).checks == (
+        ("s3:PutObject", "arn:aws:s3:::bucket/k"),
+    )
+    assert describe("s3", request("GET", "/bucket", "list-type=2&prefix=a")).checks == (
+        ("s3:ListBucket", "arn:aws:s3:::bucket"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "query", "named"),
+    [
+        ("s3", "GET", "/", "", "ListBuckets"),
+        ("s3", "PUT", "/bucket", "notification", "s3 PUT /bucket?notification"),
+        ("dynamodb", "POST", "/", "", None),
+    ],
+)
+def test_an_operation_that_cannot_be_mapped_raises_naming_it(service, method, path, query, named):
+    if service == "dynamodb":
+        with pytest.raises(Unmapped, match="names no table"):
+            json_call("dynamodb", "DynamoDB_20120810.GetItem", {})
+        with pytest.raises(Unmapped, match="logs:PutLogEvents"):
+            json_call("logs", "Logs_20140328.PutLogEvents", {})
+        return
+    with pytest.raises(Unmapped, match=named.replace("?", r"\?")):
+        describe(service, request(method, path, query))
