@@ -87,7 +87,8 @@ def test_a_call_outside_the_role_is_denied_as_aws_denies_it_naming_role_action_a
         (
             "recognize",
             "sqs",
-            lambda c, s: c.send_message(QueueUrl=s.ref("UploadsQueue"), MessageBody="x"),
+            # recognize may re-queue to its own queue only (throttles), never to the integration queue.
+            lambda c, s: c.send_message(QueueUrl=s.ref("IntegrationQueue"), MessageBody="x"),
             "AccessDenied",
             "sqs:SendMessage",
         ),
@@ -121,7 +122,8 @@ def test_each_service_denies_with_its_own_error_code(stack, function, service, c
 
 
 def test_sqs_batch_calls_are_checked_as_their_single_actions(stack):
-    url = stack.ref("IntegrationQueue")
+    # deliver may send to its own queue (re-queued throttles) and its DLQ, not to the uploads queue.
+    url = stack.ref("UploadsQueue")
     deliver = stack.client("deliver", "sqs")
     error = error_of(lambda: deliver.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}]))
     assert "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:" in error["Message"]
