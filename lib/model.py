@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# A presigned upload slot whose object has not arrived yet (see lib/direct_uploads.py).
+AWAITING_UPLOAD = "AWAITING_UPLOAD"
 PENDING = "PENDING"
 DONE = "DONE"
 FAILED = "FAILED"
@@ -79,6 +81,9 @@ class ImageRecord:
     details: dict[str, Any] = field(default_factory=dict)
     failure: Failure | None = None
     event_published: bool = False
+    # The ETag of the directly uploaded object this image was made from: a second object sent with
+    # the same presigned POST has another ETag and is refused.
+    upload_etag: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         """The public representation. Storage locations stay internal."""
@@ -101,3 +106,35 @@ class ImageRecord:
         if self.failure:
             body["error"] = asdict(self.failure)
         return body
+
+
+@dataclass(frozen=True)
+class UploadSlot:
+    """A presigned upload handed out and not yet used: an image id, its name and the promised type.
+
+    It is not an image yet. Nothing lists it, and it expires with its presigned POST: after
+    `expires_at` (Unix seconds) it reads as absent, whether or not the table's TTL has removed it.
+    """
+
+    image_id: str
+    name: str
+    content_type: str
+    created: str
+    expires_at: int
+
+    @property
+    def expires_at_text(self) -> str:
+        return datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "name": self.name,
+            "status": AWAITING_UPLOAD,
+            "created_at": self.created,
+            "updated_at": self.created,
+            "content_type": self.content_type,
+            "expires_at": self.expires_at_text,
+            "labels": [],
+            "links": {"self": f"/images/{self.image_id}"},
+        }

@@ -142,6 +142,12 @@ class Provisioner:
         if properties.get("GlobalSecondaryIndexes"):
             arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
         description = self._client("dynamodb").create_table(**arguments)["TableDescription"]
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl and str(ttl.get("Enabled")).lower() == "true":
+            # moto records the setting but never deletes expired items; the code never relies on it.
+            self._client("dynamodb").update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
         self.refs[logical_id] = name
         self.attributes[(logical_id, "Arn")] = description["TableArn"]
 
@@ -183,6 +189,9 @@ class Provisioner:
         )
         self.refs[bucket.logical_id] = name
         self.attributes[(bucket.logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        if bucket.cors_rules:
+            rules = [_cors_rule(resolve(dict(rule), self.ids)) for rule in bucket.cors_rules]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         if bucket.notifications:
             configurations = []
             for notification in bucket.notifications:
@@ -201,3 +210,11 @@ class Provisioner:
             s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"TopicConfigurations": configurations}
             )
+
+
+# CloudFormation's CorsRule names three properties differently from the S3 API.
+_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    return {_CORS_API_NAMES.get(name, name): value for name, value in rule.items()}
