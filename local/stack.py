@@ -27,7 +27,7 @@ from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
-from local.aws.provision import Provisioner
+from local.aws.provision import Provisioner, allow_origin
 from local.errors import StackError
 from local.functions.pollers import QueueMapping, SqsPoller
 from local.functions.runtime import FunctionSpec, LambdaRuntime
@@ -168,6 +168,8 @@ class LocalStack:
             authorizers=self._authorizers(aws),
         )
         api = self.gateway.start().rstrip("/")
+        for bucket in self.topology.buckets:
+            allow_origin(session.client("s3"), self.physical(bucket.logical_id), api)
         self.endpoints = Endpoints(
             api=api,
             aws=aws,

@@ -30,13 +30,10 @@ class MotoEmulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> str:
-        # Imported here: moto takes about half a second to import, and only `up` needs it.
-        from moto.server import ThreadedMotoServer
-
         _list_moto_modules_once()
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server = _gated_server_class()(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -62,3 +59,38 @@ def _list_moto_modules_once() -> None:
 
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
+
+
+def _gated_server_class() -> type:
+    """moto's threaded server with S3's POST-policy and CORS checks in front (local/aws/s3_post_gate.py)."""
+    # Imported here: moto takes about half a second to import, and only `up` needs it.
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from local.aws.s3_post_gate import S3PostGate
+
+    class GatedMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = S3PostGate(
+                DomainDispatcherApplication(create_backend_app),
+                secrets={FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]},
+                cors_rules=moto_cors_rules,
+            )
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return GatedMotoServer
+
+
+def moto_cors_rules(bucket: str) -> list | None:
+    """The CORS rules moto stores for a bucket of this process's emulator, or None."""
+    from moto.s3.models import s3_backends
+
+    for account in list(s3_backends):
+        try:
+            return s3_backends[account]["aws"].get_bucket(bucket).cors
+        except Exception:  # moto raises its own MissingBucket; any other account may hold it
+            continue
+    return None

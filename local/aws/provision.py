@@ -218,3 +218,21 @@ _CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders",
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
     return {_CORS_API_NAMES.get(name, name): value for name, value in rule.items()}
+
+
+def allow_origin(s3: Any, bucket: str, origin: str) -> None:
+    """Add an origin to every CORS rule of a bucket that has rules.
+
+    The local stack's API gets a free port at start, and its console (served by that API) uploads
+    from that origin: locally it is what the `consoleOrigin` stage parameter names on AWS.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    except ClientError:
+        return  # no CORS configuration: nothing to extend
+    for rule in rules:
+        if origin not in rule["AllowedOrigins"]:
+            rule["AllowedOrigins"].append(origin)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})

@@ -107,3 +107,33 @@ def test_a_second_object_sent_with_the_same_presigned_post_does_not_replace_the_
 def test_an_upload_slot_is_refused_for_another_content_type(stack):
     response = stack.http.post(f"{stack.api}/uploads", json={"content_type": "image/gif"}, timeout=10)
     assert (response.status_code, response.json()["error"]["code"]) == (415, "unsupported_media_type")
+
+
+def s3_error_code(response: requests.Response) -> str:
+    return response.text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "overrides", "status", "code"),
+    [
+        (b"\x00" * (15 * 1024 * 1024 + 1), {}, 400, "EntityTooLarge"),
+        (noise_png(8), {"key": "uploads/0123456789abcdef0123456789abcdef.png"}, 403, "AccessDenied"),
+        (noise_png(8), {"Content-Type": "image/jpeg"}, 403, "AccessDenied"),
+    ],
+    ids=["over-the-size-range", "another-key", "another-content-type"],
+)
+def test_a_presigned_post_outside_its_policy_is_refused_and_stores_nothing(stack, data, overrides, status, code):
+    upload = open_upload(stack)
+    response = post_object(upload, data, **overrides)
+    assert (response.status_code, s3_error_code(response)) == (status, code)
+    assert objects_of(stack, upload["image_id"]) == []
+    assert stack.image(upload["image_id"])["status"] == "AWAITING_UPLOAD"
+
+
+def test_the_bucket_answers_cors_for_the_console_origin_only(stack):
+    upload = open_upload(stack)
+    preflight = {"Access-Control-Request-Method": "POST"}
+    allowed = requests.options(upload["upload"]["url"], headers={"Origin": stack.api, **preflight}, timeout=10)
+    assert (allowed.status_code, allowed.headers["Access-Control-Allow-Origin"]) == (200, stack.api)
+    refused = requests.options(upload["upload"]["url"], headers={"Origin": "https://evil.example", **preflight})
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
