@@ -22,8 +22,9 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.InvalidImage, 422),
-    (errors.DownloadTooSlow, 422),  # before FetchFailed, its base: a limit of ours, not the server's fault
-    (errors.FetchFailed, 502),
+    # The caller's URL failed (its host, its server, or our time limit on it): 422 with a code that
+    # says which. A 5xx would make a typo in a URL look like an outage of ours.
+    (errors.FetchFailed, 422),
     (errors.TransientError, 503),
 ]
 

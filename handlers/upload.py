@@ -15,6 +15,7 @@ from lib.fetch import FetchPolicy, SafeFetcher
 from lib.images import ImageLimits
 from lib.ingest import IngestService
 from lib.model import ImageRecord
+from lib.names import clean_name
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -70,7 +71,10 @@ def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecor
         return service.ingest_bytes(raw_body(event), query.get("name"))
     if content_type == "application/json":
         payload = json_body(event)
-        return service.ingest_url(_required_url(payload.get("url")), payload.get("name"))
+        # The body's name wins; a `?name=` beside it is still held to the same rules, as the contract says.
+        clean_name(query.get("name"))
+        name = payload.get("name") if payload.get("name") is not None else query.get("name")
+        return service.ingest_url(_required_url(payload.get("url")), name)
     raise UnsupportedMediaType(
         'send application/json with {"url", "name"}, or the image itself as image/jpeg or image/png'
     )

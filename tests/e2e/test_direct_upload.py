@@ -137,3 +137,13 @@ def test_the_bucket_answers_cors_for_the_console_origin_only(stack):
     assert (allowed.status_code, allowed.headers["Access-Control-Allow-Origin"]) == (200, stack.api)
     refused = requests.options(upload["upload"]["url"], headers={"Origin": "https://evil.example", **preflight})
     assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_a_5_mb_image_sent_to_post_images_gets_the_refusal_aws_gives(stack):
+    # 5 MB travels base64-encoded as about 6.7 MB: over Lambda's 6 MB invocation payload
+    five_mb = noise_png(1291)
+    assert 5_000_000 <= len(five_mb) < 5_100_000
+    response = stack.http.post(
+        f"{stack.api}/images?name=big.png", data=five_mb, headers={"content-type": "image/png"}, timeout=30
+    )
+    assert (response.status_code, response.json()) == (413, {"message": "Request Too Long"})
