@@ -38,14 +38,20 @@ class Label:
     confidence: float
     parents: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    # Where the label was found, for labels of things Rekognition locates (people, cars, ...): each
+    # {"confidence", "bounding_box"}, the box in ratios of the image's width and height.
+    instances: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "name": self.name,
             "confidence": round(self.confidence, 2),
             "parents": list(self.parents),
             "categories": list(self.categories),
         }
+        if self.instances:
+            body["instances"] = [dict(instance) for instance in self.instances]
+        return body
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Label:
@@ -54,6 +60,7 @@ class Label:
             confidence=float(data["confidence"]),
             parents=tuple(data.get("parents", ())),
             categories=tuple(data.get("categories", ())),
+            instances=tuple(data.get("instances", ())),
         )
 
 

@@ -14,6 +14,7 @@ COMMANDS = {
     "chaos": "local.chaos.cli",
     "redrive": "local.commands.redrive",
     "token": "local.commands.auth_token",
+    "console": "local.console.serve",
 }
 
 
@@ -29,6 +30,7 @@ def main(argv: list[str]) -> int:
         print("  chaos        push images through a fresh stack under faults and audit for loss", file=sys.stderr)
         print("  redrive      move a dead-letter queue's messages back to their source queue", file=sys.stderr)
         print("  token        print a JWT for the running stack's test user (AUTH=cognito)", file=sys.stderr)
+        print("  console      serve the web console pointed at a deployed API (--api URL)", file=sys.stderr)
         return 2
     import importlib
 

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -28,6 +29,8 @@ from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.aws.provision import Provisioner, allow_origin
+from local.console import routes as console_routes
+from local.console.operations import local_operations
 from local.errors import StackError
 from local.functions.pollers import QueueMapping, SqsPoller
 from local.functions.runtime import FunctionSpec, LambdaRuntime
@@ -127,6 +130,8 @@ class LocalStack:
         self.ids: PhysicalIds | None = None
         self.endpoints: Endpoints | None = None
         self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
+        # Lets the console (and only a page the stack served) call the local-only routes.
+        self.console_token = secrets.token_urlsafe(24)
         self.started_in = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -164,7 +169,7 @@ class LocalStack:
             routes,
             self.runtime.invoke,
             port=self.options.api_port,
-            extra_handlers=api_docs.extra_handlers(),
+            extra_handlers={**api_docs.extra_handlers(), **self._console_handlers(session)},
             authorizers=self._authorizers(aws),
         )
         api = self.gateway.start().rstrip("/")
@@ -182,6 +187,11 @@ class LocalStack:
             self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
+
+    def _console_handlers(self, session: Any) -> dict[str, Any]:
+        sqs = session.client("sqs")
+        operations = local_operations(self.topology, self.inbox, sqs, self.physical)
+        return console_routes.extra_handlers(self.console_token, operations)
 
     def _start_workers_and_resources(self, aws: str, began: float) -> Any:
         """Workers warm on the planned ids while the emulator starts and the resources are created."""
