@@ -87,6 +87,8 @@ class UploadArrivals:
         else:
             fetched = store.get(obj.key, obj.etag)
             if fetched is None:
+                if existing is not None:
+                    return Arrival(image_id, "ignored")  # an earlier delivery admitted it and removed it
                 # Replaced or removed since this event was sent: the newer object's own event decides.
                 return Arrival(image_id, "superseded")
             data, etag = fetched

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from local import topology
 from local.stack import LocalStack
 from tests.e2e.conftest import stack_options
 
@@ -35,7 +36,8 @@ def console_stack(tmp_path_factory):
         **options.function_environment,
         "recognize": {"RECOGNITION_FEATURES": "labels,properties,faces,text"},
     }
-    with LocalStack(options) as stack:
+    # moto's state is per process: a stage of its own keeps these resources apart from the e2e stacks'.
+    with LocalStack(options, topology.load("browser-console")) as stack:
         yield stack
 
 
