@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 import requests
@@ -51,11 +52,15 @@ def test_a_12_mb_png_reaches_done_through_a_presigned_post(stack):
     assert image_id not in [item["image_id"] for item in listed]
 
     # WHEN the bytes go straight to S3 with the presigned POST
+    started = time.perf_counter()
     sent = post_object(upload, image)
+    posted = time.perf_counter()
 
     # THEN it is checked, admitted under images/, recognised, and served back byte for byte
     assert sent.status_code == 204, sent.text
     final = stack.wait_final(image_id, timeout=90)
+    done = time.perf_counter()
+    print(f"\n{len(image) / 1e6:.1f} MB PNG: POST to S3 {posted - started:.2f} s, DONE {done - posted:.2f} s later")
     assert (final["status"], final["size_bytes"], final["width"]) == ("DONE", len(image), TWELVE_MB_SIDE)
     assert objects_of(stack, image_id) == [f"images/{image_id}.png"]
     content = stack.http.get(f"{stack.api}/images/{image_id}/content", allow_redirects=False, timeout=10)
