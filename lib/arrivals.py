@@ -82,7 +82,8 @@ class UploadArrivals:
                 logger.warning("deleting an upload with no open slot", extra={"key": obj.key})
                 store.delete(obj.key)
                 return Arrival(image_id, "ignored")
-        if obj.size is not None and obj.size > self.limits.max_bytes:
+        too_large = obj.size is not None and obj.size > self.limits.max_bytes
+        if too_large:
             data, etag = b"", _plain(obj.etag) or ""  # not worth reading: it fails on its size alone
         else:
             fetched = store.get(obj.key, obj.etag)
@@ -92,7 +93,7 @@ class UploadArrivals:
                 # Replaced or removed since this event was sent: the newer object's own event decides.
                 return Arrival(image_id, "superseded")
             data, etag = fetched
-        record, failure = self._check(existing or _pending_from(slot, obj, etag), data)
+        record, failure = self._check(existing or _pending_from(slot, obj, etag), data, too_large)
         if existing is None:
             try:
                 self.repository.create_pending(record)
@@ -110,9 +111,9 @@ class UploadArrivals:
         logger.info("upload admitted", extra={"size_bytes": len(data), "content_type": record.content_type})
         return Arrival(image_id, "admitted")
 
-    def _check(self, record: ImageRecord, data: bytes) -> tuple[ImageRecord, Failure | None]:
+    def _check(self, record: ImageRecord, data: bytes, too_large: bool) -> tuple[ImageRecord, Failure | None]:
         try:
-            if not data:
+            if too_large:
                 raise PayloadTooLarge(f"The upload is larger than the limit of {self.limits.max_bytes} bytes.")
             info = inspect_image(data, self.limits)
             if info.content_type != record.content_type:

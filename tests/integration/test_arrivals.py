@@ -108,3 +108,10 @@ def test_an_expired_slot_reads_as_absent_although_ttl_has_not_removed_it(world):
     slot = world.slot(expires_in=-1)
     assert world.repository.get_slot(slot.image_id, now=time.time()) is None
     assert world.repository.get_slot(slot.image_id, now=time.time() - 3600) == slot
+
+
+def test_an_empty_upload_fails_as_an_empty_image(world):
+    slot = world.slot()
+    arrival = world.arrivals().process(world.put(slot, b""))
+    failure = world.repository.get(slot.image_id).failure
+    assert (arrival.result, failure.code, "empty" in failure.message) == ("failed", "invalid_image", True)
