@@ -113,8 +113,8 @@ redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadL
 	$(PY) -m local redrive "$(QUEUE)" $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)",--local)
 
 .PHONY: test
-test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integration and e2e (moto and ministack)
-	$(PYTEST) --durations=15 tests/unit tests/integration tests/e2e
+test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integration, e2e (moto and ministack) and the console in headless Chromium
+	$(PYTEST) --durations=15 tests/unit tests/integration tests/e2e tests/browser
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## unit tests only (no network)
@@ -127,6 +127,15 @@ test-integration: $(STAMP) $(NODE_MODULES) ## integration tests (moto per servic
 .PHONY: test-e2e
 test-e2e: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## end-to-end tests on the local stack (moto and ministack)
 	$(PYTEST) tests/e2e
+
+.PHONY: test-browser
+test-browser: $(STAMP) ## the web console in headless Chromium (Debian's chromium and chromium-driver)
+	$(PYTEST) tests/browser
+
+.PHONY: console
+console: $(STAMP) ## serve the web console on http://localhost:8321/console/, pointed at API=https://... (a deployed stage)
+	@test -n "$(API)" || { echo "usage: make console API=https://<api-id>.execute-api.<region>.amazonaws.com (locally: make local, then open <api>/console)" >&2; exit 2; }
+	$(PY) -m local console --api "$(API)"
 
 .PHONY: lint
 lint: $(STAMP) ## ruff lint and format check, and the OpenAPI spec's validity

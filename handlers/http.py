@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
 from lib import errors
+from lib.errors import InvalidRequest, PayloadTooLarge
+
+MAX_JSON_BODY_BYTES = 16 * 1024
 
 # Handlers map error types, never message text, to statuses.
 STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
@@ -15,8 +22,9 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.InvalidImage, 422),
-    (errors.DownloadTooSlow, 422),  # before FetchFailed, its base: a limit of ours, not the server's fault
-    (errors.FetchFailed, 502),
+    # The caller's URL failed (its host, its server, or our time limit on it): 422 with a code that
+    # says which. A 5xx would make a typo in a URL look like an outage of ours.
+    (errors.FetchFailed, 422),
     (errors.TransientError, 503),
 ]
 
@@ -40,3 +48,29 @@ def domain_error_response(error: errors.DomainError) -> dict[str, Any]:
 
 def internal_error_response() -> dict[str, Any]:
     return error_response(500, "internal_error", "the request could not be completed; it has been logged")
+
+
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("latin-1", errors="replace")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("the request body is not valid base64") from None
+
+
+def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    raw = raw_body(event)
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise PayloadTooLarge("a JSON request body may be at most 16 KiB")
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    name = payload.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidRequest("name must be a string")
+    return payload

@@ -1,8 +1,10 @@
-"""images: `GET /images?limit=&cursor=&label=` (newest first) and `GET /images/{id}`."""
+"""images: `GET /images?limit=&cursor=&label=` (newest first), `GET /images/{id}` and its `/content`."""
 
 from __future__ import annotations
 
 import functools
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,29 +13,44 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from handlers.http import domain_error_response, internal_error_response, json_response
 from lib.config import ImagesConfig
 from lib.errors import DomainError, InvalidRequest, NotFound
-from lib.model import is_image_id
+from lib.model import FAILED, is_image_id
 from lib.repository import ImageRepository
+from lib.storage import ImageStore
 
 logger = Logger()
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_LABEL_LENGTH = 100
+# Long enough for a browser to start the download; short enough that a copied link soon stops working.
+CONTENT_LINK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    repository: ImageRepository
+    store: ImageStore
 
 
 @functools.cache
-def build_repository() -> ImageRepository:
-    return ImageRepository(ImagesConfig.from_env().images_table)
+def build_dependencies() -> Dependencies:
+    config = ImagesConfig.from_env()
+    return Dependencies(ImageRepository(config.images_table), ImageStore(config.images_bucket))
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(APIGatewayProxyEventV2(event), build_repository())
+    dependencies = build_dependencies()
+    return handle(APIGatewayProxyEventV2(event), dependencies.repository, dependencies.store)
 
 
-def handle(event: APIGatewayProxyEventV2, repository: ImageRepository) -> dict[str, Any]:
+def handle(
+    event: APIGatewayProxyEventV2, repository: ImageRepository, store: ImageStore | None = None
+) -> dict[str, Any]:
     try:
         image_id = (event.path_parameters or {}).get("id")
+        if image_id is not None and event.raw_path.endswith("/content"):
+            return _content(repository, store, image_id)
         if image_id is not None:
             return json_response(200, _one(repository, image_id))
         return json_response(200, _page(repository, event.query_string_parameters or {}))
@@ -45,10 +62,28 @@ def handle(event: APIGatewayProxyEventV2, repository: ImageRepository) -> dict[s
 
 
 def _one(repository: ImageRepository, image_id: str) -> dict[str, Any]:
+    if is_image_id(image_id):
+        record = repository.get(image_id)
+        if record is not None:
+            return record.to_api()
+        slot = repository.get_slot(image_id, now=time.time())
+        if slot is not None:
+            return slot.to_api()
+    raise NotFound(f"no image with id {image_id[:64]!r}")
+
+
+def _content(repository: ImageRepository, store: ImageStore | None, image_id: str) -> dict[str, Any]:
+    """A redirect to a short-lived presigned GET: the bytes never pass through the function."""
     record = repository.get(image_id) if is_image_id(image_id) else None
-    if record is None:
-        raise NotFound(f"no image with id {image_id[:64]!r}")
-    return record.to_api()
+    # A FAILED image's object was refused or deleted; a slot has no object yet.
+    if record is None or record.status == FAILED or store is None:
+        raise NotFound(f"no image content for id {image_id[:64]!r}")
+    url = store.presign_get(record.key, CONTENT_LINK_SECONDS)
+    return {
+        "statusCode": 302,
+        "headers": {"location": url, "cache-control": "private, max-age=60"},
+        "body": "",
+    }
 
 
 def _page(repository: ImageRepository, query: dict[str, str]) -> dict[str, Any]:

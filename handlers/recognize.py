@@ -22,8 +22,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from lib.arrivals import UploadArrivals, is_upload_key
 from lib.config import RecognizeConfig
 from lib.events import parse_s3_notification
+from lib.images import ImageLimits
 from lib.processing import RecognitionWorkflow
 from lib.publisher import EventPublisher
 from lib.recognition import Recognizer
@@ -61,13 +63,23 @@ def build_requeuer() -> Requeuer:
     return Requeuer(RecognizeConfig.from_env().uploads_queue_url)
 
 
+@functools.cache
+def build_arrivals() -> UploadArrivals:
+    workflow = build_workflow()
+    limits = ImageLimits(max_bytes=RecognizeConfig.from_env().max_image_bytes)
+    return UploadArrivals(repository=workflow.repository, limits=limits, announce=workflow.announce)
+
+
 async def record_handler(
-    record: SQSRecord, workflow: RecognitionWorkflow | None = None, requeuer: Requeuer | None = None
+    record: SQSRecord,
+    workflow: RecognitionWorkflow | None = None,
+    arrivals: UploadArrivals | None = None,
+    requeuer: Requeuer | None = None,
 ) -> None:
     """Raises to mark this record failed; the batch processor logs the reason and reports it."""
     try:
         # A thread of its own, with a copy of the logging context, so each record's image_id stays its own.
-        await asyncio.to_thread(process_record, record.body, workflow or build_workflow())
+        await asyncio.to_thread(process_record, record.body, workflow or build_workflow(), arrivals)
     except Throttled as error:
         count = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
         delay = (requeuer or build_requeuer()).requeue(record.body, count)
@@ -77,10 +89,14 @@ async def record_handler(
         )
 
 
-def process_record(body: str, workflow: RecognitionWorkflow) -> None:
+def process_record(body: str, workflow: RecognitionWorkflow, arrivals: UploadArrivals | None = None) -> None:
     for obj in parse_s3_notification(body):
         with _KEY_LOCKS[hash(obj.key) % len(_KEY_LOCKS)]:
-            workflow.process(obj)
+            if is_upload_key(obj.key):
+                # Objects sent with a presigned POST are checked, then admitted under images/.
+                (arrivals or build_arrivals()).process(obj)
+            else:
+                workflow.process(obj)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from handlers.http import domain_error_response, internal_error_response, json_response
+from handlers.http import domain_error_response, internal_error_response, json_body, json_response, raw_body
 from lib.config import UploadConfig
-from lib.errors import DomainError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from lib.errors import DomainError, InvalidRequest, UnsupportedMediaType
 from lib.fetch import FetchPolicy, SafeFetcher
 from lib.images import ImageLimits
 from lib.ingest import IngestService
 from lib.model import ImageRecord
+from lib.names import clean_name
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -70,10 +68,13 @@ def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecor
 
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type in IMAGE_CONTENT_TYPES:
-        return service.ingest_bytes(_raw_body(event), query.get("name"))
+        return service.ingest_bytes(raw_body(event), query.get("name"))
     if content_type == "application/json":
-        payload = _json_body(event)
-        return service.ingest_url(_required_url(payload.get("url")), payload.get("name"))
+        payload = json_body(event)
+        # The body's name wins; a `?name=` beside it is still held to the same rules, as the contract says.
+        clean_name(query.get("name"))
+        name = payload.get("name") if payload.get("name") is not None else query.get("name")
+        return service.ingest_url(_required_url(payload.get("url")), name)
     raise UnsupportedMediaType(
         'send application/json with {"url", "name"}, or the image itself as image/jpeg or image/png'
     )
@@ -85,29 +86,3 @@ def _required_url(url: Any) -> str:
     if len(url) > 2048:
         raise InvalidRequest("url is longer than 2048 characters")
     return url.strip()
-
-
-def _raw_body(event: APIGatewayProxyEventV2) -> bytes:
-    body = event.body or ""
-    if not event.is_base64_encoded:
-        return body.encode("latin-1", errors="replace")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidRequest("the request body is not valid base64") from None
-
-
-def _json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
-    raw = _raw_body(event)
-    if len(raw) > 16 * 1024:
-        raise PayloadTooLarge("a JSON request body may be at most 16 KiB")
-    try:
-        payload = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidRequest("the request body must be a JSON object with url and, optionally, name")
-    name = payload.get("name")
-    if name is not None and not isinstance(name, str):
-        raise InvalidRequest("name must be a string")
-    return payload

@@ -19,3 +19,16 @@ def client(service: str) -> Any:
     from botocore.config import Config
 
     return boto3.client(service, config=Config(retries=_RETRIES, connect_timeout=3, read_timeout=20))
+
+
+@functools.cache
+def s3_signer() -> Any:
+    """An S3 client that signs presigned URLs and POSTs with SigV4 (`s3v4`).
+
+    boto3's default signer gives presigned POSTs SigV2 fields (AWSAccessKeyId, signature), which
+    regions opened since 2014 refuse, and which AWS is retiring everywhere.
+    """
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(signature_version="s3v4", retries=_RETRIES))

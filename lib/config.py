@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# Rekognition's limit for an image stored in S3.
+DEFAULT_MAX_IMAGE_BYTES = 15 * 1024 * 1024
 RECOGNITION_FEATURES = frozenset({"labels", "properties", "faces", "text", "moderation"})
 
 
@@ -55,7 +57,22 @@ class UploadConfig:
             images_table=_required(env, "IMAGES_TABLE"),
             images_bucket=_required(env, "IMAGES_BUCKET"),
             fetch_allowlist=_csv(env, "FETCH_ALLOWLIST"),
-            max_image_bytes=_integer(env, "MAX_IMAGE_BYTES", 15 * 1024 * 1024, minimum=1),
+            max_image_bytes=_integer(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
+class DirectUploadConfig:
+    images_table: str
+    images_bucket: str
+    max_image_bytes: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> DirectUploadConfig:
+        return cls(
+            images_table=_required(env, "IMAGES_TABLE"),
+            images_bucket=_required(env, "IMAGES_BUCKET"),
+            max_image_bytes=_integer(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, minimum=1),
         )
 
 
@@ -69,6 +86,8 @@ class RecognizeConfig:
     # Where a record still throttled after its in-invocation backoff is re-sent (lib/throttling.py).
     uploads_queue_url: str
     throttle_budget_seconds: int
+    # Directly uploaded objects are checked on arrival against the same limit as the API's uploads.
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> RecognizeConfig:
@@ -86,16 +105,18 @@ class RecognizeConfig:
             min_confidence=_integer(env, "MIN_CONFIDENCE", 55, minimum=0),
             uploads_queue_url=_required(env, "UPLOADS_QUEUE_URL"),
             throttle_budget_seconds=_integer(env, "THROTTLE_BUDGET_SECONDS", 8),
+            max_image_bytes=_integer(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, minimum=1),
         )
 
 
 @dataclass(frozen=True)
 class ImagesConfig:
     images_table: str
+    images_bucket: str  # the content route presigns GETs of its objects
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ImagesConfig:
-        return cls(images_table=_required(env, "IMAGES_TABLE"))
+        return cls(images_table=_required(env, "IMAGES_TABLE"), images_bucket=_required(env, "IMAGES_BUCKET"))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,30 @@ class FetchFailed(DomainError):
     code = "fetch_failed"
 
 
+class HostNotFound(FetchFailed):
+    """The URL's host name does not resolve: most often a typo in the URL."""
+
+    code = "host_not_found"
+
+
+class ConnectionRefused(FetchFailed):
+    """The URL's host refused the connection: nothing listens on that port."""
+
+    code = "connection_refused"
+
+
+class RemoteClientError(FetchFailed):
+    """The URL's server answered with a 4xx of its own (not found, forbidden, ...)."""
+
+    code = "remote_client_error"
+
+
+class RemoteServerError(FetchFailed):
+    """The URL's server answered with a 5xx of its own: its outage, not ours."""
+
+    code = "remote_server_error"
+
+
 class DownloadTooSlow(FetchFailed):
     """The download did not finish within the fetch's total time limit.
 

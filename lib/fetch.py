@@ -53,10 +53,13 @@ from urllib3.util import Url, parse_url
 
 from lib.addresses import AddressPolicy
 from lib.errors import (
+    ConnectionRefused,
     DomainError,
     FetchFailed,
     InvalidRequest,
     PayloadTooLarge,
+    RemoteClientError,
+    RemoteServerError,
     UrlNotAllowed,
 )
 from lib.guarded_http import (
@@ -189,7 +192,8 @@ class SafeFetcher:
 
     def _accept(self, response: requests.Response, url: str, deadline: Deadline) -> FetchedImage:
         if not 200 <= response.status_code < 300:
-            raise FetchFailed(f"The server answered HTTP {_describe_status(response.status_code)}.")
+            failure = RemoteServerError if response.status_code >= 500 else RemoteClientError
+            raise failure(f"The server answered HTTP {_describe_status(response.status_code)}.")
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         if encoding not in _IDENTITY_ENCODINGS:
             raise FetchFailed(f"The server sent a compressed ({encoding}) body; the image must be served uncompressed.")
@@ -262,7 +266,24 @@ class SafeFetcher:
             ),
         ):
             return FetchFailed(f"The connection to {host!r} broke off before the whole response was received.")
+        if _caused_by(error, ConnectionRefusedError):
+            return ConnectionRefused(f"The server at {host!r} refused the connection.")
         return FetchFailed(f"Could not connect to {host!r}.")
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is anywhere in the chain: requests wraps urllib3's error, which wraps the socket's."""
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args)
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return False
 
 
 def check_url(url: str, addresses: AddressPolicy, *, redirected: bool = False) -> None:

@@ -30,7 +30,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 
 from lib.addresses import AddressPolicy, IPAddress
-from lib.errors import DownloadTooSlow, FetchFailed, UrlNotAllowed
+from lib.errors import DownloadTooSlow, HostNotFound, UrlNotAllowed
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -181,7 +181,7 @@ class ConnectGuard:
         except (OSError, UnicodeError):
             answers = []
         if not answers:
-            raise FetchFailed(f"The host {host.rstrip('.')!r} could not be resolved.")
+            raise HostNotFound(f"The host {host.rstrip('.')!r} could not be resolved.")
         addresses: list[IPAddress] = []
         for answer in answers:
             address = literal_address(answer)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# A presigned upload slot whose object has not arrived yet (see lib/direct_uploads.py).
+AWAITING_UPLOAD = "AWAITING_UPLOAD"
 PENDING = "PENDING"
 DONE = "DONE"
 FAILED = "FAILED"
@@ -36,14 +38,20 @@ class Label:
     confidence: float
     parents: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    # Where the label was found, for labels of things Rekognition locates (people, cars, ...): each
+    # {"confidence", "bounding_box"}, the box in ratios of the image's width and height.
+    instances: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "name": self.name,
             "confidence": round(self.confidence, 2),
             "parents": list(self.parents),
             "categories": list(self.categories),
         }
+        if self.instances:
+            body["instances"] = [dict(instance) for instance in self.instances]
+        return body
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Label:
@@ -52,6 +60,7 @@ class Label:
             confidence=float(data["confidence"]),
             parents=tuple(data.get("parents", ())),
             categories=tuple(data.get("categories", ())),
+            instances=tuple(data.get("instances", ())),
         )
 
 
@@ -79,6 +88,9 @@ class ImageRecord:
     details: dict[str, Any] = field(default_factory=dict)
     failure: Failure | None = None
     event_published: bool = False
+    # The ETag of the directly uploaded object this image was made from: a second object sent with
+    # the same presigned POST has another ETag and is refused.
+    upload_etag: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         """The public representation. Storage locations stay internal."""
@@ -101,3 +113,35 @@ class ImageRecord:
         if self.failure:
             body["error"] = asdict(self.failure)
         return body
+
+
+@dataclass(frozen=True)
+class UploadSlot:
+    """A presigned upload handed out and not yet used: an image id, its name and the promised type.
+
+    It is not an image yet. Nothing lists it, and it expires with its presigned POST: after
+    `expires_at` (Unix seconds) it reads as absent, whether or not the table's TTL has removed it.
+    """
+
+    image_id: str
+    name: str
+    content_type: str
+    created: str
+    expires_at: int
+
+    @property
+    def expires_at_text(self) -> str:
+        return datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "name": self.name,
+            "status": AWAITING_UPLOAD,
+            "created_at": self.created,
+            "updated_at": self.created,
+            "content_type": self.content_type,
+            "expires_at": self.expires_at_text,
+            "labels": [],
+            "links": {"self": f"/images/{self.image_id}"},
+        }

@@ -70,7 +70,7 @@ class RecognitionWorkflow:
             logger.info("duplicate delivery lost the race to finish", extra={"status": status})
             return Outcome(image_id, "duplicate")
         stored = time.perf_counter()
-        self._announce(finished)
+        self.announce(finished)
         logger.info(
             "image recognized",
             extra={
@@ -86,12 +86,12 @@ class RecognitionWorkflow:
 
     def _finish_duplicate(self, record: ImageRecord) -> Outcome:
         if record.status in (DONE, FAILED) and not record.event_published:
-            self._announce(record)
+            self.announce(record)
             return Outcome(record.image_id, "republished")
         logger.info("duplicate delivery ignored", extra={"status": record.status})
         return Outcome(record.image_id, "duplicate")
 
-    def _announce(self, record: ImageRecord) -> None:
+    def announce(self, record: ImageRecord) -> None:
         event_type = RECOGNIZED if record.status == DONE else EVENT_FAILED
         self.publisher.publish(CompletionEvent.for_image(event_type, record.to_api()))
         self.repository.mark_event_published(record.image_id)

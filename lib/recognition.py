@@ -28,6 +28,10 @@ _PERMANENT = frozenset(
 )
 
 
+# Boxes kept per label: enough to draw a crowd, and the record stays far below DynamoDB's 400 KB.
+MAX_INSTANCES = 10
+
+
 @dataclass(frozen=True)
 class Recognition:
     labels: list[Label]
@@ -67,6 +71,11 @@ class Recognizer:
                 confidence=float(label["Confidence"]),
                 parents=tuple(p["Name"] for p in label.get("Parents", [])),
                 categories=tuple(c["Name"] for c in label.get("Categories", [])),
+                instances=tuple(
+                    {"confidence": round(i["Confidence"], 2), "bounding_box": i["BoundingBox"]}
+                    for i in label.get("Instances", [])[:MAX_INSTANCES]
+                    if "BoundingBox" in i
+                ),
             )
             for label in response.get("Labels", [])
         ]

@@ -22,10 +22,16 @@ from typing import Any
 from lib import listing
 from lib.clients import client
 from lib.errors import AlreadyExists, InvalidRequest, TransientError
-from lib.model import PENDING, Failure, ImageRecord, Label, normalise_label, utc_now
+from lib.model import PENDING, Failure, ImageRecord, Label, UploadSlot, normalise_label, utc_now
 from lib.throttling import Backoff, Throttled, is_throttle
 
 IMAGE_SK = "IMAGE"
+# An upload slot lives beside its image's item, under the same pk, and carries no index key: no
+# listing or label query can ever return it.
+SLOT_SK = "UPLOAD"
+# How long the table keeps a slot after it expires: TTL deletion is late on AWS (and never
+# happens on moto), so reads check `expires_at` themselves; this only bounds the storage.
+SLOT_RETENTION_SECONDS = 24 * 3600
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
@@ -60,6 +66,42 @@ class ImageRepository:
 
     def delete(self, image_id: str) -> None:
         self._call("delete_item", TableName=self.table_name, Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}))
+
+    def create_slot(self, slot: UploadSlot) -> None:
+        item = {
+            "pk": _pk(slot.image_id),
+            "sk": SLOT_SK,
+            "image_id": slot.image_id,
+            "name": slot.name,
+            "content_type": slot.content_type,
+            "created": slot.created,
+            "expires_at": slot.expires_at,
+            "ttl": slot.expires_at + SLOT_RETENTION_SECONDS,
+        }
+        self._call(
+            "put_item", TableName=self.table_name, Item=_serialise(item), ConditionExpression="attribute_not_exists(pk)"
+        )
+
+    def get_slot(self, image_id: str, now: float) -> UploadSlot | None:
+        """The unexpired upload slot of this id, or None."""
+        response = self._call(
+            "get_item",
+            TableName=self.table_name,
+            Key=_serialise({"pk": _pk(image_id), "sk": SLOT_SK}),
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            return None
+        item = _deserialise(response["Item"])
+        if int(item["expires_at"]) <= now:
+            return None
+        return UploadSlot(
+            image_id=item["image_id"],
+            name=item["name"],
+            content_type=item["content_type"],
+            created=item["created"],
+            expires_at=int(item["expires_at"]),
+        )
 
     def complete(
         self,
@@ -286,6 +328,7 @@ def _image_item(record: ImageRecord) -> dict[str, Any]:
         "labels": "[]",
         "details": "{}",
         "failure": "",
+        "upload_etag": record.upload_etag or "",
     }
 
 
@@ -308,6 +351,7 @@ def _record(item: dict[str, Any]) -> ImageRecord:
         details=json.loads(item.get("details") or "{}"),
         failure=Failure(**failure) if failure else None,
         event_published=bool(item.get("event_published")),
+        upload_etag=item.get("upload_etag") or None,
     )
 
 

@@ -3,31 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from lib.clients import client
+from lib.clients import client, s3_signer
 from lib.errors import TransientError
 from lib.model import is_image_id
 
 KEY_PREFIX = "images/"
+# Where presigned POSTs put objects. Only recognition moves them on to KEY_PREFIX, after checking
+# them, so a second object sent with the same presigned POST can never replace an accepted image.
+UPLOAD_PREFIX = "uploads/"
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
 
 
 def key_for(image_id: str, extension: str) -> str:
     return f"{KEY_PREFIX}{image_id}.{extension}"
 
 
-def image_id_from_key(key: str) -> str | None:
+def upload_key_for(image_id: str, extension: str) -> str:
+    return f"{UPLOAD_PREFIX}{image_id}.{extension}"
+
+
+def image_id_from_key(key: str, prefix: str = KEY_PREFIX) -> str | None:
     """The id an object key was made from, or None for an object this system did not write."""
-    if not key.startswith(KEY_PREFIX):
+    if not key.startswith(prefix):
         return None
-    stem = key[len(KEY_PREFIX) :].rsplit(".", 1)[0]
+    stem = key[len(prefix) :].rsplit(".", 1)[0]
     return stem if is_image_id(stem) else None
 
 
 class ImageStore:
-    def __init__(self, bucket: str, s3: Callable[[], Any] = lambda: client("s3")):
+    def __init__(
+        self, bucket: str, s3: Callable[[], Any] = lambda: client("s3"), signer: Callable[[], Any] = s3_signer
+    ):
         self.bucket = bucket
         self._s3 = s3
+        self._signer = signer
 
     def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -36,3 +53,44 @@ class ImageStore:
             self._s3().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)
         except (ClientError, BotoCoreError) as e:
             raise TransientError(f"could not store the image: {e}") from e
+
+    def get(self, key: str, etag: str | None = None) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag; None when it is gone or, given `etag`, has been replaced."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        arguments = {"Bucket": self.bucket, "Key": key}
+        if etag:
+            arguments["IfMatch"] = f'"{etag.strip(chr(34))}"'
+        try:
+            response = self._s3().get_object(**arguments)
+            return response["Body"].read(), response["ETag"].strip('"')
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("NoSuchKey", "404", "PreconditionFailed", "412"):
+                return None
+            raise TransientError(f"could not read the object: {e}") from e
+        except BotoCoreError as e:
+            raise TransientError(f"could not read the object: {e}") from e
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3().delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise TransientError(f"could not delete the object: {e}") from e
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
+        """A browser-ready POST that can create this one key, with this content type, of 1 to max_bytes bytes."""
+        post = self._signer().generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(url=post["url"], fields=post["fields"])
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        return self._signer().generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        )

@@ -16,6 +16,7 @@ COMMANDS = {
     "token": "local.commands.auth_token",
     "burst": "local.commands.burst",
     "capacity": "local.commands.capacity",
+    "console": "local.console.serve",
 }
 
 
@@ -38,6 +39,7 @@ def main(argv: list[str]) -> int:
         print(
             "  capacity     the capacity model for AWS: limits, drain time, cost (--images-per-day N)", file=sys.stderr
         )
+        print("  console      serve the web console pointed at a deployed API (--api URL)", file=sys.stderr)
         return 2
     import importlib
 

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -28,7 +29,9 @@ from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.aws.iam import LocalIam
-from local.aws.provision import Provisioner
+from local.aws.provision import Provisioner, allow_origin
+from local.console import routes as console_routes
+from local.console.operations import local_operations
 from local.errors import StackError
 from local.functions.pollers import QueueMapping
 from local.functions.runtime import FunctionSpec, LambdaRuntime
@@ -155,6 +158,8 @@ class LocalStack:
         self.ids: PhysicalIds | None = None
         self.endpoints: Endpoints | None = None
         self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
+        # Lets the console (and only a page the stack served) call the local-only routes.
+        self.console_token = secrets.token_urlsafe(24)
         self.started_in = 0.0
         self._rekognition_denials: list[str] = []
 
@@ -196,11 +201,13 @@ class LocalStack:
             routes,
             self.runtime.invoke,
             port=self.options.api_port,
-            extra_handlers=api_docs.extra_handlers(),
+            extra_handlers={**api_docs.extra_handlers(), **self._console_handlers(session)},
             authorizers=self._authorizers(aws),
             throttle=self._api_throttle(),
         )
         api = self.gateway.start().rstrip("/")
+        for bucket in self.topology.buckets:
+            allow_origin(session.client("s3"), self.physical(bucket.logical_id), api)
         self.endpoints = Endpoints(
             api=api,
             aws=aws,
@@ -261,6 +268,11 @@ class LocalStack:
             fixtures=self.fixtures.url.rstrip("/"),
         )
         self._ready(began)
+
+    def _console_handlers(self, session: Any) -> dict[str, Any]:
+        sqs = session.client("sqs")
+        operations = local_operations(self.topology, self.inbox, sqs, self.physical)
+        return console_routes.extra_handlers(self.console_token, operations)
 
     def _start_workers_and_resources(self, aws: str, began: float) -> Any:
         """Workers warm on the planned ids while the emulator starts and the resources are created."""
@@ -388,7 +400,9 @@ class LocalStack:
             from local.aws.localstack import LocalStackEmulator
 
             return LocalStackEmulator()
-        return MotoEmulator(wrap=self.iam.guard.wrap if self.iam else None)
+        if self.iam is None:
+            return MotoEmulator()
+        return MotoEmulator(wrap=self.iam.guard.wrap, post_secret=self.iam.guard.secret_of)
 
     def problems(self) -> list[str]:
         """Deliveries dropped and calls denied by the IAM and resource policies, oldest first."""

@@ -10,6 +10,9 @@ What is copied from the managed service, because handlers and clients notice it:
 - a failed invocation (the function raised, crashed or hit its own timeout) is 500
   `{"message":"Internal Server Error"}`; the integration timeout (30 s at most) is 503
   `{"message":"Service Unavailable"}`; bodies over 10 MB are 413;
+- Lambda's invocation payload: an event over 6 MB (a binary body counts base64-encoded) is 413
+  `{"message":"Request Too Long"}` without invoking anything; a response over 6 MB is 500
+  `{"message":"Internal Server Error"}` (local/apigateway/payload_limits.py, docs/fidelity.md);
 - a route with a JWT authorizer answers 401 `{"message":"Unauthorized"}` without invoking anything
   unless the request carries an acceptable token, whose claims then reach the function in
   `requestContext.authorizer` (see local/apigateway/jwt_auth.py).
@@ -34,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local.apigateway import payload_limits
 from local.apigateway.jwt_auth import JwtAuthorizer, Unauthorized
 from local.functions.runtime import InvocationError
 from local.rate_limits import TokenBucket
@@ -584,6 +588,9 @@ class HttpGateway:
             raise GatewayError(401, "Unauthorized") from None
 
     def _integrate(self, route: Route, event: dict[str, Any]) -> HttpResponse:
+        if payload_limits.request_too_large(event):
+            logger.info("%s: the event is over Lambda's 6 MB invocation payload", route.function_name)
+            raise GatewayError(413, "Request Too Long")
         try:
             result = _call_with_timeout(lambda: self._invoke(route.function_name, event), self.integration_timeout)
         except _IntegrationTimedOut:
@@ -599,6 +606,9 @@ class HttpGateway:
         except Exception:
             logger.exception("%s: invoke raised", route.function_name)
             raise GatewayError(500, "Internal Server Error") from None
+        if payload_limits.response_too_large(result):
+            logger.warning("%s: the response is over Lambda's 6 MB invocation payload", route.function_name)
+            raise GatewayError(500, "Internal Server Error")
         try:
             return map_result(result)
         except ValueError as error:

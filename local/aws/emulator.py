@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 FAKE_CREDENTIALS = {
@@ -19,10 +19,19 @@ class MotoEmulator:
     # moto's default account, which its ARNs carry.
     account_id = "123456789012"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, wrap: Callable[[Any], Any] | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        wrap: Callable[[Any], Any] | None = None,
+        post_secret: Callable[[str], str | None] | None = None,
+    ):
         self.host = host
         # A WSGI middleware put around moto's app: the local IAM layer (local/aws/iam/guard.py).
         self.wrap = wrap
+        # The secret key of an access key other than the stack's own, for presigned POSTs signed by a
+        # function's role (the IAM layer knows them); None means only the stack's own key signs.
+        self.post_secret = post_secret
         # The port is fixed before the server starts, so the stack can name the endpoint early.
         self.port = port or _free_port(host)
         self._server = None
@@ -38,7 +47,7 @@ class MotoEmulator:
         _list_moto_modules_once()
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = _server_class(self.wrap)(ip_address=self.host, port=self.port, verbose=False)
+        self._server = _server_class(self.wrap, self.post_secret)(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -50,23 +59,62 @@ class MotoEmulator:
             self._server = None
 
 
-def _server_class(wrap: Callable[[Any], Any] | None) -> Any:
-    """moto's threaded server, with `wrap` around its WSGI app (moto builds the app in its thread)."""
+def _server_class(wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None) -> Any:
+    """moto's threaded server with S3's POST-policy and CORS checks in front (local/aws/s3_post_gate.py),
+    and `wrap` around both (moto builds its app in the server's thread)."""
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    if wrap is None:
-        return ThreadedMotoServer
+    from local.aws.s3_post_gate import S3PostGate
 
-    class WrappedMotoServer(ThreadedMotoServer):
+    class GatedMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = wrap(DomainDispatcherApplication(create_backend_app))
+            app = S3PostGate(
+                DomainDispatcherApplication(create_backend_app),
+                secrets=_PostSecrets(post_secret),
+                cors_rules=moto_cors_rules,
+            )
+            if wrap is not None:
+                app = wrap(app)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever()
 
-    return WrappedMotoServer
+    return GatedMotoServer
+
+
+class _PostSecrets(Mapping[str, str]):
+    """The stack's own key, and any key `lookup` knows at the time of the request."""
+
+    def __init__(self, lookup: Callable[[str], str | None] | None):
+        self.lookup = lookup
+
+    def __getitem__(self, access_key: str) -> str:
+        if access_key == FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]:
+            return FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+        secret = self.lookup(access_key) if self.lookup else None
+        if secret is None:
+            raise KeyError(access_key)
+        return secret
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],))
+
+    def __len__(self) -> int:
+        return 1
+
+
+def moto_cors_rules(bucket: str) -> list | None:
+    """The CORS rules moto stores for a bucket of this process's emulator, or None."""
+    from moto.s3.models import s3_backends
+
+    for account in list(s3_backends):
+        try:
+            return s3_backends[account]["aws"].get_bucket(bucket).cors
+        except Exception:  # moto raises its own MissingBucket; any other account may hold it
+            continue
+    return None
 
 
 def _free_port(host: str) -> int:

@@ -142,6 +142,12 @@ class Provisioner:
         if properties.get("GlobalSecondaryIndexes"):
             arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
         description = self._client("dynamodb").create_table(**arguments)["TableDescription"]
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl and str(ttl.get("Enabled")).lower() == "true":
+            # moto records the setting but never deletes expired items; the code never relies on it.
+            self._client("dynamodb").update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
         self.refs[logical_id] = name
         self.attributes[(logical_id, "Arn")] = description["TableArn"]
 
@@ -183,6 +189,9 @@ class Provisioner:
         )
         self.refs[bucket.logical_id] = name
         self.attributes[(bucket.logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        if bucket.cors_rules:
+            rules = [_cors_rule(resolve(dict(rule), self.ids)) for rule in bucket.cors_rules]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         if bucket.notifications:
             configurations = []
             for notification in bucket.notifications:
@@ -201,3 +210,29 @@ class Provisioner:
             s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"TopicConfigurations": configurations}
             )
+
+
+# CloudFormation's CorsRule names three properties differently from the S3 API.
+_CORS_API_NAMES = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    return {_CORS_API_NAMES.get(name, name): value for name, value in rule.items()}
+
+
+def allow_origin(s3: Any, bucket: str, origin: str) -> None:
+    """Add an origin to every CORS rule of a bucket that has rules.
+
+    The local stack's API gets a free port at start, and its console (served by that API) uploads
+    from that origin: locally it is what the `consoleOrigin` stage parameter names on AWS.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    except ClientError:
+        return  # no CORS configuration: nothing to extend
+    for rule in rules:
+        if origin not in rule["AllowedOrigins"]:
+            rule["AllowedOrigins"].append(origin)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})

@@ -56,6 +56,7 @@ def _banner(stack: LocalStack) -> str:
     return f"""
 Local stack ready in {stack.started_in:.2f} s (endpoints in .local/endpoints.json)
   api            {e.api}
+  web console    {e.api}/console/
   aws emulator   {e.aws}  ({stack.options.emulator})
   rekognition    {e.rekognition}  ({stack.options.rekognition})
   webhook inbox  {e.webhook_inbox}

@@ -46,6 +46,7 @@ class Bucket:
     logical_id: str
     name: Any  # an intrinsic expression, or None for a generated name
     notifications: tuple[BucketNotification, ...] = ()
+    cors_rules: tuple[Mapping[str, Any], ...] = ()  # CorsConfiguration.CorsRules, as written
 
 
 @dataclass(frozen=True)

@@ -288,4 +288,9 @@ def _bucket(logical_id: str, properties: dict[str, Any]) -> Bucket:
                 suffix=rules.get("suffix", ""),
             )
         )
-    return Bucket(logical_id=logical_id, name=properties.get("BucketName"), notifications=tuple(notifications))
+    return Bucket(
+        logical_id=logical_id,
+        name=properties.get("BucketName"),
+        notifications=tuple(notifications),
+        cors_rules=tuple((properties.get("CorsConfiguration") or {}).get("CorsRules") or ()),
+    )

@@ -1,4 +1,4 @@
-"""Each kind of bad input gives its 4xx (or 502 for an upstream failure) and leaves nothing stored."""
+"""Each kind of bad input gives its 4xx (a failing URL: 422, its code naming how) and leaves nothing stored."""
 
 import io
 import struct
@@ -51,7 +51,7 @@ CASES = {
     "loopback not allow-listed": (url_upload("http://127.0.0.1:1/x.jpg"), 400, "url_not_allowed"),
     "private address": (url_upload("http://10.0.0.1/x.jpg"), 400, "url_not_allowed"),
     "ipv4-mapped ipv6 loopback": (url_upload("http://[::ffff:127.0.0.1]/x.jpg"), 400, "url_not_allowed"),
-    "missing fixture": (url_upload("{fixtures}/nope.jpg"), 502, "fetch_failed"),
+    "missing fixture": (url_upload("{fixtures}/nope.jpg"), 422, "remote_client_error"),
     "html served by url": (url_upload("{fixtures}/LICENSES.md"), 415, "unsupported_media_type"),
     "gif body": (body_upload(GIF, "image/jpeg"), 415, "unsupported_media_type"),
     "random bytes": (body_upload(bytes(range(256)) * 8), 415, "unsupported_media_type"),

@@ -74,3 +74,19 @@ def jpeg_with_exif_flood(total_bytes: int = 10 * 1024 * 1024) -> bytes:
 def jpeg_padded_to(size: int) -> bytes:
     """A valid JPEG of exactly `size` bytes: the photo followed by NUL padding, which encoders may add."""
     return jpeg() + bytes(size - len(jpeg()))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height, with one tiny data chunk: a bomb by its header alone."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    data = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+
+
+def noise_png(side: int, seed: int = 7) -> bytes:
+    """A valid RGB PNG of side x side random pixels: incompressible, so about 3 * side**2 bytes."""
+    rows = random.Random(seed).randbytes(side * side * 3)
+    raw = b"".join(b"\x00" + rows[y * side * 3 : (y + 1) * side * 3] for y in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    idat = zlib.compress(raw, 1)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests.adapters
 
-from lib.errors import DownloadTooSlow, FetchFailed, PayloadTooLarge
+from lib.errors import ConnectionRefused, DownloadTooSlow, FetchFailed, PayloadTooLarge
 from lib.fetch import FetchedImage, FetchPolicy, SafeFetcher
 from tests.unit.fetch_servers import (
     Counter,
@@ -241,6 +241,7 @@ def test_given_an_error_status_when_fetched_then_fetch_failed_names_it(
         fetcher_for(server).fetch(url)
 
     assert phrase in raised.value.message
+    assert raised.value.code == ("remote_server_error" if status >= 500 else "remote_client_error")
 
 
 # --- time limits ----------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def test_given_a_server_that_goes_quiet_when_fetched_then_the_read_timeout_is_na
     with pytest.raises(FetchFailed, match=r"sent nothing for 0\.2 seconds") as raised:
         fetcher_for(server, read_timeout=0.2, total_timeout=5.0).fetch(url)
 
-    assert not isinstance(raised.value, DownloadTooSlow)  # a silent server is its fault: 502, not 422
+    assert not isinstance(raised.value, DownloadTooSlow)  # a silent server is its fault, not our time limit
     assert elapsed(started) < 1.5
 
 
@@ -310,13 +311,13 @@ def test_given_an_allow_listed_listener_that_never_answers_when_fetched_then_rea
         listener.close()
 
 
-def test_given_nothing_listening_on_an_allow_listed_port_when_fetched_then_fetch_failed() -> None:
+def test_given_nothing_listening_on_an_allow_listed_port_when_fetched_then_connection_refused() -> None:
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
     fetcher = SafeFetcher(FetchPolicy(allowed=(f"127.0.0.1:{port}",)))
 
-    with pytest.raises(FetchFailed, match="Could not connect to '127.0.0.1'"):
+    with pytest.raises(ConnectionRefused, match="'127.0.0.1' refused the connection"):
         fetcher.fetch(f"http://127.0.0.1:{port}/")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from lib.addresses import AddressPolicy
-from lib.errors import DomainError, FetchFailed, InvalidRequest, UrlNotAllowed
+from lib.errors import DomainError, HostNotFound, InvalidRequest, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
 from lib.guarded_http import ConnectGuard, Deadline, is_noncanonical_numeric_host
 
@@ -232,18 +232,18 @@ def test_given_a_literal_allow_listed_address_on_another_port_when_fetched_then_
 
 
 # --- resolution failures --------------------------------------------------------------------------
-def test_given_a_name_that_does_not_resolve_when_fetched_then_fetch_failed() -> None:
+def test_given_a_name_that_does_not_resolve_when_fetched_then_host_not_found() -> None:
     def failing(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     error = fetch_error("http://nowhere.test/", failing)
 
-    assert type(error) is FetchFailed
+    assert type(error) is HostNotFound and error.code == "host_not_found"
     assert "could not be resolved" in error.message
 
 
-def test_given_a_resolver_with_no_answers_when_fetched_then_fetch_failed() -> None:
-    assert type(fetch_error("http://empty.test/", resolver_answering())) is FetchFailed
+def test_given_a_resolver_with_no_answers_when_fetched_then_host_not_found() -> None:
+    assert type(fetch_error("http://empty.test/", resolver_answering())) is HostNotFound
 
 
 def test_given_a_resolver_answer_that_is_not_an_ip_when_fetched_then_url_not_allowed() -> None:

@@ -14,11 +14,12 @@ FIXTURES = "http://127.0.0.1:39045"
 @pytest.mark.parametrize(
     "url, expected",
     [
-        ("https://upload.wikimedia.org/a/Cat03.jpg", f"{FIXTURES}/a/Cat03.jpg"),
-        ("http://93.184.216.34/x.jpg?size=2", f"{FIXTURES}/x.jpg?size=2"),
-        ("  http://example.com  ", f"{FIXTURES}/"),
-        ("HTTP://[2606:4700::1]:8443", f"{FIXTURES}/"),
-        ("http://0.0.0.0.example", f"{FIXTURES}/"),
+        ("https://upload.wikimedia.org/a/Cat03.jpg", f"{FIXTURES}/chelsea.jpg"),
+        ("http://93.184.216.34/x.jpg?size=2", f"{FIXTURES}/chelsea.jpg?size=2"),
+        ("  http://example.com  ", f"{FIXTURES}/chelsea.jpg"),
+        ("HTTP://[2606:4700::1]:8443", f"{FIXTURES}/chelsea.jpg"),
+        ("http://0.0.0.0.example", f"{FIXTURES}/chelsea.jpg"),
+        (f"{FIXTURES}/missing.jpg", f"{FIXTURES}/chelsea.jpg"),
     ],
 )
 def test_a_url_the_fetcher_would_connect_to_is_moved_to_the_fixture_server(url, expected):
@@ -28,7 +29,6 @@ def test_a_url_the_fetcher_would_connect_to_is_moved_to_the_fixture_server(url, 
 @pytest.mark.parametrize(
     "url",
     [
-        f"{FIXTURES}/chelsea.jpg",
         "http://10.0.0.1/x.jpg",
         "http://127.0.0.1:1/x.jpg",
         "http://[::ffff:127.0.0.1]/",
@@ -37,6 +37,7 @@ def test_a_url_the_fetcher_would_connect_to_is_moved_to_the_fixture_server(url, 
         "file:///etc/passwd",
         "http://user@example.com/",
         "example.com/a.jpg",
+        "https://example.com/" + "a" * 2048,
         "http://",
         "http://example.com:99999/",
         "",
@@ -50,8 +51,8 @@ def test_the_hook_confines_the_url_in_the_query_and_in_a_json_body(monkeypatch):
     monkeypatch.setenv("FUZZ_FIXTURES_URL", FIXTURES)
     case = SimpleNamespace(query={"url": "http://example.com/a.jpg", "name": "x"}, body={"url": "https://a.b/c"})
     before_call(None, case, {})
-    assert case.query == {"url": f"{FIXTURES}/a.jpg", "name": "x"}
-    assert case.body == {"url": f"{FIXTURES}/c"}
+    assert case.query == {"url": f"{FIXTURES}/chelsea.jpg", "name": "x"}
+    assert case.body == {"url": f"{FIXTURES}/chelsea.jpg"}
 
 
 def test_the_hook_leaves_image_bodies_and_other_values_alone(monkeypatch):

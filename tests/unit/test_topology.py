@@ -24,6 +24,8 @@ def test_routes_and_queue_triggers_come_from_serverless_yml(local):
         ("POST", "/images", "upload"),
         ("GET", "/images", "images"),
         ("GET", "/images/{id}", "images"),
+        ("GET", "/images/{id}/content", "images"),
+        ("POST", "/uploads", "uploads"),
     }
     assert {(t.function, t.queue) for t in local.sqs_triggers} == {
         ("recognize", "UploadsQueue"),

@@ -60,6 +60,11 @@ class AccessGuard:
     def role_of(self, access_key: str) -> FunctionRole | None:
         return self._roles.get(access_key)
 
+    def secret_of(self, access_key: str) -> str | None:
+        """The secret key of a function's role, for checks that verify its signatures after this one."""
+        role = self._roles.get(access_key)
+        return role.credentials.secret_key if role is not None else None
+
     # --- WSGI ---------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         assert self.app is not None, "wrap() the emulator's app first"

@@ -43,7 +43,7 @@ def test_everything_declared_is_verified_or_a_known_emulator_gap(deployed):
         "queue IntegrationQueue",
         "topic UploadsTopic",
         "topic ResultsTopic",
-        *(f"function {name}" for name in ("upload", "recognize", "images", "deliver")),
+        *(f"function {name}" for name in ("upload", "uploads", "recognize", "images", "deliver")),
     } <= verified
     known = set(MOTO_SKIPPED_TYPES) | {prop for _, prop in MOTO_IGNORED_PROPERTIES}
     for gap in (f for f in findings if f.outcome == GAP):
@@ -67,7 +67,7 @@ def test_a_drifted_deployment_fails_the_check(deployed):
         sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "180"})
         lambda_client.update_function_configuration(FunctionName=function, Environment={"Variables": environment})
     failures = {(f.subject, f.detail.split(":")[0]) for f in findings if f.outcome == FAILED}
-    assert failures == {("queue UploadsQueue", "visibility 180 s"), ("function images", "environment (3 variables)")}
+    assert failures == {("queue UploadsQueue", "visibility 180 s"), ("function images", "environment (4 variables)")}
 
 
 def _queue_name(sqs, logical_id: str) -> str:

@@ -13,6 +13,7 @@ from tests.integration.deploy import rules
 pytestmark = pytest.mark.integration
 
 IMAGES = "${ImagesBucket}/images/*"
+UPLOADS = "${ImagesBucket}/uploads/*"
 DETECT = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
 
 EXPECTED_GRANTS = {
@@ -20,6 +21,10 @@ EXPECTED_GRANTS = {
         ("s3:PutObject", IMAGES),  # lib/storage.py
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
         ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
+    },
+    "uploads": {
+        ("s3:PutObject", UPLOADS),  # ImageStore.presign_post: a presigned POST acts with its signer's rights
+        ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_slot
     },
     "recognize": {
         # the event source mapping
@@ -30,6 +35,11 @@ EXPECTED_GRANTS = {
         # Rekognition reads the object (and the version the event names) with the caller's rights
         ("s3:GetObject", IMAGES),
         ("s3:GetObjectVersion", IMAGES),
+        # lib/arrivals.py: a direct upload is read, checked, written to its image key, then deleted
+        ("s3:GetObject", UPLOADS),
+        ("s3:DeleteObject", UPLOADS),
+        ("s3:PutObject", IMAGES),
+        ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending, for an admitted upload
         *{(f"rekognition:{action}", "*") for action in DETECT},  # no resource-level permissions exist
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
         ("dynamodb:BatchWriteItem", "ImagesTable"),  # ImageRepository.complete: the label items
@@ -40,6 +50,7 @@ EXPECTED_GRANTS = {
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
         ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
         ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
+        ("s3:GetObject", IMAGES),  # ImageStore.presign_get: the content route's redirect
     },
     "deliver": {
         ("sqs:ReceiveMessage", "IntegrationQueue"),

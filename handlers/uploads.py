@@ -1,0 +1,66 @@
+"""uploads: `POST /uploads` `{"name", "content_type"}` -> a presigned S3 POST for one image.
+
+For images too large for the HTTP API's Lambda payload (about 4.4 MB of binary body). The bytes go
+straight to S3; recognition checks them when they arrive (lib/arrivals.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from handlers.http import domain_error_response, internal_error_response, json_body, json_response
+from lib.config import DirectUploadConfig
+from lib.direct_uploads import DirectUploads
+from lib.errors import DomainError, InvalidRequest
+from lib.repository import ImageRepository
+from lib.storage import ImageStore
+
+logger = Logger()
+
+
+@functools.cache
+def build_service() -> DirectUploads:
+    config = DirectUploadConfig.from_env()
+    return DirectUploads(
+        store=ImageStore(config.images_bucket),
+        repository=ImageRepository(config.images_table),
+        max_bytes=config.max_image_bytes,
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(APIGatewayProxyEventV2(event), build_service())
+
+
+def handle(event: APIGatewayProxyEventV2, service: DirectUploads) -> dict[str, Any]:
+    try:
+        payload = json_body(event)
+        content_type = payload.get("content_type")
+        if not isinstance(content_type, str):
+            raise InvalidRequest("content_type is required: image/jpeg or image/png")
+        opened = service.open(payload.get("name"), content_type)
+    except DomainError as e:
+        logger.info("upload slot refused", extra={"code": e.code, "reason": e.message})
+        return domain_error_response(e)
+    except Exception:
+        logger.exception("upload slot failed")
+        return internal_error_response()
+    slot = opened.slot
+    logger.append_keys(image_id=slot.image_id)
+    logger.info("upload slot opened", extra={"content_type": slot.content_type})
+    return json_response(
+        201,
+        {
+            "image_id": slot.image_id,
+            "status": "AWAITING_UPLOAD",
+            "upload": {"url": opened.post.url, "fields": opened.post.fields},
+            "expires_at": slot.expires_at_text,
+            "links": {"self": f"/images/{slot.image_id}"},
+        },
+        headers={"location": f"/images/{slot.image_id}"},
+    )

@@ -1,0 +1,78 @@
+// The API client: the base URL and tokens the page was served with, JSON in and out, and the
+// error shapes the API has ({"error": {"code", "message"}} from functions, {"message"} from the gateway).
+
+const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? "";
+
+export const apiBase = meta("api-base").replace(/\/$/, "");
+export const localToken = meta("local-token");
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let bearer = sessionStorage.getItem("console-token") || "";
+let onUnauthorized = () => {};
+
+export function useToken(token) {
+  bearer = token;
+  sessionStorage.setItem("console-token", token);
+}
+
+export function whenUnauthorized(callback) {
+  onUnauthorized = callback;
+}
+
+function headers(extra = {}) {
+  return bearer ? { Authorization: `Bearer ${bearer}`, ...extra } : extra;
+}
+
+async function failure(response) {
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {
+    // a body that is not JSON: the status says enough
+  }
+  const code = body.error?.code ?? "http_" + response.status;
+  const message = body.error?.message ?? body.message ?? response.statusText;
+  if (response.status === 401) onUnauthorized();
+  return new ApiError(response.status, code, message);
+}
+
+export async function getJson(path) {
+  const response = await fetch(apiBase + path, { headers: headers() });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+export async function postJson(path, body) {
+  const response = await fetch(apiBase + path, {
+    method: "POST",
+    headers: headers({ "Content-Type": "application/json" }),
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+// The image itself: GET /images/{id}/content redirects to a short-lived presigned S3 GET. Without
+// a token the browser follows it from an <img>; with one, the request needs the header, so the
+// bytes are fetched and shown from memory.
+export async function imageSource(imageId) {
+  const path = `${apiBase}/images/${imageId}/content`;
+  if (!bearer) return path;
+  const response = await fetch(path, { headers: headers() });
+  if (!response.ok) throw await failure(response);
+  return URL.createObjectURL(await response.blob());
+}
+
+// Local stack only: routes that exist on no deployed API and need the stack's per-run token.
+export async function local(path, method = "GET") {
+  const response = await fetch(apiBase + path, { method, headers: { "X-Local-Token": localToken } });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}

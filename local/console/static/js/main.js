@@ -1,0 +1,80 @@
+// Wires the page together. No build step: the browser loads these modules as committed.
+
+import { localToken, useToken, whenUnauthorized } from "./api.js";
+import { Detail } from "./detail.js";
+import { Gallery } from "./gallery.js";
+import { LocalPanel } from "./local_panel.js";
+import { addByUrl, uploadFile } from "./upload.js";
+
+const $ = (selector) => document.querySelector(selector);
+const addStatus = $("#add-status");
+
+const detail = new Detail($("#detail"));
+const gallery = new Gallery($("#gallery"), $("#more"), $("#gallery-status"), (id) => detail.open(id));
+const show = gallery.show.bind(gallery);
+gallery.show = (image, first) => {
+  show(image, first);
+  detail.update(image);
+};
+
+const authForm = $("#auth-form");
+whenUnauthorized(() => { authForm.hidden = false; $("#auth-token").focus(); });
+authForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  useToken($("#auth-token").value.trim());
+  authForm.hidden = true;
+  gallery.reload();
+});
+
+async function addFiles(files) {
+  for (const file of files) {
+    addStatus.textContent = `Uploading ${file.name}…`;
+    try {
+      gallery.show(await uploadFile(file));
+      addStatus.textContent = `${file.name} uploaded; recognition is running.`;
+    } catch (error) {
+      addStatus.textContent = error.message;
+    }
+  }
+}
+
+const dropZone = $("#drop-zone");
+const fileInput = $("#file-input");
+fileInput.addEventListener("change", () => { addFiles([...fileInput.files]); fileInput.value = ""; });
+dropZone.addEventListener("keydown", (event) => {
+  if (event.target === dropZone && (event.key === "Enter" || event.key === " ")) {
+    event.preventDefault();
+    fileInput.click();
+  }
+});
+dropZone.addEventListener("dragover", (event) => { event.preventDefault(); dropZone.classList.add("over"); });
+dropZone.addEventListener("dragleave", () => dropZone.classList.remove("over"));
+dropZone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropZone.classList.remove("over");
+  addFiles([...event.dataTransfer.files]);
+});
+
+$("#url-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  addStatus.textContent = "Fetching the URL…";
+  try {
+    gallery.show(await addByUrl($("#url-input").value.trim(), $("#name-input").value.trim()));
+    addStatus.textContent = "Accepted; recognition is running.";
+  } catch (error) {
+    addStatus.textContent = `Refused: ${error.code}: ${error.message}`;
+  }
+});
+
+$("#filter-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  gallery.reload($("#label-filter").value.trim());
+});
+$("#clear-filter").addEventListener("click", () => {
+  $("#label-filter").value = "";
+  gallery.reload("");
+});
+$("#more").addEventListener("click", () => gallery.loadMore());
+
+if (localToken) new LocalPanel($("#local-panel"));
+gallery.reload("");
