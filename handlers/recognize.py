@@ -73,6 +73,7 @@ def build_arrivals() -> UploadArrivals:
 async def record_handler(
     record: SQSRecord,
     workflow: RecognitionWorkflow | None = None,
+    *,
     arrivals: UploadArrivals | None = None,
     requeuer: Requeuer | None = None,
 ) -> None:

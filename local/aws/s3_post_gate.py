@@ -13,8 +13,8 @@ does what S3 does, with S3's status codes and error XML:
   the bucket's CORS rules, as moto stores them; no matching rule means no CORS headers, and a
   403 for a preflight.
 
-The real check will be the IAM-enforcing layer in front of the emulator; this gate covers presigned
-POSTs and CORS until then.
+With IAM enforced, the IAM layer (local/aws/iam/) sits in front of this gate and also authorizes
+the POST as its signer; this gate knows the roles' keys through the emulator's `post_secret`.
 """
 
 from __future__ import annotations

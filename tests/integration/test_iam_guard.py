@@ -23,7 +23,7 @@ class Guarded:
     def __init__(self):
         system = topology.load("local", env={})
         self.iam = LocalIam(MotoEmulator.account_id)
-        self.emulator = MotoEmulator(wrap=self.iam.guard.wrap)
+        self.emulator = MotoEmulator(wrap=self.iam.guard.wrap, post_secret=self.iam.guard.secret_of)
         self.endpoint = self.emulator.start()
         admin = boto3.session.Session(
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -218,10 +218,9 @@ def test_the_local_rekognition_reads_the_image_with_its_callers_credentials(stac
     assert "UploadRole" in stack.iam.guard.denials[-1] and "s3:GetObject" in stack.iam.guard.denials[-1]
 
 
-@pytest.mark.parametrize("version", ["s3v4", "s3"])
-def test_a_presigned_post_is_held_to_its_signature_expiry_and_conditions(stack, version):
+def test_a_presigned_post_is_held_to_its_signature_expiry_and_conditions(stack):
     bucket = stack.ref("ImagesBucket")
-    config = Config(signature_version=version)
+    config = Config(signature_version="s3v4")
     upload, images = (stack.client(f, "s3", config=config) for f in ("upload", "images"))
     conditions = [["content-length-range", 1, 1000], ["starts-with", "$key", "images/"], {"Content-Type": "image/jpeg"}]
 
@@ -244,3 +243,14 @@ def test_a_presigned_post_is_held_to_its_signature_expiry_and_conditions(stack, 
     assert b"Policy expired" in post(expires=-5).content
     outside_role = post(client=images)
     assert outside_role.status_code == 403 and b"s3:PutObject" in outside_role.content
+
+
+def test_a_sigv2_presigned_post_is_refused_as_buckets_created_since_2020_refuse_it(stack):
+    # S3 takes SigV2 only for buckets created before June 2020; this stack's buckets are all newer.
+    bucket = stack.ref("ImagesBucket")
+    upload = stack.client("upload", "s3", config=Config(signature_version="s3"))
+    form = upload.generate_presigned_post(bucket, "images/v2.jpg", Conditions=[["starts-with", "$key", "images/"]])
+    refused = requests.post(form["url"], data=form["fields"], files={"file": ("a.jpg", b"x")}, timeout=10)
+    assert refused.status_code == 400 and b"InvalidArgument" in refused.content
+    with pytest.raises(ClientError):
+        stack.admin.client("s3").head_object(Bucket=bucket, Key="images/v2.jpg")

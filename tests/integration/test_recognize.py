@@ -91,7 +91,7 @@ def run(event, workflow, requeuer=None):
 
     return async_process_partial_response(
         event=event,
-        record_handler=lambda record: recognize.record_handler(record, workflow, requeuer),
+        record_handler=lambda record: recognize.record_handler(record, workflow, requeuer=requeuer),
         processor=recognize.processor,
         context=LambdaContext(),
     )
