@@ -8,6 +8,7 @@ Permanent failures are sent to the dead-letter queue at once, with the reason, a
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,20 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from lib import webhooks
 from lib.clients import client
 from lib.config import DeliverConfig
-from lib.delivery import DeliveryPolicy, WebhookDelivery
+from lib.delivery import SKIPPED, DeliveryPolicy, WebhookDelivery
 from lib.events import CompletionEvent
+from lib.model import parse_utc
+from lib.observability import (
+    END_TO_END_LATENCY,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOKS_DEAD_LETTERED,
+    WEBHOOKS_DELIVERED,
+    count,
+    image_subsegment,
+    metrics,
+    milliseconds,
+    tracer,
+)
 from lib.repository import ImageRepository
 
 logger = Logger()
@@ -39,13 +52,24 @@ class Deliverer:
     delivery: WebhookDelivery
     queue_url: str
     dead_letter_queue_url: str
+    # The integration queue's maxReceiveCount: a retry after this try is dead-lettered by the queue.
+    max_attempts: int = 8
     sqs: Callable[[], Any] = lambda: client("sqs")
 
     def process(self, record: SQSRecord) -> None:
         event = CompletionEvent.from_message(record.body)
-        logger.append_keys(image_id=event.image_id, webhook_id=event.id)
-        attempt = int(record.attributes.approximate_receive_count or 1)
-        decision = self.delivery.deliver(event, attempt)
+        attributes = record.attributes
+        # When SQS accepted the event and first handed it out: the wait before this function ran.
+        logger.append_keys(
+            image_id=event.image_id,
+            webhook_id=event.id,
+            queue_sent_ms=int(attributes.sent_timestamp or 0) or None,
+            queue_first_receive_ms=int(attributes.approximate_first_receive_timestamp or 0) or None,
+        )
+        attempt = int(attributes.approximate_receive_count or 1)
+        with image_subsegment(event.image_id):
+            decision = self.delivery.deliver(event, attempt)
+        self._observe(event, decision, attempt)
         log = {
             "action": decision.action,
             "reason": decision.reason,
@@ -74,6 +98,18 @@ class Deliverer:
             return
         logger.info("webhook " + decision.action, extra=log)
 
+    def _observe(self, event: CompletionEvent, decision: webhooks.Decision, attempt: int) -> None:
+        if decision.action == SKIPPED:
+            return
+        count(WEBHOOK_ATTEMPTS)
+        if decision.action == webhooks.DELIVERED:
+            count(WEBHOOKS_DELIVERED)
+            created = parse_utc(str(event.data.get("created_at", "")))
+            if created is not None:
+                milliseconds(END_TO_END_LATENCY, (time.time() - created) * 1000)
+        elif decision.action == webhooks.PERMANENT or attempt >= self.max_attempts:
+            count(WEBHOOKS_DEAD_LETTERED)
+
 
 @functools.cache
 def build_deliverer() -> Deliverer:
@@ -88,7 +124,7 @@ def build_deliverer() -> Deliverer:
         secret=lambda: webhook_secret(config.webhook_secret_parameter),
         repository=ImageRepository(config.images_table),
     )
-    return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url)
+    return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url, config.max_attempts)
 
 
 def webhook_secret(parameter_name: str) -> str:
@@ -104,5 +140,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -6,12 +6,14 @@ import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_response
 from lib.config import ImagesConfig
 from lib.errors import DomainError, InvalidRequest, NotFound
 from lib.model import is_image_id
+from lib.observability import annotate_image, tracer
 from lib.repository import ImageRepository
 
 logger = Logger()
@@ -26,7 +28,8 @@ def build_repository() -> ImageRepository:
     return ImageRepository(ImagesConfig.from_env().images_table)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(APIGatewayProxyEventV2(event), build_repository())
 
@@ -35,6 +38,7 @@ def handle(event: APIGatewayProxyEventV2, repository: ImageRepository) -> dict[s
     try:
         image_id = (event.path_parameters or {}).get("id")
         if image_id is not None:
+            annotate_image(image_id)
             return json_response(200, _one(repository, image_id))
         return json_response(200, _page(repository, event.query_string_parameters or {}))
     except DomainError as e:

@@ -20,11 +20,26 @@ from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lib.config import RecognizeConfig
+from lib.errors import Throttled
 from lib.events import parse_s3_notification
-from lib.processing import RecognitionWorkflow
+from lib.observability import (
+    IMAGES_DONE,
+    IMAGES_FAILED,
+    RECOGNITION_LATENCY,
+    THROTTLES,
+    count,
+    count_by,
+    current_trace_entity,
+    image_subsegment,
+    metrics,
+    milliseconds,
+    tracer,
+)
+from lib.processing import Outcome, RecognitionWorkflow
 from lib.publisher import EventPublisher
 from lib.recognition import Recognizer
 from lib.repository import ImageRepository
+from lib.storage import image_id_from_key
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
@@ -46,16 +61,51 @@ def build_workflow() -> RecognitionWorkflow:
 async def record_handler(record: SQSRecord, workflow: RecognitionWorkflow | None = None) -> None:
     """Raises to mark this record failed; the batch processor logs the reason and reports it."""
     # A thread of its own, with a copy of the logging context, so each record's image_id stays its own.
-    await asyncio.to_thread(process_record, record.body, workflow or build_workflow())
+    # X-Ray's context is per thread, so the thread is handed this invocation's segment.
+    await asyncio.to_thread(
+        process_record, record.body, workflow or build_workflow(), current_trace_entity(), queue_times(record)
+    )
 
 
-def process_record(body: str, workflow: RecognitionWorkflow) -> None:
+def process_record(
+    body: str, workflow: RecognitionWorkflow, trace_parent: Any = None, times: dict[str, Any] | None = None
+) -> None:
+    # When S3 sent the notification, and when it entered and first left the queue: the waits
+    # before this function ran, measured by AWS's own clocks, on every line of this record.
+    logger.thread_safe_append_keys(**(times or {}))
     for obj in parse_s3_notification(body):
-        with _KEY_LOCKS[hash(obj.key) % len(_KEY_LOCKS)]:
-            workflow.process(obj)
+        logger.thread_safe_append_keys(s3_event_time=obj.event_time)
+        lock = _KEY_LOCKS[hash(obj.key) % len(_KEY_LOCKS)]
+        with lock, image_subsegment(image_id_from_key(obj.key) or "", trace_parent):
+            try:
+                outcome = workflow.process(obj)
+            except Throttled as e:
+                count_by(THROTTLES, "Dependency", e.dependency)
+                raise
+        observe(outcome)
+
+
+def queue_times(record: SQSRecord) -> dict[str, Any]:
+    """Epoch milliseconds at which SQS accepted the message and first handed it out."""
+    attributes = record.attributes
+    return {
+        "queue_sent_ms": int(attributes.sent_timestamp or 0) or None,
+        "queue_first_receive_ms": int(attributes.approximate_first_receive_timestamp or 0) or None,
+    }
+
+
+def observe(outcome: Outcome) -> None:
+    if outcome.recognition_ms is not None:
+        milliseconds(RECOGNITION_LATENCY, outcome.recognition_ms)
+    if outcome.result == "recognized":
+        count(IMAGES_DONE)
+    elif outcome.result == "failed":
+        count_by(IMAGES_FAILED, "Reason", outcome.failure_code or "unknown")
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

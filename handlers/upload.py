@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_response
@@ -18,6 +19,7 @@ from lib.fetch import FetchPolicy, SafeFetcher
 from lib.images import ImageLimits
 from lib.ingest import IngestService
 from lib.model import ImageRecord
+from lib.observability import IMAGES_ACCEPTED, IMAGES_REFUSED, annotate_image, count, count_by, metrics, tracer
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -37,7 +39,10 @@ def build_service() -> IngestService:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+# The API's request id is the correlation id: it joins these lines to the API's access log.
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(APIGatewayProxyEventV2(event), build_service())
 
@@ -47,10 +52,13 @@ def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, A
         record = _ingest(event, service)
     except DomainError as e:
         logger.info("upload refused", extra={"code": e.code, "reason": e.message})
+        count_by(IMAGES_REFUSED, "ErrorCode", e.code)
         return domain_error_response(e)
     except Exception:
         logger.exception("upload failed")
         return internal_error_response()
+    count(IMAGES_ACCEPTED)
+    annotate_image(record.image_id)
     return json_response(
         202,
         {

@@ -62,6 +62,16 @@ class TransientError(DomainError):
     code = "transient"
 
 
+class Throttled(TransientError):
+    """A dependency refused the call for its rate: retried like any transient error, and counted."""
+
+    code = "throttled"
+
+    def __init__(self, dependency: str, message: str):
+        super().__init__(message)
+        self.dependency = dependency
+
+
 class AlreadyExists(DomainError):
     """A conditional write found the record already there: the work was done by an earlier delivery."""
 

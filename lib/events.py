@@ -24,6 +24,7 @@ class ObjectCreated:
     key: str
     version_id: str | None
     size: int | None
+    event_time: str | None = None  # when S3 created the object, as S3 states it (ISO 8601)
 
 
 def _unwrap_sns(body: str) -> Any:
@@ -62,6 +63,7 @@ def parse_s3_notification(body: str) -> list[ObjectCreated]:
                     key=urllib.parse.unquote_plus(s3["object"]["key"]),
                     version_id=s3["object"].get("versionId"),
                     size=s3["object"].get("size"),
+                    event_time=record.get("eventTime"),
                 )
             )
         except (KeyError, TypeError) as e:

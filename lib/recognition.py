@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib.clients import client
-from lib.errors import InvalidImage, TransientError
+from lib.errors import InvalidImage, Throttled, TransientError
 from lib.model import Label
 
 # The image itself is the problem: retrying cannot help.
@@ -23,6 +23,10 @@ _PERMANENT = frozenset(
         "InvalidS3ObjectException",
         "InvalidParameterException",
     }
+)
+# Over the account's TPS quota: worth retrying, and worth an alarm when it happens often.
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "LimitExceededException"}
 )
 
 
@@ -97,6 +101,8 @@ class Recognizer:
                 raise InvalidImage(
                     f"Rekognition rejected the image ({code}): {e.response['Error'].get('Message', '')}"
                 ) from e
+            if code in THROTTLING_CODES:
+                raise Throttled("Rekognition", f"Rekognition {operation} was throttled ({code})") from e
             raise TransientError(f"Rekognition {operation} failed ({code})") from e
         except BotoCoreError as e:
             raise TransientError(f"Rekognition {operation} could not be reached: {e}") from e

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.clients import client
-from lib.errors import AlreadyExists, InvalidRequest, TransientError
+from lib.errors import AlreadyExists, InvalidRequest, Throttled, TransientError
 from lib.model import PENDING, Failure, ImageRecord, Label, normalise_label, utc_now
 
 IMAGE_SK = "IMAGE"
@@ -26,6 +26,8 @@ LISTING = "IMAGE"
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
+# After boto3's own short retries, throttling is left to the queue's retries and counted.
+_THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 
 
 def _pk(image_id: str) -> str:
@@ -123,7 +125,7 @@ class ImageRepository:
                 if not pending:
                     break
             if pending:
-                raise TransientError(f"the image table is throttling writes for image {record.image_id}")
+                raise Throttled("DynamoDB", f"the image table is throttling writes for image {record.image_id}")
 
     def mark_event_published(self, image_id: str) -> None:
         self._set_flag(image_id, "event_published")
@@ -200,7 +202,7 @@ class ImageRepository:
                 found[plain["pk"]] = plain
             keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         if keys:
-            raise TransientError("the image table is throttling reads; try again")
+            raise Throttled("DynamoDB", "the image table is throttling reads; try again")
         return found
 
     def _get_item(self, image_id: str, consistent: bool) -> dict[str, Any] | None:
@@ -220,6 +222,8 @@ class ImageRepository:
         except ClientError as e:
             if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"conditional {operation} found the record in another state") from e
+            if e.response["Error"]["Code"] in _THROTTLING_CODES:
+                raise Throttled("DynamoDB", f"image table {operation} was throttled") from e
             raise TransientError(f"image table {operation} failed: {e}") from e
         except BotoCoreError as e:
             raise TransientError(f"image table {operation} failed: {e}") from e

@@ -1,0 +1,85 @@
+"""Metrics (CloudWatch embedded metric format) and tracing (X-Ray), through Powertools.
+
+One `metrics` and one `tracer` for the process: Powertools keeps their state at class level, and
+each handler flushes the metrics once per invocation with `@metrics.log_metrics`. The namespace is
+`POWERTOOLS_METRICS_NAMESPACE`, one per stage (serverless.yml); every metric carries the `service`
+dimension, so the dashboard and the alarms name exactly what is written here.
+
+The names below are the contract with serverless.yml's dashboard and alarms; a test reads both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+# Used only where serverless.yml's per-stage namespace is absent, as in unit tests.
+DEFAULT_NAMESPACE = "image-recognition"
+
+IMAGES_ACCEPTED = "ImagesAccepted"
+IMAGES_REFUSED = "ImagesRefused"  # also per ErrorCode
+RECOGNITION_LATENCY = "RecognitionLatency"
+IMAGES_DONE = "ImagesDone"
+IMAGES_FAILED = "ImagesFailed"  # also per Reason
+WEBHOOK_ATTEMPTS = "WebhookAttempts"
+WEBHOOKS_DELIVERED = "WebhooksDelivered"
+WEBHOOKS_DEAD_LETTERED = "WebhooksDeadLettered"
+END_TO_END_LATENCY = "EndToEndLatency"
+THROTTLES = "Throttles"  # also per Dependency
+
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE)
+tracer = Tracer()
+
+
+def count(name: str, value: int = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def milliseconds(name: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=round(value, 1))
+
+
+def count_by(name: str, dimension: str, value: str) -> None:
+    """The total, plus the same count under one more dimension (an error code, a reason).
+
+    The total is what alarms and rates use; the split says why. A dimension applies to a whole
+    EMF document, so the split goes out at once as a document of its own.
+    """
+    count(name)
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        metric.add_dimension(name=dimension, value=value[:250] or "unknown")
+
+
+def annotate_image(image_id: str) -> None:
+    """Makes the current segment findable by `annotation.image_id = "..."` in X-Ray."""
+    if image_id:
+        tracer.put_annotation(key="image_id", value=image_id)
+
+
+def current_trace_entity() -> Any:
+    """The segment of this thread, to hand to a worker thread (X-Ray's context is per thread)."""
+    return None if tracer.disabled else tracer.provider.get_trace_entity()
+
+
+@contextmanager
+def image_subsegment(image_id: str, parent: Any = None) -> Iterator[None]:
+    """One subsegment per image, annotated with its id; `parent` adopts another thread's segment."""
+    if tracer.disabled:
+        yield
+        return
+    if parent is not None:
+        tracer.provider.set_trace_entity(parent)
+    with tracer.provider.in_subsegment("## image") as subsegment:
+        subsegment.put_annotation("image_id", image_id)
+        yield
