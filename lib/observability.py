@@ -31,6 +31,18 @@ WEBHOOKS_DELIVERED = "WebhooksDelivered"
 WEBHOOKS_DEAD_LETTERED = "WebhooksDeadLettered"
 END_TO_END_LATENCY = "EndToEndLatency"
 THROTTLES = "Throttles"  # also per Dependency
+METRIC_NAMES = (
+    IMAGES_ACCEPTED,
+    IMAGES_REFUSED,
+    RECOGNITION_LATENCY,
+    IMAGES_DONE,
+    IMAGES_FAILED,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOKS_DELIVERED,
+    WEBHOOKS_DEAD_LETTERED,
+    END_TO_END_LATENCY,
+    THROTTLES,
+)
 
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE)
 tracer = Tracer()

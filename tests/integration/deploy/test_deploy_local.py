@@ -67,7 +67,7 @@ def test_a_drifted_deployment_fails_the_check(deployed):
         sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "180"})
         lambda_client.update_function_configuration(FunctionName=function, Environment={"Variables": environment})
     failures = {(f.subject, f.detail.split(":")[0]) for f in findings if f.outcome == FAILED}
-    assert failures == {("queue UploadsQueue", "visibility 180 s"), ("function images", "environment (3 variables)")}
+    assert failures == {("queue UploadsQueue", "visibility 180 s"), ("function images", "environment (4 variables)")}
 
 
 def _queue_name(sqs, logical_id: str) -> str:

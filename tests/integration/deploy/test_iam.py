@@ -14,14 +14,18 @@ pytestmark = pytest.mark.integration
 
 IMAGES = "${ImagesBucket}/images/*"
 DETECT = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
+# Active tracing: every function writes its segments; X-Ray has no resource-level permissions.
+XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 
 EXPECTED_GRANTS = {
     "upload": {
+        *XRAY,
         ("s3:PutObject", IMAGES),  # lib/storage.py
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
         ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
     },
     "recognize": {
+        *XRAY,
         # the event source mapping
         ("sqs:ReceiveMessage", "UploadsQueue"),
         ("sqs:DeleteMessage", "UploadsQueue"),
@@ -36,11 +40,13 @@ EXPECTED_GRANTS = {
         ("sns:Publish", "ResultsTopic"),  # lib/publisher.py
     },
     "images": {
+        *XRAY,
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
         ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
         ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
     },
     "deliver": {
+        *XRAY,
         ("sqs:ReceiveMessage", "IntegrationQueue"),
         ("sqs:DeleteMessage", "IntegrationQueue"),
         ("sqs:GetQueueAttributes", "IntegrationQueue"),
