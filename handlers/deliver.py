@@ -76,6 +76,7 @@ class Deliverer:
             "attempt": attempt,
             "event_type": event.type,
             "post_ms": decision.post_ms,
+            "post_started_ms": decision.post_started_ms,
         }
 
         if decision.action == webhooks.RETRY:

@@ -14,6 +14,8 @@ COMMANDS = {
     "chaos": "local.chaos.cli",
     "redrive": "local.commands.redrive",
     "token": "local.commands.auth_token",
+    "trace": "local.commands.trace",
+    "metrics": "local.commands.metrics",
 }
 
 
@@ -29,6 +31,8 @@ def main(argv: list[str]) -> int:
         print("  chaos        push images through a fresh stack under faults and audit for loss", file=sys.stderr)
         print("  redrive      move a dead-letter queue's messages back to their source queue", file=sys.stderr)
         print("  token        print a JWT for the running stack's test user (AUTH=cognito)", file=sys.stderr)
+        print("  trace        one image's waterfall from upload to webhook, from the logs (IMAGE_ID)", file=sys.stderr)
+        print("  metrics      the running totals of the functions' metrics, from the logs", file=sys.stderr)
         return 2
     import importlib
 

@@ -31,7 +31,8 @@ from local.aws.provision import Provisioner
 from local.errors import StackError
 from local.functions.pollers import QueueMapping, SqsPoller
 from local.functions.runtime import FunctionSpec, LambdaRuntime
-from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, PROJECT_ROOT
+from local.observability import logs
+from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR, PROJECT_ROOT
 from local.sidecars.fixtures import FixtureServer
 from local.sidecars.inbox import WebhookInbox
 from local.topology import PhysicalIds, Topology, resolve
@@ -55,7 +56,10 @@ class StackOptions:
     # Extra environment per function name, after serverless.yml's: tests shorten retry delays with it.
     function_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     api_port: int = 0
+    # The functions' log; None means log_dir's functions.log, or the terminal when that is None too.
     log_path: Path | None = None
+    # Where the run's logs are kept after it stops (functions and API access log), started afresh.
+    log_dir: Path | None = None
     write_endpoints: bool = True
     endpoints_file: Path = ENDPOINTS_FILE
     # Long-poll length: a receive returns as soon as a message arrives; this bounds how long a stop waits.
@@ -80,6 +84,7 @@ class StackOptions:
             auth=env.get("AUTH", "none") or "none",
             fixtures_dir=Path(env.get("LOCAL_FIXTURES_DIR") or FIXTURES_DIR),
             log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
+            log_dir=LOGS_DIR / "local",
         )
         options.validate()
         return options
@@ -128,10 +133,13 @@ class LocalStack:
         self.endpoints: Endpoints | None = None
         self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
         self.started_in = 0.0
+        self.access_log: logs.JsonLinesLog | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> Endpoints:
         began = time.perf_counter()
+        if self.options.log_dir is not None:
+            logs.start_afresh(self.options.log_dir)
         try:
             self._start(began)
         except BaseException:
@@ -166,6 +174,7 @@ class LocalStack:
             port=self.options.api_port,
             extra_handlers=api_docs.extra_handlers(),
             authorizers=self._authorizers(aws),
+            access_log=self._access_log(),
         )
         api = self.gateway.start().rstrip("/")
         self.endpoints = Endpoints(
@@ -230,7 +239,7 @@ class LocalStack:
             base_env=self._base_environment(),
             region=self.topology.region,
             account_id=self.emulator.account_id,
-            log_path=self.options.log_path,
+            log_path=self.functions_log,
         )
         self.runtime = runtime  # so that stop() reaps its workers whatever happens next
         runtime.start_in_background()
@@ -241,6 +250,9 @@ class LocalStack:
             self.options.endpoints_file.unlink(missing_ok=True)
         if self.gateway is not None:
             self.gateway.stop()
+        if self.access_log is not None:
+            self.access_log.close()
+            self.access_log = None
         for poller in self.pollers:
             poller.request_stop()
         for poller in self.pollers:
@@ -279,6 +291,12 @@ class LocalStack:
             self.emulator.endpoint,
         )
 
+    @property
+    def functions_log(self) -> Path | None:
+        if self.options.log_path is not None or self.options.log_dir is None:
+            return self.options.log_path
+        return self.options.log_dir / logs.FUNCTIONS_LOG
+
     def webhook_target(self) -> str:
         return self.options.webhook_url or (self.inbox.url if self.inbox else "")
 
@@ -293,6 +311,12 @@ class LocalStack:
 
             return LocalStackEmulator()
         return MotoEmulator()
+
+    def _access_log(self) -> logs.JsonLinesLog | None:
+        if self.options.log_dir is None:
+            return None
+        self.access_log = logs.JsonLinesLog(self.options.log_dir / logs.API_LOG)
+        return self.access_log
 
     def _rekognition_endpoint(self, aws_endpoint: str) -> str:
         if self.options.rekognition == "moto":
@@ -375,6 +399,8 @@ class LocalStack:
                 # Planned before the emulator listens: the workers start while it starts.
                 "AWS_ENDPOINT_URL": self.emulator.endpoint or getattr(self.emulator, "planned_endpoint", ""),
                 "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+                # No X-Ray daemon here: `python -m local trace` follows an image from the logs instead.
+                "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
         if self.options.rekognition == "aws":
