@@ -36,7 +36,8 @@ def stack(request, tmp_path_factory):
     if request.param == "localstack":
         if docker_problem() is not None:
             pytest.skip("EMULATOR=localstack needs a Docker daemon, and none answered")
-    options = stack_options(emulator=request.param, log_path=tmp_path_factory.mktemp("logs") / "functions.log")
+    # The functions' log and the API's access log, as `make local` keeps them under .local/logs/.
+    options = stack_options(emulator=request.param, log_dir=tmp_path_factory.mktemp("logs"))
     with LocalStack(options) as stack:
         yield Stack(stack)
 
@@ -52,6 +53,7 @@ class Stack:
         self.fixtures = stack.endpoints.fixtures
         self.inbox = stack.inbox
         self.session = stack.session()
+        self.log_dir = stack.options.log_dir
         self.table = stack.physical("ImagesTable")
         self.bucket = stack.physical("ImagesBucket")
 
