@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lib import webhooks
-from lib.clients import client
+from lib.clients import client, in_lambda_init, prepare
 from lib.config import DeliverConfig
 from lib.delivery import SKIPPED, DeliveryPolicy, WebhookDelivery
 from lib.events import CompletionEvent
@@ -128,12 +129,14 @@ def build_deliverer() -> Deliverer:
     return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url, config.max_attempts)
 
 
-def webhook_secret(parameter_name: str) -> str:
-    # Imported on first use: powertools' parameters module imports boto3, which slows cold starts.
-    from aws_lambda_powertools.utilities import parameters
+@functools.cache
+def ssm_parameters() -> parameters.SSMProvider:
+    return parameters.SSMProvider()
 
+
+def webhook_secret(parameter_name: str) -> str:
     # Cached for five minutes, so a rotated secret is picked up without a redeploy.
-    return parameters.get_parameter(parameter_name, decrypt=True, max_age=300)
+    return ssm_parameters().get(parameter_name, decrypt=True, max_age=300)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -145,3 +148,11 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_deliverer()
+    prepare("sqs", "dynamodb")
+    ssm_parameters()  # the secret itself is read on first use: it may be stored after this starts

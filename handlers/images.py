@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_response
+from lib.clients import in_lambda_init, prepare
 from lib.config import ImagesConfig
 from lib.errors import DomainError, InvalidRequest, NotFound
 from lib.model import is_image_id
@@ -80,3 +81,10 @@ def _limit(raw: str | None) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_repository()
+    prepare("dynamodb")

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from lib.clients import in_lambda_init, prepare
 from lib.config import RecognizeConfig
 from lib.errors import Throttled
 from lib.events import parse_s3_notification
@@ -110,3 +111,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_workflow()
+    prepare("rekognition", "dynamodb", "sns")

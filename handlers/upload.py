@@ -13,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_response
+from lib.clients import in_lambda_init, prepare
 from lib.config import UploadConfig
 from lib.errors import DomainError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from lib.fetch import FetchPolicy, SafeFetcher
@@ -119,3 +120,10 @@ def _json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     if name is not None and not isinstance(name, str):
         raise InvalidRequest("name must be a string")
     return payload
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_service()
+    prepare("s3", "dynamodb")
