@@ -28,6 +28,7 @@ from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.aws.provision import Provisioner
+from local.aws.warmup import warm_rekognition
 from local.errors import StackError
 from local.functions.pollers import QueueMapping, SqsPoller
 from local.functions.runtime import FunctionSpec, LambdaRuntime
@@ -40,6 +41,8 @@ from local.topology import PhysicalIds, Topology, resolve
 logger = logging.getLogger("local.stack")
 
 REKOGNITION_MODES = ("local", "moto", "aws")
+# Small, and with a face and text nearby in the fixtures; any JPEG would warm the models.
+WARMUP_IMAGE = "chelsea.jpg"
 EMULATORS = ("moto", "localstack")
 AUTH_MODES = ("none", "cognito")
 
@@ -123,6 +126,7 @@ class LocalStack:
         self.topology = topology or topology_module.load(self.options.stage, params={"auth": self.options.auth})
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
+        self._rekognition_models_ready = threading.Event()
         self.rekognition_url = ""
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
@@ -155,15 +159,15 @@ class LocalStack:
         self.emulator = self._make_emulator()
         aws = getattr(self.emulator, "planned_endpoint", None) or self.emulator.start()
         self.rekognition_url = self._rekognition_endpoint(aws)
+        # Its models take the longest to load and depend on nothing else here: they load while
+        # the rest starts, and `ready` waits for them (_warm_rekognition).
+        self._start_rekognition(aws)
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
 
         session = self._start_workers_and_resources(aws, began)
-        # Started last: loading its models competes for the CPU with everything above, and it
-        # finishes warming in the background, after the stack is ready.
-        self._start_rekognition(aws)
         self._wait_for_rekognition()
         self._start_pollers(session)
 
@@ -177,6 +181,7 @@ class LocalStack:
             access_log=self._access_log(),
         )
         api = self.gateway.start().rstrip("/")
+        self._warm_rekognition(began)
         self.endpoints = Endpoints(
             api=api,
             aws=aws,
@@ -366,9 +371,31 @@ class LocalStack:
                         f"the local Rekognition service listens on {match.group(1)}, not {self.rekognition_url}"
                     )
                 # Keep draining its stdout so the service never blocks on a full pipe.
-                threading.Thread(target=_drain, args=(self.rekognition_process.stdout,), daemon=True).start()
+                threading.Thread(
+                    target=_drain, args=(self.rekognition_process.stdout, self._rekognition_models_ready), daemon=True
+                ).start()
                 return
         raise StackError("the local Rekognition service did not start listening within 30 s")
+
+    def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
+        """`ready` means a recognition call is served warm: the models loaded, and each used once."""
+        if self.options.rekognition != "local":
+            return  # moto answers at once; real Rekognition is AWS's to keep warm, and bills each call
+        if not self._rekognition_models_ready.wait(timeout):
+            raise StackError(f"the local Rekognition service did not load its models within {timeout:.0f} s")
+        features = next(
+            (f.environment.get("RECOGNITION_FEATURES", "") for f in self.topology.functions if f.name == "recognize"),
+            "",
+        )
+        session = self.session()
+        took = warm_rekognition(
+            session.client("rekognition", endpoint_url=self.rekognition_url),
+            session.client("s3"),
+            self.physical("ImagesBucket"),
+            FIXTURES_DIR / WARMUP_IMAGE,
+            [f.strip() for f in str(features).split(",")],
+        )
+        self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
 
     def _stop_rekognition(self) -> None:
         process, self.rekognition_process = self.rekognition_process, None
@@ -502,12 +529,15 @@ class _EndpointSession:
         self.endpoint = endpoint
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return self._session.client(service, endpoint_url=self.endpoint, **kwargs)
+        kwargs.setdefault("endpoint_url", self.endpoint)
+        return self._session.client(service, **kwargs)
 
     def resource(self, service: str, **kwargs: Any) -> Any:
         return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
 
 
-def _drain(stream: Any) -> None:
+def _drain(stream: Any, models_ready: threading.Event) -> None:
     for line in stream:
+        if "models ready" in line:
+            models_ready.set()
         logger.debug("rekognition: %s", line.rstrip())

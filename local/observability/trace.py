@@ -43,7 +43,20 @@ class Trace:
 
     @property
     def sum_of_steps_ms(self) -> float:
-        return sum(hop.duration_ms for hop in self.steps)
+        """The steps' durations added up, up to the webhook's answer, a moment two steps share once.
+
+        Steps overlap a little where one hop starts inside another: the S3 event fires inside the
+        upload's PutObject, the results queue receives inside recognize's publish, and deliver
+        records the delivery after the receiver has answered.
+        """
+        limit = self.webhook_answered_ms if self.webhook_answered_ms is not None else float("inf")
+        total, covered_until = 0.0, float("-inf")
+        for hop in sorted(self.steps, key=lambda h: h.start_ms):
+            start, end = max(hop.start_ms, covered_until), min(hop.end_ms, limit)
+            if end > start:
+                total += end - start
+                covered_until = end
+        return total
 
     @property
     def upload_to_webhook_ms(self) -> float | None:
