@@ -137,6 +137,7 @@ class LocalStack:
         self.endpoints: Endpoints | None = None
         self.webhook_secret = self.options.webhook_secret or webhooks.generate_secret()
         self.started_in = 0.0
+        self.rekognition_warmup_ms: float | None = None  # set once a warm-up call was served, before ready
         self.access_log: logs.JsonLinesLog | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -395,6 +396,7 @@ class LocalStack:
             FIXTURES_DIR / WARMUP_IMAGE,
             [f.strip() for f in str(features).split(",")],
         )
+        self.rekognition_warmup_ms = took
         self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
 
     def _stop_rekognition(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from local.commands import metrics as metrics_command
 from local.commands import trace as trace_command
@@ -80,3 +81,12 @@ def test_the_metrics_command_totals_the_flow(flow, stack, capsys):
     out = capsys.readouterr().out
     for name in ("ImagesAccepted", "ImagesDone", "RecognitionLatency", "WebhooksDelivered", "EndToEndLatency"):
         assert name in out, out
+
+
+def test_ready_means_rekognition_has_served_a_call_from_s3_and_left_nothing_behind(stack):
+    if stack.stack.options.rekognition != "local":
+        pytest.skip("only the local Rekognition service is warmed; moto's answers at once")
+    assert stack.stack.rekognition_warmup_ms is not None
+    assert requests.get(f"{stack.stack.rekognition_url}/health", timeout=5).json()["ready"] is True
+    listed = stack.session.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="warmup/")
+    assert listed.get("KeyCount", 0) == 0
