@@ -127,6 +127,7 @@ class LocalStack:
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
         self._rekognition_models_ready = threading.Event()
+        self._rekognition_warming: _Background | None = None
         self.rekognition_url = ""
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
@@ -182,7 +183,7 @@ class LocalStack:
             access_log=self._access_log(),
         )
         api = self.gateway.start().rstrip("/")
-        self._warm_rekognition(began)
+        self._warmed_rekognition()
         self.endpoints = Endpoints(
             api=api,
             aws=aws,
@@ -207,6 +208,8 @@ class LocalStack:
         session = self.session()
         self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
         self._store_webhook_secret(session)
+        # The bucket exists now: warm Rekognition while the workers finish starting.
+        self._rekognition_warming = _Background(lambda: self._warm_rekognition(began), "rekognition-warmup")
         self._progress(f"provisioned {self._resource_summary()}", began)
         runtime.wait_started()
         actual = self._function_specs(self.ids)
@@ -378,6 +381,10 @@ class LocalStack:
                 return
         raise StackError("the local Rekognition service did not start listening within 30 s")
 
+    def _warmed_rekognition(self) -> None:
+        if self._rekognition_warming is not None:
+            self._rekognition_warming.join()
+
     def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
         """`ready` means a recognition call is served warm: the models loaded, and each used once."""
         if self.options.rekognition != "local":
@@ -493,28 +500,41 @@ class LocalStack:
         logger.info("%6.0f ms  %s", (time.perf_counter() - began) * 1000, message)
 
 
+class _Background:
+    """A function run on a thread of its own; `join` waits for it and raises what it raised."""
+
+    def __init__(self, function: Any, name: str):
+        self._function = function
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._function()
+        except BaseException as error:  # re-raised on the caller's thread by join
+            self._error = error
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class _StartingRuntime(LambdaRuntime):
     """A runtime started on a background thread; `wait_started` joins it and raises what start raised."""
 
     def __init__(self, specs: list[FunctionSpec], **kwargs: Any):
         super().__init__(specs, **kwargs)
         self.specs = specs
-        self._start_error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start_capturing_errors, name="runtime-start", daemon=True)
+        self._starting: _Background | None = None
 
     def start_in_background(self) -> None:
-        self._thread.start()
+        self._starting = _Background(self.start, "runtime-start")
 
     def wait_started(self) -> None:
-        self._thread.join()
-        if self._start_error is not None:
-            raise self._start_error
-
-    def _start_capturing_errors(self) -> None:
-        try:
-            self.start()
-        except BaseException as error:  # re-raised on the stack's own thread by wait_started
-            self._start_error = error
+        assert self._starting is not None, "start_in_background() first"
+        self._starting.join()
 
 
 def _free_port() -> int:
