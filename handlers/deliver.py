@@ -30,6 +30,7 @@ from lib.observability import (
     WEBHOOKS_DEAD_LETTERED,
     WEBHOOKS_DELIVERED,
     count,
+    count_if_throttled,
     image_subsegment,
     metrics,
     milliseconds,
@@ -140,7 +141,11 @@ def webhook_secret(parameter_name: str) -> str:
 
 
 def record_handler(record: SQSRecord) -> None:
-    build_deliverer().process(record)
+    try:
+        build_deliverer().process(record)
+    except Exception as error:  # reported by the batch processor; counted here if it was throttling
+        count_if_throttled(error)
+        raise
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,15 +21,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lib.clients import in_lambda_init, prepare
 from lib.config import RecognizeConfig
-from lib.errors import Throttled
 from lib.events import parse_s3_notification
 from lib.observability import (
     IMAGES_DONE,
     IMAGES_FAILED,
     RECOGNITION_LATENCY,
-    THROTTLES,
     count,
     count_by,
+    count_if_throttled,
     current_trace_entity,
     image_subsegment,
     metrics,
@@ -80,8 +79,8 @@ def process_record(
         with lock, image_subsegment(image_id_from_key(obj.key) or "", trace_parent):
             try:
                 outcome = workflow.process(obj)
-            except Throttled as e:
-                count_by(THROTTLES, "Dependency", e.dependency)
+            except Exception as error:  # reported by the batch processor; counted here if it was throttling
+                count_if_throttled(error)
                 raise
         observe(outcome)
 

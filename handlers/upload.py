@@ -20,7 +20,16 @@ from lib.fetch import FetchPolicy, SafeFetcher
 from lib.images import ImageLimits
 from lib.ingest import IngestService
 from lib.model import ImageRecord
-from lib.observability import IMAGES_ACCEPTED, IMAGES_REFUSED, annotate_image, count, count_by, metrics, tracer
+from lib.observability import (
+    IMAGES_ACCEPTED,
+    IMAGES_REFUSED,
+    annotate_image,
+    count,
+    count_by,
+    count_if_throttled,
+    metrics,
+    tracer,
+)
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -54,6 +63,7 @@ def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, A
     except DomainError as e:
         logger.info("upload refused", extra={"code": e.code, "reason": e.message})
         count_by(IMAGES_REFUSED, "ErrorCode", e.code)
+        count_if_throttled(e)
         return domain_error_response(e)
     except Exception:
         logger.exception("upload failed")

@@ -18,6 +18,8 @@ from typing import Any
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from lib.errors import Throttled
+
 # Used only where serverless.yml's per-stage namespace is absent, as in unit tests.
 DEFAULT_NAMESPACE = "image-recognition"
 
@@ -71,6 +73,12 @@ def count_by(name: str, dimension: str, value: str) -> None:
         default_dimensions=metrics.default_dimensions,
     ) as metric:
         metric.add_dimension(name=dimension, value=value[:250] or "unknown")
+
+
+def count_if_throttled(error: BaseException) -> None:
+    """Counts a dependency's refusal for its rate, whichever function met it."""
+    if isinstance(error, Throttled):
+        count_by(THROTTLES, "Dependency", error.dependency)
 
 
 def annotate_image(image_id: str) -> None:

@@ -201,3 +201,25 @@ def test_the_trace_says_what_it_could_not_find():
     built = trace.build(IMAGE, lines)
     assert any("API request" in m for m in built.missing) and any("recognize invocation" in m for m in built.missing)
     assert trace.build("f" * 32, flow_lines()).render().endswith("nothing in the logs names this image")
+
+
+def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
+    from botocore.exceptions import ClientError
+
+    from lib.errors import Throttled, TransientError
+    from lib.recognition import Recognizer
+
+    def throttled_rekognition():
+        class Client:
+            def detect_labels(self, **_):
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "DetectLabels")
+
+        return Client()
+
+    with pytest.raises(Throttled) as raised:
+        Recognizer(frozenset({"labels"}), rekognition=throttled_rekognition).analyse("bucket", "images/x.jpg")
+    observability.count_if_throttled(raised.value)
+    observability.count_if_throttled(TransientError("a timeout is not throttling"))
+    documents = flushed()
+    assert names(documents) == {"Throttles": 2}  # the total, and again under its Dependency
+    assert [d["Dependency"] for d in documents if "Dependency" in d] == ["Rekognition"]
