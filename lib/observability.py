@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lib.errors import Throttled
@@ -46,8 +46,42 @@ METRIC_NAMES = (
     THROTTLES,
 )
 
+
+class _NoTracer:
+    """Powertools Tracer's surface, doing nothing: where nothing would record a trace."""
+
+    disabled = True
+
+    @staticmethod
+    def capture_lambda_handler(function: Any) -> Any:
+        return function
+
+    @staticmethod
+    def capture_method(function: Any) -> Any:
+        return function
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+
+def _tracing_on() -> bool:
+    """Powertools' own rule: in Lambda (a task root), unless POWERTOOLS_TRACE_DISABLED says otherwise."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true")
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not disabled
+
+
+def _tracer() -> Any:
+    if not _tracing_on():
+        # The X-Ray SDK builds a recorder and a boto3 client when imported, for nothing here: a
+        # quarter of a function's init outside Lambda, where tests and the local stack run it.
+        return _NoTracer()
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
+
+
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE)
-tracer = Tracer()
+tracer = _tracer()
 
 
 def count(name: str, value: int = 1) -> None:

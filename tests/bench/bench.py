@@ -264,22 +264,12 @@ IMPORT_PROBE += "print((time.perf_counter() - t) * 1000)"
 
 def measure_inits(runs: int = 5) -> dict[str, float]:
     """Each function's init phase as Lambda runs it: its handler module imported in a fresh interpreter
-    by a Lambda runtime, which builds its clients there (median of `runs`)."""
+    by a Lambda runtime, which builds its clients there (median of `runs`). Tracing is off, as in the
+    local stack; on AWS the X-Ray SDK's import adds to it."""
     results = {}
     for function in load("local", env={}).functions:
         module = function.handler.rpartition(".")[0].replace("/", ".")
-        # serverless.yml's settings; a placeholder where the deployed stack would name a resource.
-        settings = {k: v if isinstance(v, str) else f"bench-{k.lower()}" for k, v in function.environment.items()}
-        env = {
-            **os.environ,
-            **settings,
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # building a client calls nothing
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
+        env = {**os.environ, **_lambda_settings(function), "AWS_LAMBDA_FUNCTION_NAME": function.name}
         command = [sys.executable, "-c", IMPORT_PROBE, module]
         samples = [
             float(subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)
@@ -289,10 +279,23 @@ def measure_inits(runs: int = 5) -> dict[str, float]:
     return results
 
 
+def _lambda_settings(function) -> dict[str, str]:
+    """serverless.yml's settings, a placeholder where the deployed stack would name a resource, and
+    an endpoint where nothing listens: building the clients at init calls nothing."""
+    return {
+        **{k: v if isinstance(v, str) else f"bench-{k.lower()}" for k, v in function.environment.items()},
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 def measure_worker_starts() -> dict[str, float]:
-    """Spawning each function's worker and importing its handler, as the local runtime does."""
+    """Spawning each function's worker and running its init, as the local runtime does."""
     functions = load("local", env={}).functions
-    specs = [FunctionSpec(f.name, f.handler, f.timeout, f.memory_mb, {}) for f in functions]
+    specs = [FunctionSpec(f.name, f.handler, f.timeout, f.memory_mb, _lambda_settings(f)) for f in functions]
     with LambdaRuntime(specs, project_root=ROOT, log_path=Path(tempfile.mkdtemp()) / "workers.log") as runtime:
         return {name: runtime.cold_start_ms(name) or 0.0 for name in runtime.function_names}
 
@@ -475,8 +478,8 @@ These machines are shared and noisy: read medians and ratios, not single figures
    webhook, then the same image sent straight to DetectLabels ({args.clients} clients, {args.seconds:.0f} s).
    Efficiency is their ratio.
 4. **Init**: each function's init phase as Lambda runs it, its handler module imported in a fresh interpreter
-   by a Lambda runtime, which builds its clients then (median of 5); and the first start of each function's
-   worker process (spawn and init).
+   by a Lambda runtime, which builds its clients then (median of 5; tracing off, as in the local stack); and the
+   first start of each function's worker process (spawn and init).
 5. **Artifact sizes**: the zips `make package STAGE=dev` builds.
 
 ## Results

@@ -1,9 +1,6 @@
-"""Importing a handler outside Lambda creates no AWS client of ours: a test's emulator must exist first.
+"""Importing a handler outside Lambda creates no AWS client: a test's emulator must exist first.
 Imported by a Lambda runtime, it builds every client it uses then, in the init phase, so that the
 first request does not wait for them.
-
-The X-Ray SDK, which Powertools Tracer loads, builds its own X-Ray client for centralised sampling
-when imported; our code never calls it, and in Lambda the SDK does not sample, so it is not counted.
 """
 
 import json
@@ -16,8 +13,6 @@ from local.paths import PROJECT_ROOT
 from local.topology import load
 
 pytestmark = pytest.mark.unit
-
-XRAY_SDK_CLIENT = "XRay"
 
 PROBE = """
 import json, sys, time
@@ -51,7 +46,7 @@ def clients_built_on_import(function, **env: str) -> list[str]:
     output = subprocess.run(
         [sys.executable, "-c", PROBE, module], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
-    return sorted(name for name in json.loads(output)["clients"] if name != XRAY_SDK_CLIENT)
+    return sorted(json.loads(output)["clients"])
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.name)
