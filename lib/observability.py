@@ -11,6 +11,7 @@ The names below are the contract with serverless.yml's dashboard and alarms; a t
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -80,6 +81,9 @@ def _tracer() -> Any:
     return Tracer()
 
 
+# An invocation with nothing to count is normal (S3's test event, a duplicate delivery); Powertools
+# warns about each one.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE)
 tracer = _tracer()
 
