@@ -43,7 +43,10 @@ def main(argv: list[str]) -> int:
         print(_banner(stack), flush=True)
         if follower is not None:
             follower.start()
-        stopping.wait()
+        # In slices: a signal the kernel hands to another thread runs its Python handler only when
+        # the main thread next runs Python code, and a wait without a timeout would never return.
+        while not stopping.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
