@@ -10,19 +10,34 @@ A DynamoDB throttle that outlasts the in-invocation backoff re-sends the event w
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lib import webhooks
-from lib.clients import client
+from lib.clients import client, in_lambda_init, prepare
 from lib.config import DeliverConfig
-from lib.delivery import DeliveryPolicy, WebhookDelivery
+from lib.delivery import SKIPPED, DeliveryPolicy, WebhookDelivery
 from lib.events import CompletionEvent
+from lib.model import parse_utc
+from lib.observability import (
+    END_TO_END_LATENCY,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOKS_DEAD_LETTERED,
+    WEBHOOKS_DELIVERED,
+    count,
+    count_if_throttled,
+    image_subsegment,
+    metrics,
+    milliseconds,
+    tracer,
+)
 from lib.repository import ImageRepository
 from lib.requeue import Requeuer, throttle_count
 from lib.throttling import Backoff, Throttled
@@ -43,28 +58,41 @@ class Deliverer:
     delivery: WebhookDelivery
     queue_url: str
     dead_letter_queue_url: str
+    # The integration queue's maxReceiveCount: a retry after this try is dead-lettered by the queue.
+    max_attempts: int = 8
     sqs: Callable[[], Any] = lambda: client("sqs")
 
     def process(self, record: SQSRecord) -> None:
         event = CompletionEvent.from_message(record.body)
-        logger.append_keys(image_id=event.image_id, webhook_id=event.id)
-        attempt = int(record.attributes.approximate_receive_count or 1)
+        attributes = record.attributes
+        # When SQS accepted the event and first handed it out: the wait before this function ran.
+        logger.append_keys(
+            image_id=event.image_id,
+            webhook_id=event.id,
+            queue_sent_ms=int(attributes.sent_timestamp or 0) or None,
+            queue_first_receive_ms=int(attributes.approximate_first_receive_timestamp or 0) or None,
+        )
+        attempt = int(attributes.approximate_receive_count or 1)
         try:
-            decision = self.delivery.deliver(event, attempt)
+            with image_subsegment(event.image_id):
+                decision = self.delivery.deliver(event, attempt)
         except Throttled as error:
-            count = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
-            delay = Requeuer(self.queue_url, sqs=self.sqs).requeue(record.body, count)
+            count_if_throttled(error)
+            throttles = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
+            delay = Requeuer(self.queue_url, sqs=self.sqs).requeue(record.body, throttles)
             logger.warning(
                 "throttled after backing off; re-queued",
-                extra={"reason": str(error), "throttle_count": count, "delay_seconds": delay},
+                extra={"reason": str(error), "throttle_count": throttles, "delay_seconds": delay},
             )
             return
+        self._observe(event, decision, attempt)
         log = {
             "action": decision.action,
             "reason": decision.reason,
             "attempt": attempt,
             "event_type": event.type,
             "post_ms": decision.post_ms,
+            "post_started_ms": decision.post_started_ms,
         }
 
         if decision.action == webhooks.RETRY:
@@ -87,6 +115,18 @@ class Deliverer:
             return
         logger.info("webhook " + decision.action, extra=log)
 
+    def _observe(self, event: CompletionEvent, decision: webhooks.Decision, attempt: int) -> None:
+        if decision.action == SKIPPED:
+            return
+        count(WEBHOOK_ATTEMPTS)
+        if decision.action == webhooks.DELIVERED:
+            count(WEBHOOKS_DELIVERED)
+            created = parse_utc(str(event.data.get("created_at", "")))
+            if created is not None:
+                milliseconds(END_TO_END_LATENCY, (time.time() - created) * 1000)
+        elif decision.action == webhooks.PERMANENT or attempt >= self.max_attempts:
+            count(WEBHOOKS_DEAD_LETTERED)
+
 
 @functools.cache
 def build_deliverer() -> Deliverer:
@@ -102,21 +142,37 @@ def build_deliverer() -> Deliverer:
         # Records are delivered one after another: a short backoff each, so ten fit in the timeout.
         repository=ImageRepository(config.images_table, backoff=Backoff(budget_seconds=1)),
     )
-    return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url)
+    return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url, config.max_attempts)
+
+
+@functools.cache
+def ssm_parameters() -> parameters.SSMProvider:
+    return parameters.SSMProvider()
 
 
 def webhook_secret(parameter_name: str) -> str:
-    # Imported on first use: powertools' parameters module imports boto3, which slows cold starts.
-    from aws_lambda_powertools.utilities import parameters
-
     # Cached for five minutes, so a rotated secret is picked up without a redeploy.
-    return parameters.get_parameter(parameter_name, decrypt=True, max_age=300)
+    return ssm_parameters().get(parameter_name, decrypt=True, max_age=300)
 
 
 def record_handler(record: SQSRecord) -> None:
-    build_deliverer().process(record)
+    try:
+        build_deliverer().process(record)
+    except Exception as error:  # reported by the batch processor; counted here if it was throttling
+        count_if_throttled(error)
+        raise
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_deliverer()
+    prepare("sqs", "dynamodb")
+    ssm_parameters()  # the secret itself is read on first use: it may be stored after this starts

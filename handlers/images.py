@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_response
+from lib.clients import in_lambda_init, prepare, s3_signer
 from lib.config import ImagesConfig
 from lib.errors import DomainError, InvalidRequest, NotFound
 from lib.model import FAILED, is_image_id
+from lib.observability import annotate_image, tracer
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -38,7 +41,8 @@ def build_dependencies() -> Dependencies:
     return Dependencies(ImageRepository(config.images_table), ImageStore(config.images_bucket))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dependencies = build_dependencies()
     return handle(APIGatewayProxyEventV2(event), dependencies.repository, dependencies.store)
@@ -52,6 +56,7 @@ def handle(
         if image_id is not None and event.raw_path.endswith("/content"):
             return _content(repository, store, image_id)
         if image_id is not None:
+            annotate_image(image_id)
             return json_response(200, _one(repository, image_id))
         return json_response(200, _page(repository, event.query_string_parameters or {}))
     except DomainError as e:
@@ -111,3 +116,11 @@ def _limit(raw: str | None) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_dependencies()
+    prepare("dynamodb")
+    s3_signer()  # the content route's presigned GET

@@ -22,15 +22,30 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lib.arrivals import UploadArrivals, is_upload_key
+from lib.arrivals import Arrival, UploadArrivals, is_upload_key
+from lib.clients import in_lambda_init, prepare
 from lib.config import RecognizeConfig
 from lib.events import parse_s3_notification
 from lib.images import ImageLimits
-from lib.processing import RecognitionWorkflow
+from lib.observability import (
+    IMAGES_DONE,
+    IMAGES_FAILED,
+    RECOGNITION_LATENCY,
+    count,
+    count_by,
+    count_if_throttled,
+    current_trace_entity,
+    image_subsegment,
+    metrics,
+    milliseconds,
+    tracer,
+)
+from lib.processing import Outcome, RecognitionWorkflow
 from lib.publisher import EventPublisher
 from lib.recognition import Recognizer
 from lib.repository import ImageRepository
 from lib.requeue import Requeuer, throttle_count
+from lib.storage import image_id_from_key
 from lib.throttling import Backoff, Throttled
 
 logger = Logger()
@@ -80,30 +95,87 @@ async def record_handler(
     """Raises to mark this record failed; the batch processor logs the reason and reports it."""
     try:
         # A thread of its own, with a copy of the logging context, so each record's image_id stays its own.
-        await asyncio.to_thread(process_record, record.body, workflow or build_workflow(), arrivals)
+        # X-Ray's context is per thread, so the thread is handed this invocation's segment.
+        await asyncio.to_thread(
+            process_record,
+            record.body,
+            workflow or build_workflow(),
+            arrivals,
+            current_trace_entity(),
+            queue_times(record),
+        )
     except Throttled as error:
-        count = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
-        delay = (requeuer or build_requeuer()).requeue(record.body, count)
+        throttles = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
+        delay = (requeuer or build_requeuer()).requeue(record.body, throttles)
         logger.warning(
             "throttled after backing off; re-queued",
-            extra={"reason": str(error), "throttle_count": count, "delay_seconds": delay},
+            extra={"reason": str(error), "throttle_count": throttles, "delay_seconds": delay},
         )
 
 
-def process_record(body: str, workflow: RecognitionWorkflow, arrivals: UploadArrivals | None = None) -> None:
+def process_record(
+    body: str,
+    workflow: RecognitionWorkflow,
+    arrivals: UploadArrivals | None = None,
+    trace_parent: Any = None,
+    times: dict[str, Any] | None = None,
+) -> None:
+    # When S3 sent the notification, and when it entered and first left the queue: the waits
+    # before this function ran, measured by AWS's own clocks, on every line of this record.
+    logger.thread_safe_append_keys(**(times or {}))
     for obj in parse_s3_notification(body):
-        with _KEY_LOCKS[hash(obj.key) % len(_KEY_LOCKS)]:
-            if is_upload_key(obj.key):
-                # Objects sent with a presigned POST are checked, then admitted under images/.
-                (arrivals or build_arrivals()).process(obj)
-            else:
-                workflow.process(obj)
+        logger.thread_safe_append_keys(s3_event_time=obj.event_time)
+        lock = _KEY_LOCKS[hash(obj.key) % len(_KEY_LOCKS)]
+        with lock, image_subsegment(image_id_from_key(obj.key) or "", trace_parent):
+            try:
+                if is_upload_key(obj.key):
+                    # Objects sent with a presigned POST are checked, then admitted under images/.
+                    observe_arrival((arrivals or build_arrivals()).process(obj))
+                    continue
+                outcome = workflow.process(obj)
+            except Exception as error:  # reported by the batch processor; counted here if it was throttling
+                count_if_throttled(error)
+                raise
+        observe(outcome)
+
+
+def queue_times(record: SQSRecord) -> dict[str, Any]:
+    """Epoch milliseconds at which SQS accepted the message and first handed it out."""
+    attributes = record.attributes
+    return {
+        "queue_sent_ms": int(attributes.sent_timestamp or 0) or None,
+        "queue_first_receive_ms": int(attributes.approximate_first_receive_timestamp or 0) or None,
+    }
+
+
+def observe(outcome: Outcome) -> None:
+    if outcome.recognition_ms is not None:
+        milliseconds(RECOGNITION_LATENCY, outcome.recognition_ms)
+    if outcome.result == "recognized":
+        count(IMAGES_DONE)
+    elif outcome.result == "failed":
+        count_by(IMAGES_FAILED, "Reason", outcome.failure_code or "unknown")
+
+
+def observe_arrival(arrival: Arrival) -> None:
+    # An admitted upload is counted when its copy under images/ is recognised; a refused one here.
+    if arrival.result == "failed":
+        count_by(IMAGES_FAILED, "Reason", arrival.failure_code or "unknown")
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     remaining = context.get_remaining_time_in_millis() / 1000
     build_backoff().stop_by(time.monotonic() + remaining - BACKOFF_MARGIN_SECONDS)
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_workflow()
+    prepare("rekognition", "dynamodb", "sns", "sqs", "s3")

@@ -6,9 +6,11 @@ import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_body, json_response, raw_body
+from lib.clients import in_lambda_init, prepare
 from lib.config import UploadConfig
 from lib.errors import DomainError, InvalidRequest, UnsupportedMediaType
 from lib.fetch import FetchPolicy, SafeFetcher
@@ -16,6 +18,16 @@ from lib.images import ImageLimits
 from lib.ingest import IngestService
 from lib.model import ImageRecord
 from lib.names import clean_name
+from lib.observability import (
+    IMAGES_ACCEPTED,
+    IMAGES_REFUSED,
+    annotate_image,
+    count,
+    count_by,
+    count_if_throttled,
+    metrics,
+    tracer,
+)
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -35,7 +47,10 @@ def build_service() -> IngestService:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+# The API's request id is the correlation id: it joins these lines to the API's access log.
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(APIGatewayProxyEventV2(event), build_service())
 
@@ -45,10 +60,14 @@ def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, A
         record = _ingest(event, service)
     except DomainError as e:
         logger.info("upload refused", extra={"code": e.code, "reason": e.message})
+        count_by(IMAGES_REFUSED, "ErrorCode", e.code)
+        count_if_throttled(e)
         return domain_error_response(e)
     except Exception:
         logger.exception("upload failed")
         return internal_error_response()
+    count(IMAGES_ACCEPTED)
+    annotate_image(record.image_id)
     return json_response(
         202,
         {
@@ -86,3 +105,10 @@ def _required_url(url: Any) -> str:
     if len(url) > 2048:
         raise InvalidRequest("url is longer than 2048 characters")
     return url.strip()
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_service()
+    prepare("s3", "dynamodb")

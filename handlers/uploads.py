@@ -13,9 +13,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_body, json_response
+from lib.clients import in_lambda_init, prepare, s3_signer
 from lib.config import DirectUploadConfig
 from lib.direct_uploads import DirectUploads
 from lib.errors import DomainError, InvalidRequest
+from lib.observability import annotate_image, tracer
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 
@@ -33,6 +35,7 @@ def build_service() -> DirectUploads:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(APIGatewayProxyEventV2(event), build_service())
 
@@ -52,6 +55,7 @@ def handle(event: APIGatewayProxyEventV2, service: DirectUploads) -> dict[str, A
         return internal_error_response()
     slot = opened.slot
     logger.append_keys(image_id=slot.image_id)
+    annotate_image(slot.image_id)
     logger.info("upload slot opened", extra={"content_type": slot.content_type})
     return json_response(
         201,
@@ -64,3 +68,11 @@ def handle(event: APIGatewayProxyEventV2, service: DirectUploads) -> dict[str, A
         },
         headers={"location": f"/images/{slot.image_id}"},
     )
+
+
+# Lambda's init phase: build the dependencies and their clients before the first request, which
+# would otherwise wait for them. Tests import this module without it and pass their own.
+if in_lambda_init():
+    build_service()
+    prepare("dynamodb")
+    s3_signer()  # signs the presigned POST

@@ -43,6 +43,7 @@ def is_upload_key(key: str) -> bool:
 class Arrival:
     image_id: str | None
     result: str  # "admitted", "failed", "refused", "superseded", "ignored"
+    failure_code: str | None = None
 
 
 class UploadArrivals:
@@ -105,7 +106,7 @@ class UploadArrivals:
             store.delete(obj.key)
             logger.warning("upload failed its checks", extra={"code": failure.code, "reason": failure.message})
             self.announce(finished)
-            return Arrival(image_id, "failed")
+            return Arrival(image_id, "failed", failure.code)
         store.put(record.key, data, record.content_type, metadata={"image-id": image_id})
         store.delete(obj.key)
         logger.info("upload admitted", extra={"size_bytes": len(data), "content_type": record.content_type})

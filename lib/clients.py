@@ -1,12 +1,15 @@
-"""AWS clients, built on first use and then reused for the life of the process.
+"""AWS clients, built once per process and then reused.
 
-Never at import time: a test's emulator, or the local stack's endpoint variables, must exist
-before the client does. boto3 itself is imported lazily too, which keeps handler cold imports fast.
+Never at import time in a test: a test's emulator, or the local stack's endpoint variables, must
+exist before the client does. In Lambda, the handlers build theirs during the init phase instead
+(`prepare`), as Lambda runs it: the module's top level, before the first request, which would
+otherwise wait for boto3's import and each client's construction.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 # Retries inside boto3 are kept short: the queues already give durable retries with backoff.
@@ -32,3 +35,14 @@ def s3_signer() -> Any:
     from botocore.config import Config
 
     return boto3.client("s3", config=Config(signature_version="s3v4", retries=_RETRIES))
+
+
+def in_lambda_init() -> bool:
+    """True when a Lambda runtime (AWS's, or the local stack's) imports the handler to serve it."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def prepare(*services: str) -> None:
+    """Builds these clients now, so the first request finds them ready."""
+    for service in services:
+        client(service)

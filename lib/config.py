@@ -129,6 +129,7 @@ class DeliverConfig:
     retry_base_seconds: int
     retry_max_seconds: int
     request_timeout_seconds: int
+    max_attempts: int  # the integration queue's maxReceiveCount
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DeliverConfig:
@@ -142,4 +143,5 @@ class DeliverConfig:
             retry_base_seconds=_integer(env, "RETRY_BASE_SECONDS", 10),
             retry_max_seconds=_integer(env, "RETRY_MAX_SECONDS", 900),
             request_timeout_seconds=_integer(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
+            max_attempts=_integer(env, "WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
         )

@@ -59,7 +59,7 @@ class WebhookDelivery:
         headers = webhooks.signed_headers(self._secret(), event.id, body)
         headers["user-agent"] = "image-recognition-webhooks/1"
         status, retry_after, error = None, None, None
-        started = time.perf_counter()
+        started, started_epoch = time.perf_counter(), time.time()
         try:
             response = self.session.post(
                 self.policy.url,
@@ -78,7 +78,11 @@ class WebhookDelivery:
         decision = webhooks.decide(
             status, retry_after, attempt, self.policy.retry_base_seconds, self.policy.retry_max_seconds, error
         )
-        decision = dataclasses.replace(decision, post_ms=round((time.perf_counter() - started) * 1000, 1))
+        decision = dataclasses.replace(
+            decision,
+            post_ms=round((time.perf_counter() - started) * 1000, 1),
+            post_started_ms=round(started_epoch * 1000),
+        )
         if decision.action == webhooks.DELIVERED and event.image_id:
             self._record_delivery(event.image_id)
         return decision

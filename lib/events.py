@@ -25,6 +25,7 @@ class ObjectCreated:
     version_id: str | None
     size: int | None
     etag: str | None = None
+    event_time: str | None = None  # when S3 created the object, as S3 states it (ISO 8601)
 
 
 def _unwrap_sns(body: str) -> Any:
@@ -64,6 +65,7 @@ def parse_s3_notification(body: str) -> list[ObjectCreated]:
                     version_id=s3["object"].get("versionId"),
                     size=s3["object"].get("size"),
                     etag=s3["object"].get("eTag"),
+                    event_time=record.get("eventTime"),
                 )
             )
         except (KeyError, TypeError) as e:

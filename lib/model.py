@@ -27,6 +27,14 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_utc(value: str) -> float | None:
+    """Epoch seconds of a `utc_now()` timestamp; None when it is not one."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
 def normalise_label(name: str) -> str:
     """Label filters are case-insensitive: `?label=cat` finds "Cat"."""
     return " ".join(name.split()).casefold()

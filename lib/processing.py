@@ -29,6 +29,9 @@ logger = Logger(child=True)
 class Outcome:
     image_id: str | None
     result: str  # "recognized", "failed", "duplicate", "republished", "ignored"
+    # Set when this delivery ran the analysis: what the recognize function's metrics report.
+    recognition_ms: float | None = None
+    failure_code: str | None = None
 
 
 class RecognitionWorkflow:
@@ -82,7 +85,12 @@ class RecognitionWorkflow:
                 "publish_ms": round((time.perf_counter() - stored) * 1000, 1),
             },
         )
-        return Outcome(image_id, "recognized" if status == DONE else "failed")
+        return Outcome(
+            image_id,
+            "recognized" if status == DONE else "failed",
+            recognition_ms=(recognized - started) * 1000,
+            failure_code=failure.code if failure else None,
+        )
 
     def _finish_duplicate(self, record: ImageRecord) -> Outcome:
         if record.status in (DONE, FAILED) and not record.event_published:

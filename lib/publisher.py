@@ -31,7 +31,7 @@ class EventPublisher:
             )
         except ClientError as e:
             if is_throttle(e.response["Error"]["Code"]):
-                raise Throttled(f"publishing {event.type} for image {event.image_id} was throttled") from e
+                raise Throttled("SNS", f"publishing {event.type} for image {event.image_id} was throttled") from e
             raise TransientError(f"could not publish {event.type} for image {event.image_id}: {e}") from e
         except BotoCoreError as e:
             raise TransientError(f"could not publish {event.type} for image {event.image_id}: {e}") from e

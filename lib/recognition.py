@@ -27,7 +27,6 @@ _PERMANENT = frozenset(
     }
 )
 
-
 # Boxes kept per label: enough to draw a crowd, and the record stays far below DynamoDB's 400 KB.
 MAX_INSTANCES = 10
 
@@ -115,7 +114,7 @@ class Recognizer:
                     f"Rekognition rejected the image ({code}): {e.response['Error'].get('Message', '')}"
                 ) from e
             if is_throttle(code):
-                raise Throttled(f"Rekognition {operation} throttled ({code})") from e
+                raise Throttled("Rekognition", f"Rekognition {operation} was throttled ({code})") from e
             raise TransientError(f"Rekognition {operation} failed ({code})") from e
         except BotoCoreError as e:
             raise TransientError(f"Rekognition {operation} could not be reached: {e}") from e

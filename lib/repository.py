@@ -35,6 +35,7 @@ SLOT_RETENTION_SECONDS = 24 * 3600
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
+# After boto3's own short retries, throttling is left to the queue's retries and counted.
 
 
 def _pk(image_id: str) -> str:
@@ -171,7 +172,7 @@ class ImageRepository:
                 if not pending:
                     break
             if pending:
-                raise Throttled(f"the image table is throttling writes for image {record.image_id}")
+                raise Throttled("DynamoDB", f"the image table is throttling writes for image {record.image_id}")
 
     def mark_event_published(self, image_id: str) -> None:
         self._set_flag(image_id, "event_published")
@@ -276,7 +277,7 @@ class ImageRepository:
                 found[plain["pk"]] = plain
             keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         if keys:
-            raise TransientError("the image table is throttling reads; try again")
+            raise Throttled("DynamoDB", "the image table is throttling reads; try again")
         return found
 
     def _get_item(self, image_id: str, consistent: bool) -> dict[str, Any] | None:
@@ -301,7 +302,7 @@ class ImageRepository:
             if code == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"conditional {operation} found the record in another state") from e
             if is_throttle(code):
-                raise Throttled(f"image table {operation} throttled ({code})") from e
+                raise Throttled("DynamoDB", f"image table {operation} was throttled ({code})") from e
             raise TransientError(f"image table {operation} failed: {e}") from e
         except BotoCoreError as e:
             raise TransientError(f"image table {operation} failed: {e}") from e

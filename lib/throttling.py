@@ -42,9 +42,14 @@ SQS_MAX_DELAY_SECONDS = 900
 
 
 class Throttled(TransientError):
-    """A dependency refused the call for rate, not for the request: retry later, never dead-letter."""
+    """A dependency refused the call for rate, not for the request: retry later, never dead-letter.
+    `dependency` names it (Rekognition, DynamoDB, SNS) for the throttle metric."""
 
     code = "throttled"
+
+    def __init__(self, dependency: str, message: str):
+        super().__init__(message)
+        self.dependency = dependency
 
 
 def is_throttle(error_code: str) -> bool:

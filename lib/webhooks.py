@@ -89,6 +89,7 @@ class Decision:
     reason: str
     delay_seconds: int = 0
     post_ms: float = 0.0  # how long the POST took, for the logs
+    post_started_ms: int | None = None  # when it began, epoch milliseconds: places the try on a timeline
 
 
 def backoff_seconds(attempt: int, base: int, maximum: int, rand: random.Random | None = None) -> int:

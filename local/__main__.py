@@ -17,6 +17,8 @@ COMMANDS = {
     "burst": "local.commands.burst",
     "capacity": "local.commands.capacity",
     "console": "local.console.serve",
+    "trace": "local.commands.trace",
+    "metrics": "local.commands.metrics",
 }
 
 
@@ -40,6 +42,8 @@ def main(argv: list[str]) -> int:
             "  capacity     the capacity model for AWS: limits, drain time, cost (--images-per-day N)", file=sys.stderr
         )
         print("  console      serve the web console pointed at a deployed API (--api URL)", file=sys.stderr)
+        print("  trace        one image's waterfall from upload to webhook, from the logs (IMAGE_ID)", file=sys.stderr)
+        print("  metrics      the running totals of the functions' metrics, from the logs", file=sys.stderr)
         return 2
     import importlib
 

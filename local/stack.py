@@ -30,13 +30,15 @@ from local.apigateway.jwt_auth import JwtAuthorizer
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner, allow_origin
+from local.aws.warmup import warm_rekognition
 from local.console import routes as console_routes
 from local.console.operations import local_operations
 from local.errors import StackError
 from local.functions.pollers import QueueMapping
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from local.functions.scaling import ScalingPoller
-from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, PROJECT_ROOT
+from local.observability import logs
+from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR, PROJECT_ROOT
 from local.rate_limits import TokenBucket
 from local.sidecars.fixtures import FixtureServer
 from local.sidecars.inbox import WebhookInbox
@@ -45,6 +47,8 @@ from local.topology import PhysicalIds, Topology, resolve
 logger = logging.getLogger("local.stack")
 
 REKOGNITION_MODES = ("local", "moto", "aws")
+# Small, and with a face and text nearby in the fixtures; any JPEG would warm the models.
+WARMUP_IMAGE = "chelsea.jpg"
 EMULATORS = ("moto", "localstack", "ministack")
 AUTH_MODES = ("none", "cognito")
 
@@ -61,7 +65,10 @@ class StackOptions:
     # Extra environment per function name, after serverless.yml's: tests shorten retry delays with it.
     function_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     api_port: int = 0
+    # The functions' log; None means log_dir's functions.log, or the terminal when that is None too.
     log_path: Path | None = None
+    # Where the run's logs are kept after it stops (functions and API access log), started afresh.
+    log_dir: Path | None = None
     write_endpoints: bool = True
     endpoints_file: Path = ENDPOINTS_FILE
     # Long-poll length: a receive returns as soon as a message arrives; this bounds how long a stop waits.
@@ -100,6 +107,7 @@ class StackOptions:
             max_workers=int(env.get("LOCAL_MAX_WORKERS") or 0),
             rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
             serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
+            log_dir=LOGS_DIR / "local",
         )
         options.validate()
         return options
@@ -149,6 +157,8 @@ class LocalStack:
         self.iam: LocalIam | None = LocalIam(MotoEmulator.account_id) if enforce else None
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
+        self._rekognition_models_ready = threading.Event()
+        self._rekognition_warming: _Background | None = None
         self.rekognition_url = ""
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
@@ -162,10 +172,14 @@ class LocalStack:
         self.console_token = secrets.token_urlsafe(24)
         self.started_in = 0.0
         self._rekognition_denials: list[str] = []
+        self.rekognition_warmup_ms: float | None = None  # set once a warm-up call was served, before ready
+        self.access_log: logs.JsonLinesLog | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> Endpoints:
         began = time.perf_counter()
+        if self.options.log_dir is not None:
+            logs.start_afresh(self.options.log_dir)
         try:
             self._start(began)
         except BaseException:
@@ -184,15 +198,15 @@ class LocalStack:
         self.emulator = self._make_emulator()
         aws = getattr(self.emulator, "planned_endpoint", None) or self.emulator.start()
         self.rekognition_url = self._rekognition_endpoint(aws)
+        # Its models take the longest to load and depend on nothing else here: they load while
+        # the rest starts, and `ready` waits for them (_warm_rekognition).
+        self._start_rekognition(aws)
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
 
         session = self._start_workers_and_resources(aws, began)
-        # Started last: loading its models competes for the CPU with everything above, and it
-        # finishes warming in the background, after the stack is ready.
-        self._start_rekognition(aws)
         self._wait_for_rekognition()
         self._start_pollers(session)
 
@@ -204,10 +218,12 @@ class LocalStack:
             extra_handlers={**api_docs.extra_handlers(), **self._console_handlers(session)},
             authorizers=self._authorizers(aws),
             throttle=self._api_throttle(),
+            access_log=self._access_log(),
         )
         api = self.gateway.start().rstrip("/")
         for bucket in self.topology.buckets:
             allow_origin(session.client("s3"), self.physical(bucket.logical_id), api)
+        self._warmed_rekognition()
         self.endpoints = Endpoints(
             api=api,
             aws=aws,
@@ -234,7 +250,7 @@ class LocalStack:
         if self.options.rekognition == "moto":
             # ministack has no Rekognition of its own: the local service stands in for moto's.
             self.options.rekognition = "local"
-        self.emulator = MinistackEmulator(log_path=self.options.log_path)
+        self.emulator = MinistackEmulator(log_path=self.functions_log)
         aws = self.emulator.start()
         self._progress(f"emulator (ministack) at {aws}", began)
         self.rekognition_url = self._rekognition_endpoint(aws)
@@ -290,6 +306,8 @@ class LocalStack:
         if self.iam is not None:
             self.iam.configure(self.topology, self.ids)
         self._store_webhook_secret(session)
+        # The bucket exists now: warm Rekognition while the workers finish starting.
+        self._rekognition_warming = _Background(lambda: self._warm_rekognition(began), "rekognition-warmup")
         self._progress(f"provisioned {self._resource_summary()}", began)
         runtime.wait_started()
         actual = self._function_specs(self.ids)
@@ -338,7 +356,7 @@ class LocalStack:
             base_env=self._base_environment(),
             region=self.topology.region,
             account_id=self.emulator.account_id,
-            log_path=self.options.log_path,
+            log_path=self.functions_log,
         )
         self.runtime = runtime  # so that stop() reaps its workers whatever happens next
         runtime.start_in_background()
@@ -349,6 +367,9 @@ class LocalStack:
             self.options.endpoints_file.unlink(missing_ok=True)
         if self.gateway is not None:
             self.gateway.stop()
+        if self.access_log is not None:
+            self.access_log.close()
+            self.access_log = None
         for poller in self.pollers:
             poller.request_stop()
         for poller in self.pollers:
@@ -387,6 +408,12 @@ class LocalStack:
             self.emulator.endpoint,
         )
 
+    @property
+    def functions_log(self) -> Path | None:
+        if self.options.log_path is not None or self.options.log_dir is None:
+            return self.options.log_path
+        return self.options.log_dir / logs.FUNCTIONS_LOG
+
     def webhook_target(self) -> str:
         return self.options.webhook_url or (self.inbox.url if self.inbox else "")
 
@@ -407,6 +434,12 @@ class LocalStack:
     def problems(self) -> list[str]:
         """Deliveries dropped and calls denied by the IAM and resource policies, oldest first."""
         return [*(self.iam.problems() if self.iam else []), *self._rekognition_denials]
+
+    def _access_log(self) -> logs.JsonLinesLog | None:
+        if self.options.log_dir is None:
+            return None
+        self.access_log = logs.JsonLinesLog(self.options.log_dir / logs.API_LOG)
+        return self.access_log
 
     def _rekognition_endpoint(self, aws_endpoint: str) -> str:
         if self.options.rekognition == "moto" and not self.options.rekognition_tps:
@@ -466,10 +499,37 @@ class LocalStack:
                     )
                 # Keep draining its stdout so the service never blocks on a full pipe.
                 threading.Thread(
-                    target=_drain, args=(self.rekognition_process.stdout, self._rekognition_denials), daemon=True
+                    target=_drain,
+                    args=(self.rekognition_process.stdout, self._rekognition_denials, self._rekognition_models_ready),
+                    daemon=True,
                 ).start()
                 return
         raise StackError("the local Rekognition service did not start listening within 30 s")
+
+    def _warmed_rekognition(self) -> None:
+        if self._rekognition_warming is not None:
+            self._rekognition_warming.join()
+
+    def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
+        """`ready` means a recognition call is served warm: the models loaded, and each used once."""
+        if self.options.rekognition != "local":
+            return  # moto answers at once; real Rekognition is AWS's to keep warm, and bills each call
+        if not self._rekognition_models_ready.wait(timeout):
+            raise StackError(f"the local Rekognition service did not load its models within {timeout:.0f} s")
+        features = next(
+            (f.environment.get("RECOGNITION_FEATURES", "") for f in self.topology.functions if f.name == "recognize"),
+            "",
+        )
+        session = self.session()
+        took = warm_rekognition(
+            session.client("rekognition", endpoint_url=self.rekognition_url),
+            session.client("s3"),
+            self.physical("ImagesBucket"),
+            FIXTURES_DIR / WARMUP_IMAGE,
+            [f.strip() for f in str(features).split(",")],
+        )
+        self.rekognition_warmup_ms = took
+        self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
 
     def _stop_rekognition(self) -> None:
         process, self.rekognition_process = self.rekognition_process, None
@@ -500,6 +560,8 @@ class LocalStack:
                 # Planned before the emulator listens: the workers start while it starts.
                 "AWS_ENDPOINT_URL": self.emulator.endpoint or getattr(self.emulator, "planned_endpoint", ""),
                 "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+                # No X-Ray daemon here: `python -m local trace` follows an image from the logs instead.
+                "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
         if self.options.rekognition == "aws":
@@ -571,28 +633,41 @@ class LocalStack:
         logger.info("%6.0f ms  %s", (time.perf_counter() - began) * 1000, message)
 
 
+class _Background:
+    """A function run on a thread of its own; `join` waits for it and raises what it raised."""
+
+    def __init__(self, function: Any, name: str):
+        self._function = function
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._function()
+        except BaseException as error:  # re-raised on the caller's thread by join
+            self._error = error
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class _StartingRuntime(LambdaRuntime):
     """A runtime started on a background thread; `wait_started` joins it and raises what start raised."""
 
     def __init__(self, specs: list[FunctionSpec], **kwargs: Any):
         super().__init__(specs, **kwargs)
         self.specs = specs
-        self._start_error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start_capturing_errors, name="runtime-start", daemon=True)
+        self._starting: _Background | None = None
 
     def start_in_background(self) -> None:
-        self._thread.start()
+        self._starting = _Background(self.start, "runtime-start")
 
     def wait_started(self) -> None:
-        self._thread.join()
-        if self._start_error is not None:
-            raise self._start_error
-
-    def _start_capturing_errors(self) -> None:
-        try:
-            self.start()
-        except BaseException as error:  # re-raised on the stack's own thread by wait_started
-            self._start_error = error
+        assert self._starting is not None, "start_in_background() first"
+        self._starting.join()
 
 
 def _free_port() -> int:
@@ -609,14 +684,17 @@ class _EndpointSession:
         self.endpoint = endpoint
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return self._session.client(service, endpoint_url=self.endpoint, **kwargs)
+        kwargs.setdefault("endpoint_url", self.endpoint)
+        return self._session.client(service, **kwargs)
 
     def resource(self, service: str, **kwargs: Any) -> Any:
         return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
 
 
-def _drain(stream: Any, denials: list[str]) -> None:
+def _drain(stream: Any, denials: list[str], models_ready: threading.Event) -> None:
     for line in stream:
+        if "models ready" in line:
+            models_ready.set()
         logger.debug("rekognition: %s", line.rstrip())
         if line.startswith("IAM denied: "):
             denials.append(line.removeprefix("IAM denied: ").rstrip())

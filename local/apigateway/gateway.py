@@ -445,6 +445,7 @@ class HttpGateway:
         account_id: str = "000000000000",
         api_id: str = "local",
         throttle: TokenBucket | None = None,
+        access_log: Callable[[dict[str, Any]], None] | None = None,
     ):
         self.routes = list(routes)
         # The stage's rate and burst limit, shared by every client and route, as on AWS.
@@ -463,6 +464,8 @@ class HttpGateway:
             raise ValueError(f"routes name authorizers the gateway was not given: {sorted(missing)}")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Called with one entry per request, named as API Gateway's $context access log variables.
+        self._access_log = access_log
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> str:
@@ -560,14 +563,20 @@ class HttpGateway:
         self._send(request, response, request_id, head_only=method == "HEAD")
         if unread_body:
             _linger(request.connection)
-        logger.info(
-            "%s %s -> %d (%s) [%.0f ms]",
-            method,
-            raw_path,
-            response.status,
-            outcome,
-            (time.time() - received_at) * 1000,
-        )
+        latency_ms = (time.time() - received_at) * 1000
+        logger.info("%s %s -> %d (%s) [%.0f ms]", method, raw_path, response.status, outcome, latency_ms)
+        if self._access_log is not None:
+            self._access_log(
+                {
+                    "requestId": request_id,
+                    "httpMethod": method,
+                    "path": raw_path,
+                    "status": response.status,
+                    "integration": outcome,
+                    "requestTimeEpoch": round(received_at * 1000),
+                    "responseLatency": round(latency_ms, 1),
+                }
+            )
 
     def _forwarding_headers(self, request: _RequestHandler) -> dict[str, str]:
         trace = f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"

@@ -21,11 +21,12 @@ import requests
 
 from local import topology
 from local.errors import StackError
-from local.paths import ENDPOINTS_FILE, STATE_DIR
+from local.paths import ENDPOINTS_FILE, LOGS_DIR, PROJECT_ROOT
 
 API_URL_OUTPUT = "HttpApiUrl"
-FUNCTION_LOG = STATE_DIR / "smoke-functions.log"
-LOG_NAME = f"{STATE_DIR.name}/{FUNCTION_LOG.name}"
+# Kept after the run, so that `python -m local trace <image_id>` can follow its image.
+RUN_LOGS = LOGS_DIR / "e2e"
+LOG_NAME = str(RUN_LOGS.relative_to(PROJECT_ROOT))
 
 
 class TargetError(Exception):
@@ -108,7 +109,8 @@ def fresh_local_target() -> Target:
     try:
         options = StackOptions.from_env()
         options.write_endpoints = False  # stopped at the end of the run: no one else should find it
-        options.log_path = FUNCTION_LOG  # keeps the step lines readable
+        options.log_path = None  # in the run's log directory: keeps the step lines readable
+        options.log_dir = RUN_LOGS
         stack: Any = LocalStack(options)
         endpoints = stack.start()
     except StackError as error:

@@ -9,6 +9,8 @@ import sys
 import threading
 
 from local.errors import StackError
+from local.observability.logs import Follower
+from local.paths import PROJECT_ROOT
 from local.stack import LocalStack, StackOptions
 
 
@@ -34,14 +36,24 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    # The functions' logs are kept in a file for `python -m local trace`, and shown here as well,
+    # unless LOCAL_LOG_FILE sent them elsewhere.
+    follower = Follower(stack.functions_log, sys.stderr) if options.log_path is None and stack.functions_log else None
     try:
         print(_banner(stack), flush=True)
-        stopping.wait()
+        if follower is not None:
+            follower.start()
+        # In slices: a signal the kernel hands to another thread runs its Python handler only when
+        # the main thread next runs Python code, and a wait without a timeout would never return.
+        while not stopping.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         print("local: stopping", file=sys.stderr, flush=True)
         stack.stop()
+        if follower is not None:
+            follower.stop()
     return 0
 
 
@@ -54,7 +66,7 @@ def _banner(stack: LocalStack) -> str:
         else "none (AUTH=cognito turns the JWT authorizer on)"
     )
     return f"""
-Local stack ready in {stack.started_in:.2f} s (endpoints in .local/endpoints.json)
+Local stack ready in {stack.started_in:.2f} s (endpoints in .local/endpoints.json, logs in {_logs(stack)})
   api            {e.api}
   web console    {e.api}/console/
   aws emulator   {e.aws}  ({stack.options.emulator})
@@ -69,4 +81,14 @@ Try it:
   curl -s '{e.api}/images'
   curl -s '{e.webhook_inbox}'
 
+Follow one image:  .venv/bin/python -m local trace <image_id>
+Metrics so far:    .venv/bin/python -m local metrics
+
 Ctrl-C stops everything."""
+
+
+def _logs(stack: LocalStack) -> str:
+    directory = stack.options.log_dir
+    if directory is None:
+        return "the terminal"
+    return str(directory.relative_to(PROJECT_ROOT)) if directory.is_relative_to(PROJECT_ROOT) else str(directory)

@@ -194,6 +194,8 @@ def _configure_root_logger() -> None:
 def invoke_once(handler: Callable[[Any, Any], Any], request: dict[str, Any], function_arn: str) -> bytes:
     """Run the handler on one event; the reply comes back already framed."""
     context = LambdaContext(request["request_id"], function_arn, request["deadline_epoch_ms"])
+    _platform_event("platform.start", {"requestId": context.aws_request_id, "version": "$LATEST"})
+    started = time.perf_counter()
     try:
         result = handler(request["event"], context)
     except Exception as error:  # whatever the handler raises is the invocation's error, as in Lambda
@@ -201,11 +203,27 @@ def invoke_once(handler: Callable[[Any, Any], Any], request: dict[str, Any], fun
         sys.stderr.write(
             f"[ERROR] {type(error).__name__}: {error}\tRequestId: {context.aws_request_id}\n" + "".join(stack)
         )
+        _platform_report(context.aws_request_id, started, "error")
         return _error_frame(type(error).__name__, str(error), stack)
+    _platform_report(context.aws_request_id, started, "success")
     try:
         return encode_frame({"ok": True, "result": result})
     except (TypeError, ValueError) as error:
         return _error_frame("Runtime.MarshalError", f"Unable to marshal response: {error}", [])
+
+
+def _platform_event(event_type: str, record: dict[str, Any]) -> None:
+    """Lambda's platform log line in its JSON log format: what `python -m local trace` times invocations by."""
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    sys.stderr.write(json.dumps({"time": stamp, "type": event_type, "record": record}) + "\n")
+
+
+def _platform_report(request_id: str, started: float, status: str) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    _platform_event(
+        "platform.report", {"requestId": request_id, "status": status, "metrics": {"durationMs": duration_ms}}
+    )
 
 
 def _error_frame(error_type: str, message: str, stack: list[str]) -> bytes:

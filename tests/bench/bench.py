@@ -1,8 +1,8 @@
-"""`make bench`: startup, upload-to-webhook latency, throughput against the bare recognizer,
-cold start and artifact sizes, measured in one run on this machine.
+"""`make bench`: startup and the first flow after it, upload-to-webhook latency, throughput against
+the bare recognizer, each function's init time and artifact sizes, measured in one run on this machine.
 
 Writes docs/benchmarks.md and docs/benchmarks.png, prints the table, and ends with
-`bench: startup <s> s, p50 <ms> ms, overhead <ms> ms, efficiency <ratio>, cold-import max <ms> ms`.
+`bench: startup <s> s, first-flow <ms> ms, p50 <ms> ms, overhead <ms> ms, efficiency <r>, init max <ms> ms`.
 Not part of `make test`: these are measurements, not assertions.
 """
 
@@ -36,7 +36,8 @@ from local.topology import load  # noqa: E402
 from local.waiting import wait_until  # noqa: E402
 
 DOCS = ROOT / "docs"
-GOALS = {"startup_s": 1.5, "overhead_ms": 60.0, "efficiency": 0.8, "cold_import_ms": 150.0}
+# The first image after `ready` is served warm when it takes at most twice the warm median.
+GOALS = {"startup_s": 1.5, "overhead_ms": 60.0, "efficiency": 0.8, "first_flow_factor": 2.0, "reload_s": 1.0}
 IMAGE_NAME = "bench-640.jpg"
 
 
@@ -61,35 +62,21 @@ def make_bench_image(directory: Path) -> bytes:
     return path.read_bytes()
 
 
-# --- 1. startup ----------------------------------------------------------------------------------------
-def measure_startup(runs: int, rekognition: str) -> list[float]:
-    """Process start to endpoints.json written and the API answering, for `python -m local up`."""
-    times = []
+# --- 1. startup, and the first flow right after it ----------------------------------------------------
+def measure_fresh_starts(runs: int, rekognition: str, work_dir: Path, root: Path = ROOT) -> tuple[list, list]:
+    """For each fresh `python -m local up`: seconds until it is ready (endpoints.json written and the
+    API answering), then the upload-to-webhook milliseconds of the first image sent at once."""
+    startups, first_flows = [], []
     for run in range(runs):
-        times.append(_start_once(rekognition))
-        say(f"startup run {run + 1}/{runs}: {times[-1]:.2f} s")
-    return times
-
-
-def _start_once(rekognition: str) -> float:
-    with tempfile.TemporaryDirectory() as state:
-        endpoints = Path(state) / "endpoints.json"
-        env = {**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints), "REKOGNITION": rekognition}
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local", "up"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        stack = RunningStack(work_dir, rekognition, root=root)
         try:
-            api = wait_until(lambda: (_read_endpoints(endpoints) or {}).get("api"), 60, "endpoints.json", 0.01)
-            wait_until(lambda: _answers(f"{api}/images?limit=1"), 30, "the API to answer", 0.01)
-            return time.perf_counter() - started
+            with requests.Session() as session:
+                first_flows.append(stack.one(session)[1])
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(30)
+            stack.stop()
+        startups.append(stack.started_in)
+        say(f"fresh start {run + 1}/{runs}: ready in {startups[-1]:.2f} s, first flow {first_flows[-1]:.0f} ms")
+    return startups, first_flows
 
 
 def _answers(url: str) -> bool:
@@ -104,7 +91,7 @@ class RunningStack:
     """`python -m local up` in a process of its own, as a user runs it. The load and the webhook
     receiver stay in this process, so they do not compete with the stack for its interpreter."""
 
-    def __init__(self, work_dir: Path, rekognition: str):
+    def __init__(self, work_dir: Path, rekognition: str, root: Path = ROOT):
         self.secret = webhooks.generate_secret()
         self.delivered: dict[str, float] = {}
         self.arrived = threading.Condition()
@@ -121,15 +108,19 @@ class RunningStack:
             "WEBHOOK_URL": self.receiver.url,
             "WEBHOOK_SECRET": self.secret,
         }
+        self.endpoints_file.unlink(missing_ok=True)
+        started = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "up"],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        endpoints = wait_until(lambda: _read_endpoints(self.endpoints_file), 120, "the stack")
+        endpoints = wait_until(lambda: _read_endpoints(self.endpoints_file), 120, "the stack", 0.01)
         self.api, self.rekognition = endpoints["api"], endpoints["rekognition"]
+        wait_until(lambda: _answers(f"{self.api}/images?limit=1"), 30, "the API to answer", 0.01)
+        self.started_in = time.perf_counter() - started
         self.image_url = f"{endpoints['fixtures']}/{IMAGE_NAME}"
         if rekognition == "local":
             wait_until(lambda: _models_ready(self.rekognition), 300, "the Rekognition models")
@@ -155,7 +146,13 @@ class RunningStack:
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
-        self.process.wait(30)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            # Seen once on a machine loaded ten times over; the run's figures are still good.
+            say("the stack did not stop within 60 s of Ctrl-C; killing it")
+            self.process.kill()
+            self.process.wait()
         self.receiver.stop()
 
 
@@ -266,31 +263,45 @@ def _ms(entry: dict) -> float:
     return datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp() * 1000
 
 
-# --- 4. cold start ---------------------------------------------------------------------------------------
+# --- 4. init ------------------------------------------------------------------------------------------
 IMPORT_PROBE = "import time, importlib, sys; t = time.perf_counter(); importlib.import_module(sys.argv[1]); "
 IMPORT_PROBE += "print((time.perf_counter() - t) * 1000)"
 
 
-def measure_cold_imports(runs: int = 5) -> dict[str, float]:
+def measure_inits(runs: int = 5) -> dict[str, float]:
+    """Each function's init phase as Lambda runs it: its handler module imported in a fresh interpreter
+    by a Lambda runtime, which builds its clients there (median of `runs`). Tracing is off, as in the
+    local stack; on AWS the X-Ray SDK's import adds to it."""
     results = {}
     for function in load("local", env={}).functions:
         module = function.handler.rpartition(".")[0].replace("/", ".")
+        env = {**os.environ, **_lambda_settings(function), "AWS_LAMBDA_FUNCTION_NAME": function.name}
+        command = [sys.executable, "-c", IMPORT_PROBE, module]
         samples = [
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", IMPORT_PROBE, module], cwd=ROOT, capture_output=True, text=True, check=True
-                ).stdout
-            )
+            float(subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)
             for _ in range(runs)
         ]
         results[function.name] = statistics.median(samples)
     return results
 
 
+def _lambda_settings(function) -> dict[str, str]:
+    """serverless.yml's settings, a placeholder where the deployed stack would name a resource, and
+    an endpoint where nothing listens: building the clients at init calls nothing."""
+    return {
+        **{k: v if isinstance(v, str) else f"bench-{k.lower()}" for k, v in function.environment.items()},
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 def measure_worker_starts() -> dict[str, float]:
-    """Spawning each function's worker and importing its handler, as the local runtime does."""
+    """Spawning each function's worker and running its init, as the local runtime does."""
     functions = load("local", env={}).functions
-    specs = [FunctionSpec(f.name, f.handler, f.timeout, f.memory_mb, {}) for f in functions]
+    specs = [FunctionSpec(f.name, f.handler, f.timeout, f.memory_mb, _lambda_settings(f)) for f in functions]
     with LambdaRuntime(specs, project_root=ROOT, log_path=Path(tempfile.mkdtemp()) / "workers.log") as runtime:
         return {name: runtime.cold_start_ms(name) or 0.0 for name in runtime.function_names}
 
@@ -352,7 +363,7 @@ def verdict(value: float, goal: float, higher_is_better: bool = False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests/bench/bench.py", description=__doc__)
-    parser.add_argument("--startup-runs", type=int, default=5)
+    parser.add_argument("--startup-runs", type=int, default=5, help="fresh starts, each with its first flow")
     parser.add_argument("--uploads", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of each throughput run")
     parser.add_argument("--clients", type=int, default=8)
@@ -362,11 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
 
     say(f"machine: {machine()}")
-    startup = measure_startup(args.startup_runs, args.rekognition)
 
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
         image = make_bench_image(work_dir)
+        startup, first_flows = measure_fresh_starts(args.startup_runs, args.rekognition, work_dir)
         stack = RunningStack(work_dir, args.rekognition)
         try:
             say(f"stack up; {args.uploads} sequential uploads of a 640 px JPEG")
@@ -382,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stack.stop()
     first_invocations = measure_worker_starts()
-    cold_imports = measure_cold_imports()
+    inits = measure_inits()
     sizes = artifact_sizes()
 
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
@@ -390,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     overhead = p50 - recognition_median
     efficiency = pipeline / bare if bare else 0.0
     startup_median, startup_max = statistics.median(startup), max(startup)
-    cold_max = max(cold_imports.values())
+    first_flow = statistics.median(first_flows)
+    init_max = max(inits.values())
 
     rows = [
         (
@@ -398,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{startup_median:.2f} s (max {startup_max:.2f} s)",
             f"≤ {GOALS['startup_s']} s",
             verdict(startup_median, GOALS["startup_s"]),
+        ),
+        (
+            f"first flow after ready, median of {len(first_flows)}",
+            f"{first_flow:.0f} ms (max {max(first_flows):.0f} ms, {first_flow / p50:.1f} × p50)",
+            f"≤ {GOALS['first_flow_factor']:.0f} × p50",
+            verdict(first_flow, GOALS["first_flow_factor"] * p50),
         ),
         ("upload-to-webhook p50 / p95 / p99", f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms", "", ""),
         ("recognition call, median", f"{recognition_median:.1f} ms", "", ""),
@@ -415,12 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             f"≥ {GOALS['efficiency']}",
             verdict(efficiency, GOALS["efficiency"], higher_is_better=True),
         ),
-        (
-            "handler cold import, max",
-            f"{cold_max:.0f} ms",
-            f"≤ {GOALS['cold_import_ms']:.0f} ms",
-            verdict(cold_max, GOALS["cold_import_ms"]),
-        ),
+        ("function init, max", f"{init_max:.0f} ms", "", ""),
+        # Hot reload comes with the local runtime's worker pool; until then there is nothing to time.
+        ("hot reload, save to new code serving", "not measured yet", f"≤ {GOALS['reload_s']:.0f} s", ""),
     ]
     table = ["| measure | figure | goal | |", "|---|---|---|---|"] + [
         f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows
@@ -428,8 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     detail = (
         ["", "| stage (median) | ms |", "|---|---|"]
         + [f"| {name} | {ms:.1f} |" for name, ms in stages.items()]
-        + ["", "| function | cold import (median of 5) | first start of its worker |", "|---|---|---|"]
-        + [f"| {name} | {ms:.0f} ms | {first_invocations.get(name) or 0:.0f} ms |" for name, ms in cold_imports.items()]
+        + ["", "| function | init (median of 5) | first start of its worker |", "|---|---|---|"]
+        + [f"| {name} | {ms:.0f} ms | {first_invocations.get(name) or 0:.0f} ms |" for name, ms in inits.items()]
         + ["", "| artifact | size |", "|---|---|"]
         + ([f"| {name} | {size / 1024:.0f} KiB |" for name, size in sizes.items()] or ["| (not packaged) | |"])
     )
@@ -441,8 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         write_doc(table, detail, args, time.perf_counter() - began)
         say("wrote docs/benchmarks.md and docs/benchmarks.png")
     print(
-        f"bench: startup {startup_median:.2f} s, p50 {p50:.0f} ms, overhead {overhead:.0f} ms, "
-        f"efficiency {efficiency:.2f}, cold-import max {cold_max:.0f} ms",
+        f"bench: startup {startup_median:.2f} s, first-flow {first_flow:.0f} ms, p50 {p50:.0f} ms, "
+        f"overhead {overhead:.0f} ms, efficiency {efficiency:.2f}, init max {init_max:.0f} ms",
         flush=True,
     )
     return 0
@@ -459,16 +474,18 @@ These machines are shared and noisy: read medians and ratios, not single figures
 
 ## What is measured
 
-1. **Startup**: from starting `python -m local up` to `.local/endpoints.json` written and the API answering,
-   {args.startup_runs} runs.
+1. **Startup and the first flow**: from starting `python -m local up` to `.local/endpoints.json` written and the
+   API answering, which the stack does only once every function and a recognition call would be served warm;
+   then the upload-to-webhook time of the first image, sent at once. {args.startup_runs} fresh starts; medians.
 2. **Latency**: {args.uploads} sequential uploads by URL of a 640×427 JPEG served by the stack's fixture server, each
    timed from the upload request to its signed webhook arriving at the inbox. The per-stage medians come from the
    functions' structured logs (`fetch_ms`, `store_ms`, `recognition_ms`, `publish_ms` and the log timestamps).
 3. **Throughput**: {args.clients} concurrent clients for {args.seconds:.0f} s, each uploading and waiting for the
    webhook, then the same image sent straight to DetectLabels ({args.clients} clients, {args.seconds:.0f} s).
    Efficiency is their ratio.
-4. **Cold start**: each handler module imported in a fresh interpreter (median of 5), and the first start of
-   each function's worker process (spawn and import).
+4. **Init**: each function's init phase as Lambda runs it, its handler module imported in a fresh interpreter
+   by a Lambda runtime, which builds its clients then (median of 5; tracing off, as in the local stack); and the
+   first start of each function's worker process (spawn and init).
 5. **Artifact sizes**: the zips `make package STAGE=dev` builds.
 
 ## Results

@@ -55,7 +55,8 @@ def stack(request, tmp_path_factory):
             pytest.skip("EMULATOR=localstack needs a Docker daemon, and none answered")
     if request.param == "ministack" and ministack_problem():
         pytest.skip(ministack_problem())
-    options = stack_options(emulator=request.param, log_path=tmp_path_factory.mktemp("logs") / "functions.log")
+    # The functions' log and the API's access log, as `make local` keeps them under .local/logs/.
+    options = stack_options(emulator=request.param, log_dir=tmp_path_factory.mktemp("logs"))
     with LocalStack(options) as stack:
         yield Stack(stack)
 
@@ -71,6 +72,7 @@ class Stack:
         self.fixtures = stack.endpoints.fixtures
         self.inbox = stack.inbox
         self.session = stack.session()
+        self.log_dir = stack.options.log_dir
         self.table = stack.physical("ImagesTable")
         self.bucket = stack.physical("ImagesBucket")
 

@@ -30,8 +30,8 @@ def alarm_on(alarms, metric: str, queue: str) -> dict:
     [alarm] = [
         a
         for a in alarms.values()
-        if a["MetricName"] == metric
-        and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        if a.get("MetricName") == metric
+        and a.get("Dimensions") == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
     ]
     return alarm
 
@@ -64,5 +64,11 @@ def test_every_alarm_notifies_the_alarm_topic_both_ways_and_an_idle_queue_is_fin
 
 
 def test_alarms_are_declared_but_not_reproduced_locally(system, alarms):
-    assert len(alarms) == 4
+    assert len(alarms) == 7
     assert "AWS::CloudWatch::Alarm" in system.unsupported
+
+
+def test_deliver_counts_a_dead_letter_where_the_integration_queue_gives_up(system):
+    [deliver] = [f for f in system.functions if f.name == "deliver"]
+    [queue] = [q for q in system.queues if q.logical_id == "IntegrationQueue"]
+    assert int(deliver.environment["WEBHOOK_MAX_ATTEMPTS"]) == queue.max_receive_count

@@ -1,4 +1,7 @@
-"""Importing a handler is cheap and creates no AWS client: clients are built on first use."""
+"""Importing a handler outside Lambda creates no AWS client: a test's emulator must exist first.
+Imported by a Lambda runtime, it builds every client it uses then, in the init phase, so that the
+first request does not wait for them.
+"""
 
 import json
 import subprocess
@@ -27,11 +30,46 @@ print(json.dumps({"clients": created, "import_ms": (time.perf_counter() - starte
 """
 
 
-@pytest.mark.parametrize("function", list(load("local", env={}).functions), ids=lambda f: f.name)
-def test_importing_a_handler_creates_no_boto3_client(function):
+FUNCTIONS = list(load("local", env={}).functions)
+# What each function calls, from its role in serverless.yml (tests/integration/deploy/test_iam.py).
+CLIENTS_AT_INIT = {
+    "upload": ["DynamoDB", "S3"],
+    "uploads": ["DynamoDB", "S3"],  # S3: the SigV4 signer of the presigned POST
+    "recognize": ["DynamoDB", "Rekognition", "S3", "SNS", "SQS"],  # S3: uploads on arrival; SQS: re-queued throttles
+    "images": ["DynamoDB", "S3"],  # S3: the signer of the content route's presigned GET
+    "deliver": ["DynamoDB", "SQS", "SSM"],
+}
+
+
+def clients_built_on_import(function, **env: str) -> list[str]:
     module = function.handler.rpartition(".")[0].replace("/", ".")
-    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1", **env}
     output = subprocess.run(
         [sys.executable, "-c", PROBE, module], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
-    assert json.loads(output)["clients"] == []
+    return sorted(json.loads(output)["clients"])
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.name)
+def test_importing_a_handler_creates_no_boto3_client(function):
+    assert clients_built_on_import(function) == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.name)
+def test_a_lambda_runtime_importing_a_handler_builds_its_clients_at_init(function):
+    # serverless.yml's values; a placeholder where the deployed stack would fill in a resource.
+    configuration = {
+        name: value if isinstance(value, str) else f"placeholder-{name.lower()}"
+        for name, value in function.environment.items()
+    }
+    configuration["WEBHOOK_URL"] = "https://receiver.invalid/hook"
+    lambda_environment = {
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        # Nothing listens there: building a client must not call it.
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    assert set(CLIENTS_AT_INIT) == {f.name for f in FUNCTIONS}
+    assert clients_built_on_import(function, **configuration, **lambda_environment) == CLIENTS_AT_INIT[function.name]

@@ -23,7 +23,7 @@ def backoff(clock, budget):
 
 
 def test_a_throttled_call_is_retried_with_growing_jittered_waits_until_it_succeeds():
-    clock, answers = FakeClock(), [Throttled("slow down")] * 4 + ["labels"]
+    clock, answers = FakeClock(), [Throttled("Rekognition", "slow down")] * 4 + ["labels"]
 
     def call():
         answer = answers.pop(0)
@@ -41,7 +41,7 @@ def test_backoff_gives_up_within_its_budget():
     clock = FakeClock()
 
     def always_throttled():
-        raise Throttled("slow down")
+        raise Throttled("Rekognition", "slow down")
 
     with pytest.raises(Throttled):
         backoff(clock, budget=5).run(always_throttled)

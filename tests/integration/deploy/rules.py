@@ -7,7 +7,11 @@ to prove each rule can fail.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
+
+from lib import observability
 
 Template = dict[str, Any]
 
@@ -19,6 +23,9 @@ UNSCOPABLE_ACTIONS = frozenset(
         "rekognition:DetectFaces",
         "rekognition:DetectText",
         "rekognition:DetectModerationLabels",
+        # X-Ray's write actions, which active tracing needs, have none either.
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
     }
 )
 ALLOWED_MANAGED_POLICY = "iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -266,6 +273,100 @@ def stateful_resources_retained(template: Template) -> list[str]:
     ]
 
 
+# --- observability ------------------------------------------------------------------------------
+# What an operator must be told about; the FAILED rate needs the DONE count beside the FAILED one.
+ALARMED_METRICS = {
+    "throttles": {observability.THROTTLES},
+    "FAILED rate": {observability.IMAGES_FAILED, observability.IMAGES_DONE},
+    "end-to-end latency": {observability.END_TO_END_LATENCY},
+}
+ALARM_TOPIC = "AlarmTopic"
+_SUB_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+def functions_traced(template: Template) -> list[str]:
+    """Every function has active X-Ray tracing."""
+    return [
+        f"{function_id}: TracingConfig is {(spec['Properties'].get('TracingConfig') or {}).get('Mode')!r}, not Active"
+        for function_id, spec in resources(template, "AWS::Lambda::Function").items()
+        if (spec["Properties"].get("TracingConfig") or {}).get("Mode") != "Active"
+    ]
+
+
+def metrics_namespace(template: Template) -> str | None:
+    """The namespace every function writes its metrics to; None unless they all agree."""
+    namespaces = {
+        ((spec["Properties"].get("Environment") or {}).get("Variables") or {}).get("POWERTOOLS_METRICS_NAMESPACE")
+        for spec in resources(template, "AWS::Lambda::Function").values()
+    }
+    return namespaces.pop() if len(namespaces) == 1 else None
+
+
+def dashboard_body(template: Template, logical_id: str) -> tuple[str, dict[str, Any]]:
+    """The dashboard's JSON with its Fn::Sub variables filled in; placeholders named `<X.Attr>`."""
+    body = properties(template, logical_id).get("DashboardBody")
+    text, variables = body, {}
+    if isinstance(body, dict) and "Fn::Sub" in body:
+        argument = body["Fn::Sub"]
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+    filled = _SUB_PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), f"<{m.group(1)}>")), str(text))
+    return filled, json.loads(filled)
+
+
+def dashboard(template: Template) -> list[str]:
+    """One dashboard graphs every metric the functions write, in their namespace, and every queue."""
+    dashboards = resources(template, "AWS::CloudWatch::Dashboard")
+    if len(dashboards) != 1:
+        return [f"{len(dashboards)} dashboards, expected one"]
+    [logical_id] = dashboards
+    try:
+        text, body = dashboard_body(template, logical_id)
+    except ValueError as error:
+        return [f"{logical_id}: the body is not JSON: {error}"]
+    problems = []
+    namespace = metrics_namespace(template)
+    if not namespace or f'"{namespace}"' not in text:
+        problems.append(f"{logical_id}: does not graph the functions' namespace {namespace!r}")
+    if not body.get("widgets"):
+        problems.append(f"{logical_id}: has no widgets")
+    problems += [
+        f"{logical_id}: does not graph {name}" for name in observability.METRIC_NAMES if f'"{name}"' not in text
+    ]
+    problems += [
+        f"{logical_id}: does not graph queue {queue}"
+        for queue in resources(template, "AWS::SQS::Queue")
+        if f"<{queue}.QueueName>" not in text
+    ]
+    return problems
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, metric name) pairs an alarm watches, directly or through metric math."""
+    watched = {(alarm.get("Namespace"), alarm.get("MetricName"))} if alarm.get("MetricName") else set()
+    for query in alarm.get("Metrics") or []:
+        metric = (query.get("MetricStat") or {}).get("Metric") or {}
+        if metric.get("MetricName"):
+            watched.add((metric.get("Namespace"), metric["MetricName"]))
+    return watched
+
+
+def observability_alarms(template: Template) -> list[str]:
+    """Throttles, the FAILED rate and the end-to-end latency each have an alarm that pages."""
+    namespace = metrics_namespace(template)
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    problems = []
+    for purpose, names in ALARMED_METRICS.items():
+        wanted = {(namespace, name) for name in names}
+        matching = [a for a, spec in alarms.items() if wanted <= _alarm_metrics(spec.get("Properties") or {})]
+        if not matching:
+            problems.append(f"no alarm on the {purpose} ({', '.join(sorted(names))} in {namespace})")
+        for alarm in matching:
+            spec = properties(template, alarm)
+            if {referenced_id(action) for action in spec.get("AlarmActions") or []} != {ALARM_TOPIC}:
+                problems.append(f"{alarm}: does not notify {ALARM_TOPIC}")
+    return problems
+
+
 RULES = {
     "function roles": function_roles,
     "buckets": buckets_private_encrypted_tls_only,
@@ -275,4 +376,7 @@ RULES = {
     "sqs concurrency": sqs_events_bounded_concurrency,
     "api throttle": http_api_throttled,
     "log groups": log_groups_have_retention,
+    "tracing": functions_traced,
+    "dashboard": dashboard,
+    "alarms": observability_alarms,
 }

@@ -15,9 +15,12 @@ pytestmark = pytest.mark.integration
 IMAGES = "${ImagesBucket}/images/*"
 UPLOADS = "${ImagesBucket}/uploads/*"
 DETECT = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
+# Active tracing: every function writes its segments; X-Ray has no resource-level permissions.
+XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 
 EXPECTED_GRANTS = {
     "upload": {
+        *XRAY,
         ("s3:PutObject", IMAGES),  # lib/storage.py
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
         ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
@@ -27,6 +30,7 @@ EXPECTED_GRANTS = {
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_slot
     },
     "recognize": {
+        *XRAY,
         # the event source mapping
         ("sqs:ReceiveMessage", "UploadsQueue"),
         ("sqs:DeleteMessage", "UploadsQueue"),
@@ -47,12 +51,14 @@ EXPECTED_GRANTS = {
         ("sns:Publish", "ResultsTopic"),  # lib/publisher.py
     },
     "images": {
+        *XRAY,
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
         ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
         ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
         ("s3:GetObject", IMAGES),  # ImageStore.presign_get: the content route's redirect
     },
     "deliver": {
+        *XRAY,
         ("sqs:ReceiveMessage", "IntegrationQueue"),
         ("sqs:DeleteMessage", "IntegrationQueue"),
         ("sqs:GetQueueAttributes", "IntegrationQueue"),

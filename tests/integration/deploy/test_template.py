@@ -66,11 +66,11 @@ def _mapping(template: dict, function: str) -> dict:
 
 # (rule, what is broken, how): every rule must fail on each breakage.
 BREAKAGES: list[tuple[str, str, Callable[[dict], None]]] = [
-    ("function roles", "wildcard action", lambda t: _statement(t, "UploadRole", 0).update(Action="s3:*")),
+    ("function roles", "wildcard action", lambda t: _statement(t, "UploadRole", 1).update(Action="s3:*")),
     (
         "function roles",
         "table action on every resource",
-        lambda t: _statement(t, "ImagesRole", 0).update(Resource="*"),
+        lambda t: _statement(t, "ImagesRole", 1).update(Resource="*"),
     ),
     (
         "function roles",
@@ -157,7 +157,38 @@ BREAKAGES: list[tuple[str, str, Callable[[dict], None]]] = [
         lambda t: _resources(t, "DeliverLogGroup")["Properties"].pop("RetentionInDays"),
     ),
     ("log groups", "a function without a log group", lambda t: t["Resources"].pop("ImagesLogGroup")),
+    ("tracing", "a function untraced", lambda t: _function(t, "deliver")["Properties"].pop("TracingConfig")),
+    (
+        "tracing",
+        "a function passing traces through only",
+        lambda t: _function(t, "upload")["Properties"]["TracingConfig"].update(Mode="PassThrough"),
+    ),
+    ("dashboard", "no dashboard", lambda t: t["Resources"].pop("Dashboard")),
+    ("dashboard", "a metric left off", lambda t: _edit_dashboard(t, '"WebhooksDeadLettered"', '"Other"')),
+    ("dashboard", "a queue left off", lambda t: _edit_dashboard(t, "${UploadsDeadLetterQueue.QueueName}", "x")),
+    ("dashboard", "another stage's namespace", lambda t: _dashboard_variables(t).update(Namespace="other/prod")),
+    ("alarms", "no latency alarm", lambda t: t["Resources"].pop("EndToEndLatencyAlarm")),
+    (
+        "alarms",
+        "a FAILED rate without the DONE count",
+        lambda t: _resources(t, "FailedRateAlarm")["Properties"]["Metrics"].pop(0),
+    ),
+    (
+        "alarms",
+        "a throttles alarm that pages nobody",
+        lambda t: _resources(t, "ThrottlesAlarm")["Properties"].update(AlarmActions=[]),
+    ),
 ]
+
+
+def _dashboard_variables(template: dict) -> dict:
+    return _resources(template, "Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"][1]
+
+
+def _edit_dashboard(template: dict, old: str, new: str) -> None:
+    body = _resources(template, "Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert old in body[0]
+    body[0] = body[0].replace(old, new)
 
 
 @pytest.mark.parametrize("rule, broken, breakage", BREAKAGES, ids=[f"{r}: {b}" for r, b, _ in BREAKAGES])

@@ -1,0 +1,52 @@
+"""One recognition call before the stack says `ready`, so that the first image is served warm.
+
+The local Rekognition service loads its models in the background; its first inference is slower
+still (memory allocated, kernels chosen), and so is its first read from S3. The first image would
+pay for all three. Calling each operation the recognize function will call, once, on an image in
+the images bucket, as recognize names them, moves that cost before `ready`. The image is stored
+outside the `images/` prefix, so no notification fires, and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("local.aws.warmup")
+
+# lib/config.py's feature names -> the calls lib/recognition.py makes for them.
+_CALLS = {
+    "faces": ("detect_faces", {"Attributes": ["DEFAULT"]}),
+    "text": ("detect_text", {}),
+    "moderation": ("detect_moderation_labels", {}),
+}
+TRIES = 3  # a service started with a fault rate may fail a call on purpose
+WARMUP_KEY = "warmup/image.jpg"
+
+
+def warm_rekognition(rekognition: Any, s3: Any, bucket: str, image: Path, features: Iterable[str]) -> float:
+    """Calls each operation the features need; returns the milliseconds it took."""
+    s3.put_object(Bucket=bucket, Key=WARMUP_KEY, Body=image.read_bytes(), ContentType="image/jpeg")
+    try:
+        return _call_each(rekognition, {"Image": {"S3Object": {"Bucket": bucket, "Name": WARMUP_KEY}}}, set(features))
+    finally:
+        s3.delete_object(Bucket=bucket, Key=WARMUP_KEY)
+
+
+def _call_each(rekognition: Any, payload: dict[str, Any], features: set[str]) -> float:
+    label_features = ["GENERAL_LABELS"] + (["IMAGE_PROPERTIES"] if "properties" in features else [])
+    calls = [("detect_labels", {"Features": label_features})]
+    calls += [_CALLS[feature] for feature in sorted(features) if feature in _CALLS]
+    started = time.perf_counter()
+    for operation, arguments in calls:
+        for attempt in range(1, TRIES + 1):
+            try:
+                getattr(rekognition, operation)(**payload, **arguments)
+                break
+            except Exception as error:  # warming is best effort: the stack works without it
+                if attempt == TRIES:
+                    logger.warning("warming Rekognition %s failed: %s", operation, error)
+    return (time.perf_counter() - started) * 1000

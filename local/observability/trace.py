@@ -1,0 +1,244 @@
+"""One image's path through the system, rebuilt from the logs as a waterfall of timed hops.
+
+Every hop is timed by a clock of its own, never by the gap between two log lines: the gateway's
+access log times the API request; the runtime's platform lines time each invocation; S3's
+`eventTime` and SQS's `SentTimestamp` and `ApproximateFirstReceiveTimestamp`, which the functions
+log with each record, time the waits between them; the functions time their own calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+BAR_WIDTH = 40
+
+
+@dataclass(frozen=True)
+class Hop:
+    name: str
+    start_ms: float  # epoch milliseconds
+    duration_ms: float
+    depth: int = 0  # 0: a step of the flow; 1: a part of the step above it
+    detail: str = ""
+
+    @property
+    def end_ms(self) -> float:
+        return self.start_ms + self.duration_ms
+
+
+@dataclass
+class Trace:
+    image_id: str
+    hops: list[Hop] = field(default_factory=list)
+    outcome: str = "unknown"
+    missing: list[str] = field(default_factory=list)
+    webhook_answered_ms: float | None = None  # end of the try that delivered
+
+    @property
+    def steps(self) -> list[Hop]:
+        return [hop for hop in self.hops if hop.depth == 0]
+
+    @property
+    def sum_of_steps_ms(self) -> float:
+        """The steps' durations added up, up to the webhook's answer, a moment two steps share once.
+
+        Steps overlap a little where one hop starts inside another: the S3 event fires inside the
+        upload's PutObject, the results queue receives inside recognize's publish, and deliver
+        records the delivery after the receiver has answered.
+        """
+        limit = self.webhook_answered_ms if self.webhook_answered_ms is not None else float("inf")
+        total, covered_until = 0.0, float("-inf")
+        for hop in sorted(self.steps, key=lambda h: h.start_ms):
+            start, end = max(hop.start_ms, covered_until), min(hop.end_ms, limit)
+            if end > start:
+                total += end - start
+                covered_until = end
+        return total
+
+    @property
+    def upload_to_webhook_ms(self) -> float | None:
+        if self.webhook_answered_ms is None or not self.steps:
+            return None
+        return self.webhook_answered_ms - self.steps[0].start_ms
+
+    def render(self) -> str:
+        if not self.hops:
+            return f"trace {self.image_id}: nothing in the logs names this image"
+        origin = self.steps[0].start_ms if self.steps else self.hops[0].start_ms
+        span = max(max(hop.end_ms for hop in self.hops) - origin, 1.0)
+        total = self.upload_to_webhook_ms
+        lines = [
+            f"trace {self.image_id}: upload to webhook "
+            + (f"{total:.0f} ms" if total is not None else "not delivered")
+            + f", sum of steps {self.sum_of_steps_ms:.0f} ms",
+            f"{'start':>8} {'took':>8}  {'hop':<34} {'':<{BAR_WIDTH}}",
+        ]
+        for hop in self.hops:
+            offset = hop.start_ms - origin
+            first = int(offset / span * BAR_WIDTH)
+            width = max(1, round(hop.duration_ms / span * BAR_WIDTH))
+            bar = (" " * first + "█" * width)[:BAR_WIDTH].ljust(BAR_WIDTH)
+            name = "  " * hop.depth + hop.name
+            lines.append(f"{offset:>5.0f} ms {hop.duration_ms:>5.0f} ms  {name:<34} {bar}  {hop.detail}".rstrip())
+        lines.append(f"outcome: {self.outcome}")
+        lines += [f"missing: {what}" for what in self.missing]
+        return "\n".join(lines)
+
+
+def build(image_id: str, entries: Iterable[dict[str, Any]]) -> Trace:
+    entries = list(entries)
+    mine = [e for e in entries if e.get("image_id") == image_id]
+    invocations = _invocations(entries)
+    requests = {e["requestId"]: e for e in entries if "requestTimeEpoch" in e and "requestId" in e}
+    trace = Trace(image_id)
+    _upload(trace, _first(mine, "image accepted"), requests, invocations)
+    _recognize(trace, _first(mine, "image recognized"), invocations)
+    _deliver(trace, [e for e in mine if "webhook_id" in e and "attempt" in e], invocations)
+    return trace
+
+
+# --- the hops of each function ------------------------------------------------------------------
+def _upload(trace: Trace, accepted: dict[str, Any] | None, requests: dict, invocations: dict) -> None:
+    if accepted is None:
+        trace.missing.append("the upload (no 'image accepted' line)")
+        return
+    request = requests.get(accepted.get("correlation_id"))
+    if request is None:
+        trace.missing.append("the API request (no access log line with its request id)")
+    else:
+        trace.hops.append(
+            Hop(
+                f"API {request['httpMethod']} {request['path']}",
+                float(request["requestTimeEpoch"]),
+                float(request["responseLatency"]),
+                detail=f"-> {request['status']}",
+            )
+        )
+    _invocation(trace, "upload", accepted, invocations, depth=0 if request is None else 1)
+
+
+def _recognize(trace: Trace, recognized: dict[str, Any] | None, invocations: dict) -> None:
+    if recognized is None:
+        trace.missing.append("recognition (no 'image recognized' line)")
+        return
+    created = _iso_ms(recognized.get("s3_event_time"))
+    sent, received = recognized.get("queue_sent_ms"), recognized.get("queue_first_receive_ms")
+    if created is not None and sent and received:
+        trace.hops.append(
+            Hop(
+                "wait S3 -> SNS -> SQS",
+                created,
+                received - created,
+                detail=f"S3 to the queue {sent - created:.0f} ms, in the queue {received - sent:.0f} ms",
+            )
+        )
+    else:
+        trace.missing.append("the wait for recognition (no S3 event time or SQS timestamps)")
+    invocation = _invocation(trace, "recognize", recognized, invocations, after_ms=received)
+    # The function times its own calls, in this order, ending as it logs the line.
+    end = _line_ms(recognized)
+    parts = [
+        ("Rekognition DetectLabels", recognized.get("recognition_ms")),
+        ("DynamoDB writes", recognized.get("store_ms")),
+        ("SNS publish, marked published", recognized.get("publish_ms")),
+    ]
+    if end is None or invocation is None or any(ms is None for _, ms in parts):
+        return
+    start = end - sum(float(ms) for _, ms in parts)
+    for name, ms in parts:
+        trace.hops.append(Hop(name, start, float(ms), depth=1))
+        start += float(ms)
+    trace.outcome = str(recognized.get("status", "unknown"))
+
+
+def _deliver(trace: Trace, tries: list[dict[str, Any]], invocations: dict) -> None:
+    if not tries:
+        trace.missing.append("the webhook (no delivery line)")
+        trace.outcome += "; no webhook yet"
+        return
+    tries.sort(key=lambda e: _line_ms(e) or 0)
+    first = tries[0]
+    sent, received = first.get("queue_sent_ms"), first.get("queue_first_receive_ms")
+    if sent and received:
+        trace.hops.append(Hop("wait SNS -> SQS", float(sent), float(received - sent), detail="in the queue"))
+    previous_end = received
+    for attempt in tries:
+        number = attempt.get("attempt")
+        invocation = _invocation(trace, f"deliver (try {number})", attempt, invocations, after_ms=previous_end)
+        if invocation is not None:
+            previous_end = invocation.end_ms
+        post_start, post_ms = attempt.get("post_started_ms"), attempt.get("post_ms")
+        if post_start and post_ms is not None:
+            post = Hop(f"webhook POST try {number}", float(post_start), float(post_ms), depth=1)
+            trace.hops.append(post)
+            if attempt.get("action") == "delivered":
+                trace.webhook_answered_ms = post.end_ms
+    last = tries[-1]
+    trace.outcome += f"; webhook {last.get('action')} on try {last.get('attempt')}"
+    if last.get("reason"):
+        trace.outcome += f" ({last['reason']})"
+
+
+def _invocation(
+    trace: Trace,
+    function: str,
+    line: dict[str, Any],
+    invocations: dict,
+    depth: int = 0,
+    after_ms: float | None = None,
+) -> Hop | None:
+    timing = invocations.get(line.get("function_request_id"))
+    if timing is None:
+        trace.missing.append(f"the {function} invocation (no platform lines for its request id)")
+        return None
+    start, duration = timing
+    if after_ms is not None and start > after_ms:
+        # The event source mapping: from the queue handing the message out to the invocation.
+        trace.hops.append(Hop("poller -> invoke", after_ms, start - after_ms, depth=depth))
+    hop = Hop(f"{function} λ", start, duration, depth=depth)
+    trace.hops.append(hop)
+    return hop
+
+
+# --- reading the lines --------------------------------------------------------------------------
+def _invocations(entries: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """request id -> (start epoch ms, duration ms), from the runtime's platform lines."""
+    starts: dict[str, float] = {}
+    timed: dict[str, tuple[float, float]] = {}
+    for entry in entries:
+        record = entry.get("record")
+        if not isinstance(record, dict):
+            continue
+        if entry.get("type") == "platform.start":
+            at = _iso_ms(entry.get("time"))
+            if at is not None:
+                starts[record.get("requestId")] = at
+        elif entry.get("type") == "platform.report" and record.get("requestId") in starts:
+            duration = float((record.get("metrics") or {}).get("durationMs", 0))
+            timed[record["requestId"]] = (starts[record["requestId"]], duration)
+    return timed
+
+
+def _first(entries: list[dict[str, Any]], message: str) -> dict[str, Any] | None:
+    return next((e for e in entries if e.get("message") == message), None)
+
+
+def _iso_ms(value: Any) -> float | None:
+    """Epoch ms of an ISO 8601 time with a Z, as S3 events and platform lines write it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return None
+
+
+def _line_ms(entry: dict[str, Any]) -> float | None:
+    """Epoch ms of a Powertools line's timestamp (`2026-11-30 04:20:41,123+0000`)."""
+    try:
+        return datetime.strptime(str(entry.get("timestamp")), "%Y-%m-%d %H:%M:%S,%f%z").timestamp() * 1000
+    except ValueError:
+        return None
