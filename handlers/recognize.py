@@ -28,13 +28,10 @@ from lib.config import RecognizeConfig
 from lib.events import parse_s3_notification
 from lib.images import ImageLimits
 from lib.observability import (
-    IMAGES_DONE,
-    IMAGES_FAILED,
     RECOGNITION_LATENCY,
-    count,
-    count_by,
     count_if_throttled,
     current_trace_entity,
+    finished,
     image_subsegment,
     metrics,
     milliseconds,
@@ -151,16 +148,14 @@ def queue_times(record: SQSRecord) -> dict[str, Any]:
 def observe(outcome: Outcome) -> None:
     if outcome.recognition_ms is not None:
         milliseconds(RECOGNITION_LATENCY, outcome.recognition_ms)
-    if outcome.result == "recognized":
-        count(IMAGES_DONE)
-    elif outcome.result == "failed":
-        count_by(IMAGES_FAILED, "Reason", outcome.failure_code or "unknown")
+    if outcome.result in ("recognized", "failed"):
+        finished(outcome.result == "failed", outcome.failure_code)
 
 
 def observe_arrival(arrival: Arrival) -> None:
     # An admitted upload is counted when its copy under images/ is recognised; a refused one here.
     if arrival.result == "failed":
-        count_by(IMAGES_FAILED, "Reason", arrival.failure_code or "unknown")
+        finished(True, arrival.failure_code)
 
 
 @logger.inject_lambda_context(clear_state=True)

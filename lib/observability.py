@@ -29,6 +29,8 @@ IMAGES_REFUSED = "ImagesRefused"  # also per ErrorCode
 RECOGNITION_LATENCY = "RecognitionLatency"
 IMAGES_DONE = "ImagesDone"
 IMAGES_FAILED = "ImagesFailed"  # also per Reason
+# 100 for an image that ended FAILED, 0 for one that ended DONE: its average is the FAILED rate.
+IMAGE_FAILURE_RATE = "ImageFailureRate"
 WEBHOOK_ATTEMPTS = "WebhookAttempts"
 WEBHOOKS_DELIVERED = "WebhooksDelivered"
 WEBHOOKS_DEAD_LETTERED = "WebhooksDeadLettered"
@@ -40,6 +42,7 @@ METRIC_NAMES = (
     RECOGNITION_LATENCY,
     IMAGES_DONE,
     IMAGES_FAILED,
+    IMAGE_FAILURE_RATE,
     WEBHOOK_ATTEMPTS,
     WEBHOOKS_DELIVERED,
     WEBHOOKS_DEAD_LETTERED,
@@ -94,6 +97,19 @@ def count(name: str, value: int = 1) -> None:
 
 def milliseconds(name: str, value: float) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=round(value, 1))
+
+
+def percent(name: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Percent, value=value)
+
+
+def finished(failed: bool, reason: str | None = None) -> None:
+    """An image reached its final status: counted as DONE or FAILED (by reason), and in the FAILED rate."""
+    if failed:
+        count_by(IMAGES_FAILED, "Reason", reason or "unknown")
+    else:
+        count(IMAGES_DONE)
+    percent(IMAGE_FAILURE_RATE, 100 if failed else 0)
 
 
 def count_by(name: str, dimension: str, value: str) -> None:

@@ -93,7 +93,13 @@ def test_recognize_counts_done_failed_by_reason_and_latency(flushed):
     recognize.observe(Outcome("c", "duplicate"))
     documents = flushed()
     # ImagesFailed: the total, and again under its Reason.
-    assert names(documents) == {"ImagesFailed": 2, "RecognitionLatency": [10.0, 20.0], "ImagesDone": 1}
+    assert names(documents) == {
+        "ImagesFailed": 2,
+        "RecognitionLatency": [10.0, 20.0],
+        "ImagesDone": 1,
+        # One value per finished image, 0 for DONE and 100 for FAILED: its average is the FAILED rate.
+        "ImageFailureRate": [0, 100],
+    }
     assert [d["Reason"] for d in documents if "Reason" in d] == ["invalid_image"]
 
 

@@ -277,7 +277,7 @@ def stateful_resources_retained(template: Template) -> list[str]:
 # What an operator must be told about; the FAILED rate needs the DONE count beside the FAILED one.
 ALARMED_METRICS = {
     "throttles": {observability.THROTTLES},
-    "FAILED rate": {observability.IMAGES_FAILED, observability.IMAGES_DONE},
+    "FAILED rate": {observability.IMAGE_FAILURE_RATE},
     "end-to-end latency": {observability.END_TO_END_LATENCY},
 }
 ALARM_TOPIC = "AlarmTopic"
