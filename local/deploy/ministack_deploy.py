@@ -9,7 +9,7 @@ queues, policies, event source mappings and the HTTP API, with the physical name
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,20 @@ def add_environment(session: Any, function_name: str, extra: Mapping[str, str]) 
     current = lambda_client.get_function_configuration(FunctionName=function_name)
     variables = {**(current.get("Environment") or {}).get("Variables", {}), **extra}
     lambda_client.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
+
+
+def warm_queue_consumers(session: Any, function_names: Iterable[str], tries: int = 3) -> None:
+    """Invokes each SQS-fed function once with an empty batch, so that its worker is warm at ready.
+
+    A worker that fails its first start would otherwise fail a real batch, whose messages then wait
+    out the queue's visibility timeout (minutes) before anyone retries them.
+    """
+    lambda_client = session.client("lambda")
+    for name in function_names:
+        for _ in range(tries):
+            answer = lambda_client.invoke(FunctionName=name, Payload=b'{"Records": []}')
+            if "FunctionError" not in answer:
+                break
 
 
 def _function_logical_id(name: str) -> str:
