@@ -34,3 +34,27 @@ def test_every_rule_names_labels_the_taxonomy_defines():
         assert rule.label in labels
         assert all(name in labels for name in rule.when)
         assert 50.0 <= rule.confidence <= 100.0
+
+
+def _labels(probabilities, scene):
+    import numpy as np
+
+    from local.rekognition.labels import Classification, general_labels
+
+    classification = Classification(probabilities, np.zeros((1000, 7, 7), dtype=np.float32))
+    labels = general_labels(classification, [], [], scene, default_taxonomy(), 640, 480)
+    return {label.name: label.confidence for label in labels if label.confidence >= 50}
+
+
+def test_a_car_under_open_sky_is_on_a_road_with_its_parents():
+    from local.rekognition.scene import SceneStatistics
+
+    from .test_taxonomy import one_hot
+
+    sports_car = one_hot((817, 0.95))
+    outside = _labels(sports_car, SceneStatistics(sky_top=0.9, sky_bottom=0.0, green=0.0))
+    assert {"Road", "Tarmac", "Wheel", "Machine", "Car", "Outdoors"} <= outside.keys()
+    assert outside["Road"] <= outside["Outdoors"]
+    indoors = _labels(sports_car, SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0))
+    assert "Car" in indoors
+    assert not {"Road", "Tarmac", "Wheel"} & indoors.keys()
