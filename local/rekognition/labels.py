@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calibration import calibrate
+from .context import context_evidence
 from .effnet_onnx import CLASS_MAPS_NAME, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, cached_model_path
 from .faces import Face
 from .geometry import Box
@@ -106,19 +107,29 @@ def general_labels(
     image_height: int,
 ) -> list[DetectedLabel]:
     """Classifier labels, labels from people (faces and bodies) and from the scene's colours, with
-    their parents, merged by name keeping the highest confidence; most confident first, the more
-    specific label first among equals."""
+    their parents, then the contextual labels what is reported together implies (context.py),
+    merged by name keeping the highest confidence; most confident first, the more specific label
+    first among equals."""
     confidences = calibrate(taxonomy.confidences(classification.probabilities)) if classification is not None else {}
     evidence = person_evidence(faces, people, image_width, image_height)
     instances = {"Person": person_instances(faces, people, image_width, image_height)} if evidence else {}
     if scene is not None:
         evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0)))
-    for name, confidence in evidence.items():
-        confidences[name] = max(confidences.get(name, 0.0), confidence)
-    confidences = propagate_to_parents(confidences, taxonomy.labels)
+    confidences = propagate_to_parents(_merged(confidences, evidence), taxonomy.labels)
+    if scene is not None:
+        context = context_evidence(confidences, scene.green)
+        confidences = propagate_to_parents(_merged(confidences, context), taxonomy.labels)
     labels = [
         DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))
         for name, confidence in confidences.items()
     ]
     labels.sort(key=lambda label: (-label.confidence, -label.info.depth, label.name))
     return labels
+
+
+def _merged(confidences: dict[str, float], evidence: dict[str, float]) -> dict[str, float]:
+    """Both, keeping the higher confidence of a label named in each."""
+    merged = dict(confidences)
+    for name, confidence in evidence.items():
+        merged[name] = max(merged.get(name, 0.0), confidence)
+    return merged
