@@ -523,6 +523,9 @@ class LambdaRuntime:
         with slot.lock:
             return sum(1 for worker in slot.idle if worker.generation == slot.generation)
 
+    def spec(self, function_name: str) -> FunctionSpec:
+        return self._slot(function_name).spec
+
     def concurrency(self, function_name: str) -> int:
         return self._slot(function_name).spec.concurrency
 
