@@ -72,8 +72,8 @@ deploy-local: $(STAMP) $(NODE_MODULES) $(if $(filter ministack,$(EMULATOR)),$(MI
 	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
-local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C (REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
-	$(PY) -m local up
+local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C, reloading handlers/ and lib/ on save (LOCAL_RELOAD=0 turns it off; REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
+	LOCAL_RELOAD=$${LOCAL_RELOAD:-1} $(PY) -m local up
 
 .PHONY: local-e2e
 local-e2e: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run one full flow on a fresh local stack and print a one-line summary

@@ -150,6 +150,8 @@ class HotReloader:
 
     def start(self, timeout: float = 10.0) -> None:
         """Start watching; returns once the watcher is in place, so that no save is missed after it."""
+        # watchfiles' own "N changes detected" at INFO would repeat what the reload line says.
+        logging.getLogger("watchfiles").setLevel(logging.WARNING)
         dirs = [self.project_root / name for name in WATCHED_DIRS if (self.project_root / name).is_dir()]
         self._thread = threading.Thread(target=self._watch, args=(dirs,), name="hot-reload", daemon=True)
         self._thread.start()
@@ -174,7 +176,7 @@ class HotReloader:
         for changes in changes_seen:
             self._watching.set()
             if changes:
-                self._reload([Path(path) for _, path in changes])
+                self._reload(sorted({Path(path) for _, path in changes}))
             self._check_config()
 
     def _reload(self, changed: list[Path]) -> None:
