@@ -97,8 +97,13 @@ capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURS
 	$(PY) -m local capacity --images-per-day $(or $(IMAGES_PER_DAY),1000000) --burst $(or $(BURST),100000) --tps $(or $(TPS),50)
 
 .PHONY: bench
-bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start and sizes; writes docs/benchmarks.md (about 5 min)
+bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start, hot reload and sizes; writes docs/benchmarks.md (about 5 min)
+	$(PY) tests/bench/reload_bench.py
 	$(PY) tests/bench/bench.py
+
+.PHONY: bench-reload
+bench-reload: $(STAMP) ## hot reload latency: save handlers/upload.py (a copy) to the first answer on the new code; last line reload: median ...
+	$(PY) tests/bench/reload_bench.py
 
 # The recorded Rekognition answers live beside the project, never inside it; LABELS_DATA=dir overrides.
 LABELS_DATA ?= ../shared/benchmarks/labels
