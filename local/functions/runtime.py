@@ -19,11 +19,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from local.functions.forking import DEFAULT_PRELOAD, Zygote, ZygoteError
 from local.functions.memory import MemoryWatch
 from local.functions.worker import FRAME_HEADER
 
@@ -88,7 +89,7 @@ class _WorkerGone(Exception):
 class _Worker:
     """The parent's end of one worker process: its pipes and process group."""
 
-    def __init__(self, process: subprocess.Popen[bytes], request_fd: int, reply_fd: int):
+    def __init__(self, process: Any, request_fd: int, reply_fd: int):  # a Popen or a ForkedProcess
         self.process = process
         # The code generation it imported: a worker of an older one is retired after its event.
         self.generation = 0
@@ -98,10 +99,50 @@ class _Worker:
 
     @classmethod
     def spawn(
-        cls, spec: FunctionSpec, env: Mapping[str, str], cwd: Path, function_arn: str, log_fd: int | None
+        cls,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        cwd: Path,
+        function_arn: str,
+        log_fd: int | None,
+        zygote: Zygote | None = None,
+        timeout: float = 30.0,
     ) -> _Worker:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
+        try:
+            if zygote is not None:
+                process: Any = zygote.fork(
+                    env=env,
+                    cwd=cwd,
+                    handler=spec.handler,
+                    function_arn=function_arn,
+                    fds=(request_read, reply_write),
+                    timeout=timeout,
+                )
+            else:
+                process = cls._popen(spec, env, cwd, function_arn, log_fd, request_read, reply_write)
+        except BaseException:
+            for fd in (request_read, request_write, reply_read, reply_write):
+                os.close(fd)
+            raise
+        # Only the child may hold these ends, or a dead worker would never read as EOF.
+        os.close(request_read)
+        os.close(reply_write)
+        os.set_blocking(request_write, False)
+        os.set_blocking(reply_read, False)
+        return cls(process, request_write, reply_read)
+
+    @staticmethod
+    def _popen(
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        cwd: Path,
+        function_arn: str,
+        log_fd: int | None,
+        request_read: int,
+        reply_write: int,
+    ) -> subprocess.Popen[bytes]:
         command = [
             sys.executable,
             # -P: the script's own directory (local/) must not land on sys.path and shadow modules.
@@ -113,28 +154,17 @@ class _Worker:
             "--reply-fd", str(reply_write),
             "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
-        try:
-            process = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=log_fd,
-                pass_fds=(request_read, reply_write),
-                # Its own process group, so a timeout kills whatever the handler spawned as well.
-                start_new_session=True,
-            )
-        except BaseException:
-            for fd in (request_read, request_write, reply_read, reply_write):
-                os.close(fd)
-            raise
-        # Only the child may hold these ends, or a dead worker would never read as EOF.
-        os.close(request_read)
-        os.close(reply_write)
-        os.set_blocking(request_write, False)
-        os.set_blocking(reply_read, False)
-        return cls(process, request_write, reply_read)
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            pass_fds=(request_read, reply_write),
+            # Its own process group, so a timeout kills whatever the handler spawned as well.
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -285,13 +315,19 @@ class LambdaRuntime:
         account_id: str = "000000000000",
         log_path: Path | None = None,
         init_timeout: float = 30.0,
+        preload: Sequence[str] | None = DEFAULT_PRELOAD,
     ):
+        """`preload`: what a zygote imports once, to fork each worker from it; None starts each
+        worker as a fresh interpreter instead."""
         self.project_root = Path(project_root).resolve()
         self.region = region
         self.account_id = account_id
         self.log_path = log_path
         self.init_timeout = init_timeout
         base = dict(os.environ if base_env is None else base_env)
+        self._base_env = base
+        self.preload = None if preload is None else tuple(preload)
+        self._zygote: Zygote | None = None
         self._slots: dict[str, _Slot] = {}
         for spec in functions:
             if spec.name in self._slots:
@@ -319,6 +355,8 @@ class LambdaRuntime:
         atexit.register(self.stop)
         failures: list[FunctionInitError] = []
         try:
+            if self.preload is not None:
+                self._zygote = Zygote(self.preload, self._base_env, self.project_root, self._log_fd)
             spawned = {}
             for name, slot in self._slots.items():
                 with slot.lock:
@@ -358,6 +396,8 @@ class LambdaRuntime:
             # In-flight invocations now see their worker gone, and close it themselves.
             for worker in busy:
                 worker.terminate()
+        if self._zygote is not None:
+            self._zygote.stop()
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
@@ -617,7 +657,12 @@ class LambdaRuntime:
         with slot.lock:
             generation = slot.generation
         try:
-            worker = _Worker.spawn(slot.spec, env, self.project_root, slot.function_arn, self._log_fd)
+            worker = _Worker.spawn(
+                slot.spec, env, self.project_root, slot.function_arn, self._log_fd, self._zygote, self.init_timeout
+            )
+        except ZygoteError as error:
+            self._unreserve(slot)
+            raise FunctionInitError(slot.spec.name, "Runtime.Unknown", str(error)) from error
         except BaseException:
             self._unreserve(slot)
             raise
@@ -649,8 +694,8 @@ class LambdaRuntime:
         logger.debug("function %s ready in %.0f ms", name, slot.cold_start_ms)
 
     def _cold_start(self, slot: _Slot) -> _Worker:
-        worker, spawned_at = self._spawn(slot)
         try:
+            worker, spawned_at = self._spawn(slot)
             self._await_ready(slot, worker, spawned_at)
         except FunctionInitError as error:
             raise InvocationError(error.error_type, error.detail, function_name=slot.spec.name) from error
