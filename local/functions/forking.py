@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,8 +18,11 @@ from pathlib import Path
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().with_name("zygote.py")
 MAX_MESSAGE = 1 << 16
+# The zygote passes fds over an AF_UNIX SOCK_SEQPACKET socket, which macOS lacks: there the runtime
+# starts each worker as a fresh interpreter instead.
+ZYGOTE_SUPPORTED = sys.platform.startswith("linux")
 # What every handler of this project imports before its own code, and no project code.
-DEFAULT_PRELOAD = (
+SHARED_IMPORTS = (
     "boto3",
     "botocore.session",
     "botocore.client",
@@ -30,6 +32,7 @@ DEFAULT_PRELOAD = (
     "aws_lambda_powertools.utilities.data_classes",
     "aws_lambda_powertools.utilities.batch",
 )
+DEFAULT_PRELOAD = SHARED_IMPORTS
 
 
 class ZygoteError(RuntimeError):
@@ -171,19 +174,26 @@ class ForkedProcess:
 
     def poll(self) -> int | None:
         code = self._zygote.returncode(self.pid)
-        if code is None and self._zygote.process.poll() is not None and not _exists(self.pid):
+        if code is None and self._zygote.process.poll() is not None and not _running(self.pid):
             return -9  # the zygote died first, so nobody reported this worker's exit: count it killed
         return code
 
     def wait(self, timeout: float | None = None) -> int:
-        return self._zygote.wait_exit(self.pid, timeout)
+        try:
+            return self._zygote.wait_exit(self.pid, timeout)
+        except subprocess.TimeoutExpired:
+            code = self.poll()
+            if code is None:
+                raise
+            return code
 
 
-def _exists(pid: int) -> bool:
+def _running(pid: int) -> bool:
+    """True while the process runs; a zombie, which nobody may be left to reap, has stopped."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    except PermissionError:
+    except (OSError, IndexError):
         return True
-    return True
+    return state not in ("Z", "X")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from local.functions.forking import DEFAULT_PRELOAD, Zygote, ZygoteError
+from local.functions.forking import DEFAULT_PRELOAD, ZYGOTE_SUPPORTED, Zygote, ZygoteError
 from local.functions.memory import MemoryWatch
 from local.functions.worker import FRAME_HEADER
 
@@ -326,8 +326,9 @@ class LambdaRuntime:
         self.init_timeout = init_timeout
         base = dict(os.environ if base_env is None else base_env)
         self._base_env = base
-        self.preload = None if preload is None else tuple(preload)
+        self.preload = tuple(preload) if preload is not None and ZYGOTE_SUPPORTED else None
         self._zygote: Zygote | None = None
+        self._zygote_lock = threading.Lock()
         self._slots: dict[str, _Slot] = {}
         for spec in functions:
             if spec.name in self._slots:
@@ -355,8 +356,7 @@ class LambdaRuntime:
         atexit.register(self.stop)
         failures: list[FunctionInitError] = []
         try:
-            if self.preload is not None:
-                self._zygote = Zygote(self.preload, self._base_env, self.project_root, self._log_fd)
+            self._live_zygote()
             spawned = {}
             for name, slot in self._slots.items():
                 with slot.lock:
@@ -396,8 +396,9 @@ class LambdaRuntime:
             # In-flight invocations now see their worker gone, and close it themselves.
             for worker in busy:
                 worker.terminate()
-        if self._zygote is not None:
-            self._zygote.stop()
+        with self._zygote_lock:
+            if self._zygote is not None:
+                self._zygote.stop()
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
@@ -563,6 +564,12 @@ class LambdaRuntime:
         with slot.lock:
             return sum(1 for worker in slot.idle if worker.generation == slot.generation)
 
+    @property
+    def zygote_pid(self) -> int | None:
+        """The pid of the process the workers fork from, or None if each starts as a fresh interpreter."""
+        zygote = self._zygote
+        return zygote.process.pid if zygote is not None else None
+
     def spec(self, function_name: str) -> FunctionSpec:
         return self._slot(function_name).spec
 
@@ -658,7 +665,13 @@ class LambdaRuntime:
             generation = slot.generation
         try:
             worker = _Worker.spawn(
-                slot.spec, env, self.project_root, slot.function_arn, self._log_fd, self._zygote, self.init_timeout
+                slot.spec,
+                env,
+                self.project_root,
+                slot.function_arn,
+                self._log_fd,
+                self._live_zygote(),
+                self.init_timeout,
             )
         except ZygoteError as error:
             self._unreserve(slot)
@@ -670,6 +683,21 @@ class LambdaRuntime:
         with slot.lock:
             slot.counters["cold_starts"] += 1
         return worker, spawned_at
+
+    def _live_zygote(self) -> Zygote | None:
+        """The zygote to fork from, started again if it died (its workers exit with it)."""
+        if self.preload is None:
+            return None
+        with self._zygote_lock:
+            if self._zygote is not None and self._zygote.process.poll() is not None:
+                logger.warning(
+                    "the workers' zygote exited (code %s); starting another", self._zygote.process.returncode
+                )
+                self._zygote.stop()
+                self._zygote = None
+            if self._zygote is None and not self._stopped:
+                self._zygote = Zygote(self.preload, self._base_env, self.project_root, self._log_fd)
+            return self._zygote
 
     def _await_ready(self, slot: _Slot, worker: _Worker, spawned_at: float) -> None:
         name = slot.spec.name

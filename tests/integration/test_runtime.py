@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from local.functions.forking import ZYGOTE_SUPPORTED
 from local.functions.runtime import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 from tests.support.waiting import wait_until
 
@@ -430,7 +432,14 @@ def test_given_handler_past_its_memory_size_then_the_worker_is_killed_with_lambd
 
 
 # --- the zygote ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("preload", [("boto3", "aws_lambda_powertools"), None], ids=["forked", "fresh-interpreter"])
+FORKED = pytest.param(
+    ("boto3", "aws_lambda_powertools"),
+    id="forked",
+    marks=pytest.mark.skipif(not ZYGOTE_SUPPORTED, reason="the zygote needs Linux (AF_UNIX SOCK_SEQPACKET)"),
+)
+
+
+@pytest.mark.parametrize("preload", [FORKED, None], ids=["forked", "fresh-interpreter"])
 def test_workers_forked_from_the_zygote_have_the_shared_imports_and_each_its_own_environment(log_path, preload):
     functions = [
         sample("first", "preloaded", environment={"SAMPLE_SETTING": "first", "AWS_ACCESS_KEY_ID": "role-one"}),
@@ -446,3 +455,18 @@ def test_workers_forked_from_the_zygote_have_the_shared_imports_and_each_its_own
     # AND forked workers found the shared imports loaded already, but no project code
     assert first["preloaded"] == second["preloaded"] == (preload is not None)
     assert first["project_modules"] == second["project_modules"] == []
+
+
+@pytest.mark.skipif(not ZYGOTE_SUPPORTED, reason="the zygote needs Linux (AF_UNIX SOCK_SEQPACKET)")
+def test_given_the_zygote_dies_then_its_workers_exit_and_the_next_event_forks_from_a_new_one(log_path):
+    with LambdaRuntime([sample("echo")], project_root=PROJECT_ROOT, log_path=log_path, preload=()) as runtime:
+        worker = runtime.invoke("echo", {})["pid"]
+        zygote = runtime.zygote_pid
+        assert zygote is not None
+
+        os.kill(zygote, signal.SIGKILL)
+        wait_until(lambda: process_is_gone(worker), timeout=10, what="the orphaned worker to exit")
+
+        answer = runtime.invoke("echo", {})
+        assert answer["pid"] != worker
+        assert runtime.zygote_pid not in (None, zygote)
