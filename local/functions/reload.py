@@ -196,7 +196,6 @@ class HotReloader:
                 if error:
                     failed[name] = error
         reload = Reload(tuple(functions), relative, failed, (time.perf_counter() - began) * 1000)
-        self.reloads.append(reload)
         fine = [name for name in functions if name not in failed]
         if fine:
             changed_list = ", ".join(relative)
@@ -205,6 +204,8 @@ class HotReloader:
             logger.error("reload of %s failed, its events fail until the next save: %s", name, error)
         if self._on_reload is not None:
             self._on_reload(reload)
+        # Last: whoever waits on the record finds the terminal told already.
+        self.reloads.append(reload)
 
     def _reload_one(self, name: str) -> str | None:
         try:
@@ -218,7 +219,6 @@ class HotReloader:
         if stamp == self._config_stamp:
             return
         self._config_stamp = stamp
-        self.config_changes += 1
         assert self.serverless_yml is not None
         logger.warning(
             "%s changed: restart the stack to apply it (functions, events and resources are built at start)",
@@ -226,6 +226,7 @@ class HotReloader:
         )
         if self._on_config_change is not None:
             self._on_config_change(self.serverless_yml)
+        self.config_changes += 1
 
     @staticmethod
     def _stamp(path: Path | None) -> tuple[int, int] | None:
