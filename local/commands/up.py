@@ -36,7 +36,10 @@ def main(argv: list[str]) -> int:
         return 130
     try:
         print(_banner(stack), flush=True)
-        stopping.wait()
+        # With a timeout: a signal the kernel hands to another thread does not interrupt an
+        # endless wait of the main thread, so its handler would never run.
+        while not stopping.wait(timeout=0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
