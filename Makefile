@@ -72,8 +72,8 @@ deploy-local: $(STAMP) $(NODE_MODULES) $(if $(filter ministack,$(EMULATOR)),$(MI
 	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
-local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C (REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
-	$(PY) -m local up
+local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C, reloading handlers/ and lib/ on save (LOCAL_RELOAD=0 turns it off; REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
+	LOCAL_RELOAD=$${LOCAL_RELOAD:-1} $(PY) -m local up
 
 .PHONY: local-e2e
 local-e2e: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run one full flow on a fresh local stack and print a one-line summary
@@ -97,8 +97,13 @@ capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURS
 	$(PY) -m local capacity --images-per-day $(or $(IMAGES_PER_DAY),1000000) --burst $(or $(BURST),100000) --tps $(or $(TPS),50)
 
 .PHONY: bench
-bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start and sizes; writes docs/benchmarks.md (about 5 min)
+bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start, hot reload and sizes; writes docs/benchmarks.md (about 5 min)
+	$(PY) tests/bench/reload_bench.py
 	$(PY) tests/bench/bench.py
+
+.PHONY: bench-reload
+bench-reload: $(STAMP) ## hot reload latency: save handlers/upload.py (a copy) to the first answer on the new code; last line reload: median ...
+	$(PY) tests/bench/reload_bench.py
 
 # The recorded Rekognition answers live beside the project, never inside it; LABELS_DATA=dir overrides.
 LABELS_DATA ?= ../shared/benchmarks/labels

@@ -38,7 +38,7 @@ from local.functions.pollers import QueueMapping
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from local.functions.scaling import ScalingPoller
 from local.observability import logs
-from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR, PROJECT_ROOT
+from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR, PROJECT_ROOT, SERVERLESS_YML
 from local.rate_limits import TokenBucket
 from local.sidecars.fixtures import FixtureServer
 from local.sidecars.inbox import WebhookInbox
@@ -91,6 +91,8 @@ class StackOptions:
     # where the emulator cannot be wrapped (LocalStack) or Rekognition is real (REKOGNITION=aws).
     enforce_iam: bool = True
     serverless_yml: Path | None = None
+    # A save under handlers/ or lib/ replaces the affected functions' workers (make local turns it on).
+    reload: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
@@ -108,6 +110,7 @@ class StackOptions:
             rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
             serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
             log_dir=LOGS_DIR / "local",
+            reload=(env.get("LOCAL_RELOAD") or "0") != "0",
         )
         options.validate()
         return options
@@ -163,6 +166,7 @@ class LocalStack:
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
         self.runtime: LambdaRuntime | None = None
+        self.reloader: Any = None
         self.pollers: list[ScalingPoller] = []
         self.gateway: HttpGateway | None = None
         self.ids: PhysicalIds | None = None
@@ -231,6 +235,11 @@ class LocalStack:
             webhook_inbox=self.webhook_target(),
             fixtures=self.fixtures.url.rstrip("/"),
         )
+        if self.options.reload:
+            from local.functions.reload import HotReloader  # the watcher's imports only when it runs
+
+            self.reloader = HotReloader(self.runtime, serverless_yml=self.options.serverless_yml or SERVERLESS_YML)
+            self.reloader.start()
         self._ready(began)
 
     def _ready(self, began: float) -> None:
@@ -367,6 +376,9 @@ class LocalStack:
     def stop(self) -> None:
         if self.options.write_endpoints and self.endpoints is not None:
             self.options.endpoints_file.unlink(missing_ok=True)
+        if self.reloader is not None:
+            self.reloader.stop()
+            self.reloader = None
         if self.gateway is not None:
             self.gateway.stop()
         if self.access_log is not None:

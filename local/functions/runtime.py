@@ -19,11 +19,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from local.functions.forking import DEFAULT_PRELOAD, ZYGOTE_SUPPORTED, Zygote, ZygoteError
 from local.functions.memory import MemoryWatch
 from local.functions.worker import FRAME_HEADER
 
@@ -88,41 +89,39 @@ class _WorkerGone(Exception):
 class _Worker:
     """The parent's end of one worker process: its pipes and process group."""
 
-    def __init__(self, process: subprocess.Popen[bytes], request_fd: int, reply_fd: int):
+    def __init__(self, process: Any, request_fd: int, reply_fd: int):  # a Popen or a ForkedProcess
         self.process = process
+        # The code generation it imported: a worker of an older one is retired after its event.
+        self.generation = 0
         self._request_fd = request_fd
         self._reply_fd = reply_fd
         self._closed = False
 
     @classmethod
     def spawn(
-        cls, spec: FunctionSpec, env: Mapping[str, str], cwd: Path, function_arn: str, log_fd: int | None
+        cls,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        cwd: Path,
+        function_arn: str,
+        log_fd: int | None,
+        zygote: Zygote | None = None,
+        timeout: float = 30.0,
     ) -> _Worker:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        command = [
-            sys.executable,
-            # -P: the script's own directory (local/) must not land on sys.path and shadow modules.
-            "-P",
-            str(WORKER_SCRIPT),
-            "--handler", spec.handler,
-            "--function-arn", function_arn,
-            "--request-fd", str(request_read),
-            "--reply-fd", str(reply_write),
-            "--parent-pid", str(os.getpid()),
-        ]  # fmt: skip
         try:
-            process = subprocess.Popen(
-                command,
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=log_fd,
-                pass_fds=(request_read, reply_write),
-                # Its own process group, so a timeout kills whatever the handler spawned as well.
-                start_new_session=True,
-            )
+            if zygote is not None:
+                process: Any = zygote.fork(
+                    env=env,
+                    cwd=cwd,
+                    handler=spec.handler,
+                    function_arn=function_arn,
+                    fds=(request_read, reply_write),
+                    timeout=timeout,
+                )
+            else:
+                process = cls._popen(spec, env, cwd, function_arn, log_fd, request_read, reply_write)
         except BaseException:
             for fd in (request_read, request_write, reply_read, reply_write):
                 os.close(fd)
@@ -134,9 +133,46 @@ class _Worker:
         os.set_blocking(reply_read, False)
         return cls(process, request_write, reply_read)
 
+    @staticmethod
+    def _popen(
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        cwd: Path,
+        function_arn: str,
+        log_fd: int | None,
+        request_read: int,
+        reply_write: int,
+    ) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable,
+            # -P: the script's own directory (local/) must not land on sys.path and shadow modules.
+            "-P",
+            str(WORKER_SCRIPT),
+            "--handler", spec.handler,
+            "--function-arn", function_arn,
+            "--request-fd", str(request_read),
+            "--reply-fd", str(reply_write),
+            "--parent-pid", str(os.getpid()),
+        ]  # fmt: skip
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            pass_fds=(request_read, reply_write),
+            # Its own process group, so a timeout kills whatever the handler spawned as well.
+            start_new_session=True,
+        )
+
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def is_alive(self) -> bool:
         return not self._closed and self.process.poll() is None
@@ -229,8 +265,15 @@ class _Slot:
     idle: list[_Worker] = field(default_factory=list)
     busy: list[_Worker] = field(default_factory=list)
     capacity: threading.Semaphore = field(init=False)
+    # Signalled whenever a worker turns idle or is reaped, for an event waiting to get one.
+    changed: threading.Condition = field(init=False)
     in_flight: int = 0
     peak: int = 0
+    # Worker processes reserved and not yet reaped, starting ones included: never above the concurrency.
+    live: int = 0
+    peak_live: int = 0
+    # Bumped by a reload: workers that imported an older generation's code are not reused.
+    generation: int = 0
     cold_start_ms: float | None = None
     counters: dict[str, int] = field(
         default_factory=lambda: {"invocations": 0, "errors": 0, "timeouts": 0, "cold_starts": 0}
@@ -238,6 +281,15 @@ class _Slot:
 
     def __post_init__(self) -> None:
         self.capacity = threading.Semaphore(self.spec.concurrency)
+        self.changed = threading.Condition(self.lock)
+
+    def reserve(self) -> bool:
+        """Count one more worker process if the pool has room for it. Call with the lock held."""
+        if self.live >= self.spec.concurrency:
+            return False
+        self.live += 1
+        self.peak_live = max(self.peak_live, self.live)
+        return True
 
     def workers(self) -> list[_Worker]:
         return self.busy + self.idle
@@ -263,13 +315,20 @@ class LambdaRuntime:
         account_id: str = "000000000000",
         log_path: Path | None = None,
         init_timeout: float = 30.0,
+        preload: Sequence[str] | None = DEFAULT_PRELOAD,
     ):
+        """`preload`: what a zygote imports once, to fork each worker from it; None starts each
+        worker as a fresh interpreter instead."""
         self.project_root = Path(project_root).resolve()
         self.region = region
         self.account_id = account_id
         self.log_path = log_path
         self.init_timeout = init_timeout
         base = dict(os.environ if base_env is None else base_env)
+        self._base_env = base
+        self.preload = tuple(preload) if preload is not None and ZYGOTE_SUPPORTED else None
+        self._zygote: Zygote | None = None
+        self._zygote_lock = threading.Lock()
         self._slots: dict[str, _Slot] = {}
         for spec in functions:
             if spec.name in self._slots:
@@ -297,7 +356,12 @@ class LambdaRuntime:
         atexit.register(self.stop)
         failures: list[FunctionInitError] = []
         try:
-            spawned = {name: self._spawn(slot) for name, slot in self._slots.items()}
+            self._live_zygote()
+            spawned = {}
+            for name, slot in self._slots.items():
+                with slot.lock:
+                    slot.reserve()
+                spawned[name] = self._spawn(slot)
             for name, (worker, spawned_at) in spawned.items():
                 slot = self._slots[name]
                 try:
@@ -332,6 +396,9 @@ class LambdaRuntime:
             # In-flight invocations now see their worker gone, and close it themselves.
             for worker in busy:
                 worker.terminate()
+        with self._zygote_lock:
+            if self._zygote is not None:
+                self._zygote.stop()
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
@@ -357,12 +424,8 @@ class LambdaRuntime:
                 slot.counters["invocations"] += 1
                 slot.in_flight += 1
                 slot.peak = max(slot.peak, slot.in_flight)
-                worker = slot.idle.pop() if slot.idle else None
-                if worker is not None:
-                    # Busy from this moment, so that a kill aimed at a running event finds it.
-                    slot.busy.append(worker)
             try:
-                return self._invoke_on(slot, worker, payload_event)
+                return self._invoke_on(slot, self._take_worker(slot), payload_event)
             except InvocationError as error:
                 with slot.lock:
                     slot.counters["errors"] += 1
@@ -381,15 +444,38 @@ class LambdaRuntime:
                 "Runtime.Unavailable", "the local runtime is not running", function_name=function_name
             )
 
-    def _invoke_on(self, slot: _Slot, worker: _Worker | None, payload_event: str) -> Any:
-        name = slot.spec.name
-        if worker is None or not worker.is_alive():
-            if worker is not None:
-                self._forget(slot, worker)
-                self._retire(worker)
-            worker = self._cold_start(slot)
+    def _take_worker(self, slot: _Slot) -> _Worker:
+        """An idle worker of the current code, or a fresh one if the pool has room; else wait for one.
+
+        The event holds a unit of `capacity`, so at most concurrency - 1 other events hold workers:
+        a pool that is full without an idle worker has one starting (a prewarm) or being reaped,
+        and either signals `changed`.
+        """
+        while True:
             with slot.lock:
-                slot.busy.append(worker)
+                while True:
+                    self._check_running(slot.spec.name)
+                    if slot.idle:
+                        worker = slot.idle.pop()
+                        # Busy from this moment, so that a kill aimed at a running event finds it.
+                        slot.busy.append(worker)
+                        break
+                    if slot.reserve():
+                        worker = None
+                        break
+                    slot.changed.wait(timeout=0.2)
+            if worker is None:
+                worker = self._cold_start(slot)
+                with slot.lock:
+                    slot.busy.append(worker)
+                return worker
+            if worker.is_alive() and worker.generation == slot.generation:
+                return worker
+            self._forget(slot, worker)
+            self._retire(slot, worker)
+
+    def _invoke_on(self, slot: _Slot, worker: _Worker, payload_event: str) -> Any:
+        name = slot.spec.name
         request_id = str(uuid.uuid4())
         deadline = time.monotonic() + slot.spec.timeout
         deadline_epoch_ms = int((time.time() + slot.spec.timeout) * 1000)
@@ -402,7 +488,7 @@ class LambdaRuntime:
                 reply = worker.receive(deadline)
         except _DeadlineExceeded:
             self._forget(slot, worker)
-            self._retire(worker)
+            self._retire(slot, worker)
             raise InvocationTimeout(
                 "Sandbox.Timedout",
                 f"RequestId: {request_id} Error: Task timed out after {slot.spec.timeout:.2f} seconds",
@@ -410,7 +496,7 @@ class LambdaRuntime:
             ) from None
         except _WorkerGone:
             self._forget(slot, worker)
-            returncode = self._retire(worker)
+            returncode = self._retire(slot, worker)
             if memory.exceeded_mb is not None:
                 raise InvocationError(
                     "Runtime.OutOfMemory",
@@ -425,7 +511,7 @@ class LambdaRuntime:
             ) from None
         except BaseException:
             self._forget(slot, worker)
-            self._retire(worker)
+            self._retire(slot, worker)
             raise
         self._release(slot, worker)
         if not reply["ok"]:
@@ -442,21 +528,50 @@ class LambdaRuntime:
         """Start idle workers until the function has `count` (at most its concurrency)."""
         slot = self._slot(function_name)
         with slot.lock:
-            wanted = min(count, slot.spec.concurrency) - len(slot.workers())
+            wanted = min(count, slot.spec.concurrency) - slot.live
         for _ in range(max(0, wanted)):
+            with slot.lock:
+                if not slot.reserve():
+                    return  # events started workers of their own meanwhile
             self._release(slot, self._cold_start(slot))
 
     def replace_workers(self, function_name: str) -> int:
-        """Retire the idle workers; busy ones finish their event first. Returns how many were retired.
+        """Retire the idle workers now and the busy ones after their event. Returns how many were retired now.
 
-        The next events start fresh workers, which import the handler again.
+        Busy workers finish their event on the code they imported; nothing is cancelled or run
+        again. The next events start fresh workers, which import the handler again.
         """
         slot = self._slot(function_name)
         with slot.lock:
+            slot.generation += 1
             idle, slot.idle = slot.idle, []
         for worker in idle:
-            self._retire(worker)
+            self._retire(slot, worker)
         return len(idle)
+
+    def reload(self, function_name: str) -> int:
+        """Replace the function's workers with fresh ones that import the handler again; returns how many.
+
+        As many workers are warmed as the function had, as far as the concurrency allows while
+        the busy ones finish: the pool never runs more processes than its concurrency. A handler
+        that no longer imports raises `InvocationError` here, and its events fail as on Lambda.
+        """
+        slot = self._slot(function_name)
+        with slot.lock:
+            warm = max(1, slot.live)
+        self.replace_workers(function_name)
+        self.prewarm(function_name, warm)
+        with slot.lock:
+            return sum(1 for worker in slot.idle if worker.generation == slot.generation)
+
+    @property
+    def zygote_pid(self) -> int | None:
+        """The pid of the process the workers fork from, or None if each starts as a fresh interpreter."""
+        zygote = self._zygote
+        return zygote.process.pid if zygote is not None else None
+
+    def spec(self, function_name: str) -> FunctionSpec:
+        return self._slot(function_name).spec
 
     def concurrency(self, function_name: str) -> int:
         return self._slot(function_name).spec.concurrency
@@ -464,6 +579,10 @@ class LambdaRuntime:
     def peak_concurrency(self, function_name: str) -> int:
         """The most events of the function that ran at once since start."""
         return self._slot(function_name).peak
+
+    def peak_workers(self, function_name: str) -> int:
+        """The most worker processes of the function that existed at once, starting ones included."""
+        return self._slot(function_name).peak_live
 
     def worker_pids(self, function_name: str) -> list[int]:
         slot = self._slot(function_name)
@@ -542,36 +661,69 @@ class LambdaRuntime:
         env = dict(slot.env)
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
         spawned_at = time.monotonic()
-        worker = _Worker.spawn(slot.spec, env, self.project_root, slot.function_arn, self._log_fd)
+        with slot.lock:
+            generation = slot.generation
+        try:
+            worker = _Worker.spawn(
+                slot.spec,
+                env,
+                self.project_root,
+                slot.function_arn,
+                self._log_fd,
+                self._live_zygote(),
+                self.init_timeout,
+            )
+        except ZygoteError as error:
+            self._unreserve(slot)
+            raise FunctionInitError(slot.spec.name, "Runtime.Unknown", str(error)) from error
+        except BaseException:
+            self._unreserve(slot)
+            raise
+        worker.generation = generation
         with slot.lock:
             slot.counters["cold_starts"] += 1
         return worker, spawned_at
+
+    def _live_zygote(self) -> Zygote | None:
+        """The zygote to fork from, started again if it died (its workers exit with it)."""
+        if self.preload is None:
+            return None
+        with self._zygote_lock:
+            if self._zygote is not None and self._zygote.process.poll() is not None:
+                logger.warning(
+                    "the workers' zygote exited (code %s); starting another", self._zygote.process.returncode
+                )
+                self._zygote.stop()
+                self._zygote = None
+            if self._zygote is None and not self._stopped:
+                self._zygote = Zygote(self.preload, self._base_env, self.project_root, self._log_fd)
+            return self._zygote
 
     def _await_ready(self, slot: _Slot, worker: _Worker, spawned_at: float) -> None:
         name = slot.spec.name
         try:
             hello = worker.receive(spawned_at + self.init_timeout)
         except _DeadlineExceeded:
-            self._retire(worker)
+            self._retire(slot, worker)
             raise FunctionInitError(
                 name, "Runtime.InitTimeout", f"handler import took longer than {self.init_timeout:.0f} s"
             ) from None
         except _WorkerGone:
-            returncode = self._retire(worker)
+            returncode = self._retire(slot, worker)
             raise FunctionInitError(
                 name,
                 "Runtime.ExitError",
                 f"worker exited during start-up ({_describe_exit(returncode)}); see its log output",
             ) from None
         if not hello.get("ready"):
-            self._retire(worker)
+            self._retire(slot, worker)
             raise FunctionInitError(name, hello["error_type"], hello["error_message"])
         slot.cold_start_ms = (time.monotonic() - spawned_at) * 1000
         logger.debug("function %s ready in %.0f ms", name, slot.cold_start_ms)
 
     def _cold_start(self, slot: _Slot) -> _Worker:
-        worker, spawned_at = self._spawn(slot)
         try:
+            worker, spawned_at = self._spawn(slot)
             self._await_ready(slot, worker, spawned_at)
         except FunctionInitError as error:
             raise InvocationError(error.error_type, error.detail, function_name=slot.spec.name) from error
@@ -582,11 +734,12 @@ class LambdaRuntime:
         with slot.lock:
             if worker in slot.busy:
                 slot.busy.remove(worker)
-            keep = not self._stopped and worker.is_alive()
+            keep = not self._stopped and worker.is_alive() and worker.generation == slot.generation
             if keep:
                 slot.idle.append(worker)
+                slot.changed.notify()
         if not keep:
-            self._retire(worker)
+            self._retire(slot, worker)
 
     @staticmethod
     def _forget(slot: _Slot, worker: _Worker) -> None:
@@ -594,8 +747,17 @@ class LambdaRuntime:
             if worker in slot.busy:
                 slot.busy.remove(worker)
 
-    @staticmethod
-    def _retire(worker: _Worker) -> int | None:
+    def _retire(self, slot: _Slot, worker: _Worker) -> int | None:
+        if worker.closed:
+            return worker.process.returncode  # retired already: it was counted out then
         returncode = worker.terminate()
         worker.close()
+        self._unreserve(slot)
         return returncode
+
+    @staticmethod
+    def _unreserve(slot: _Slot) -> None:
+        """A worker process is gone (reaped, or never started): the pool has room again."""
+        with slot.lock:
+            slot.live -= 1
+            slot.changed.notify()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from local.functions.forking import ZYGOTE_SUPPORTED
 from local.functions.runtime import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 from tests.support.waiting import wait_until
 
@@ -73,7 +75,10 @@ def runtime(log_path: Path) -> Iterator[LambdaRuntime]:
         sample("sleepy", timeout=0.5),
         sample("slow", "sleepy", timeout=20),
     ]
-    with LambdaRuntime(functions, project_root=PROJECT_ROOT, log_path=log_path, region="eu-west-1") as started:
+    # Forked from a zygote that imports nothing: the sample handlers need none of the shared imports.
+    with LambdaRuntime(
+        functions, project_root=PROJECT_ROOT, log_path=log_path, region="eu-west-1", preload=()
+    ) as started:
         yield started
 
 
@@ -374,7 +379,7 @@ def _most_at_once(intervals: list[tuple[float, float]]) -> int:
 
 def test_a_pool_runs_up_to_its_concurrency_at_once_and_never_more(log_path):
     spec = sample("sleepy", concurrency=2)
-    with LambdaRuntime([spec], project_root=PROJECT_ROOT, log_path=log_path) as runtime:
+    with LambdaRuntime([spec], project_root=PROJECT_ROOT, log_path=log_path, preload=()) as runtime:
         # Both workers warm first: a cold start slower than the events would let one do them all.
         runtime.prewarm("sleepy", 5)  # asks for more than the concurrency: gets two
         results: list[dict] = []
@@ -396,7 +401,9 @@ def test_a_pool_runs_up_to_its_concurrency_at_once_and_never_more(log_path):
 
 
 def test_replaced_workers_are_retired_and_the_next_event_starts_a_fresh_one(log_path):
-    with LambdaRuntime([sample("echo", concurrency=3)], project_root=PROJECT_ROOT, log_path=log_path) as runtime:
+    with LambdaRuntime(
+        [sample("echo", concurrency=3)], project_root=PROJECT_ROOT, log_path=log_path, preload=()
+    ) as runtime:
         runtime.prewarm("echo", 3)
         before = set(runtime.worker_pids("echo"))
         assert len(before) == 3
@@ -422,3 +429,44 @@ def test_given_handler_past_its_memory_size_then_the_worker_is_killed_with_lambd
         assert "of 160 MB" in raised.value.error_message
         assert process_is_gone(pid)
         assert runtime.invoke("hungry", {"mb": 16})["pid"] != pid
+
+
+# --- the zygote ---------------------------------------------------------------------------------------
+FORKED = pytest.param(
+    ("boto3", "aws_lambda_powertools"),
+    id="forked",
+    marks=pytest.mark.skipif(not ZYGOTE_SUPPORTED, reason="the zygote needs Linux (AF_UNIX SOCK_SEQPACKET)"),
+)
+
+
+@pytest.mark.parametrize("preload", [FORKED, None], ids=["forked", "fresh-interpreter"])
+def test_workers_forked_from_the_zygote_have_the_shared_imports_and_each_its_own_environment(log_path, preload):
+    functions = [
+        sample("first", "preloaded", environment={"SAMPLE_SETTING": "first", "AWS_ACCESS_KEY_ID": "role-one"}),
+        sample("second", "preloaded", environment={"SAMPLE_SETTING": "second", "AWS_ACCESS_KEY_ID": "role-two"}),
+    ]
+    with LambdaRuntime(functions, project_root=PROJECT_ROOT, log_path=log_path, preload=preload) as runtime:
+        first, second = runtime.invoke("first", {}), runtime.invoke("second", {})
+
+    # THEN each saw its own function's environment from its first line of code
+    assert (first["setting"], first["key"]) == ("first", "role-one")
+    assert (second["setting"], second["key"]) == ("second", "role-two")
+    assert first["function_name"] == "first" and second["function_name"] == "second"
+    # AND forked workers found the shared imports loaded already, but no project code
+    assert first["preloaded"] == second["preloaded"] == (preload is not None)
+    assert first["project_modules"] == second["project_modules"] == []
+
+
+@pytest.mark.skipif(not ZYGOTE_SUPPORTED, reason="the zygote needs Linux (AF_UNIX SOCK_SEQPACKET)")
+def test_given_the_zygote_dies_then_its_workers_exit_and_the_next_event_forks_from_a_new_one(log_path):
+    with LambdaRuntime([sample("echo")], project_root=PROJECT_ROOT, log_path=log_path, preload=()) as runtime:
+        worker = runtime.invoke("echo", {})["pid"]
+        zygote = runtime.zygote_pid
+        assert zygote is not None
+
+        os.kill(zygote, signal.SIGKILL)
+        wait_until(lambda: process_is_gone(worker), timeout=10, what="the orphaned worker to exit")
+
+        answer = runtime.invoke("echo", {})
+        assert answer["pid"] != worker
+        assert runtime.zygote_pid not in (None, zygote)
