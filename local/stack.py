@@ -476,6 +476,10 @@ class LocalStack:
             command += ["--tps", str(tps)]
         if self.options.rekognition_fail_rate:
             command += ["--fail-rate", str(self.options.rekognition_fail_rate)]
+        if self.options.rekognition == "local":
+            # Only the models of the features recognize uses load before ready; others on first use.
+            # lib/config.py always adds labels to the features.
+            command += ["--features", ",".join(sorted({"labels", *self._recognition_features()}))]
         env = {
             **os.environ,
             **FAKE_CREDENTIALS,
@@ -524,23 +528,28 @@ class LocalStack:
         if self._rekognition_warming is not None:
             self._rekognition_warming.join()
 
+    def _recognition_features(self) -> list[str]:
+        """RECOGNITION_FEATURES of the recognize function, as serverless.yml sets it for the stage."""
+        declared = next(
+            (f.environment.get("RECOGNITION_FEATURES", "") for f in self.topology.functions if f.name == "recognize"),
+            "",
+        )
+        return [name.strip() for name in str(declared).split(",") if name.strip()]
+
     def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
         """`ready` means a recognition call is served warm: the models loaded, and each used once."""
         if self.options.rekognition != "local":
             return  # moto answers at once; real Rekognition is AWS's to keep warm, and bills each call
         if not self._rekognition_models_ready.wait(timeout):
             raise StackError(f"the local Rekognition service did not load its models within {timeout:.0f} s")
-        features = next(
-            (f.environment.get("RECOGNITION_FEATURES", "") for f in self.topology.functions if f.name == "recognize"),
-            "",
-        )
+        features = self._recognition_features()
         session = self.session()
         took = warm_rekognition(
             session.client("rekognition", endpoint_url=self.rekognition_url),
             session.client("s3"),
             self.physical("ImagesBucket"),
             FIXTURES_DIR / WARMUP_IMAGE,
-            [f.strip() for f in str(features).split(",")],
+            features,
         )
         self.rekognition_warmup_ms = took
         self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)

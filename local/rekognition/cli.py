@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from .models import ModelSet
+from .models import ModelSet, for_features, shared_models
 from .service import RekognitionService
 
 
@@ -24,6 +24,13 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return value
+
+
+def _features(text: str) -> set[str]:
+    try:
+        return for_features(name.strip() for name in text.split(",") if name.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="per-operation quota in calls a second, answered over it as AWS does (default 0: no quota)",
+    )
+    parser.add_argument(
+        "--features",
+        type=_features,
+        default=None,
+        help="load up front only the models of these features (labels,properties,faces,text,moderation); "
+        "the others load on first use (default: all)",
     )
     parser.add_argument(
         "--upstream",
@@ -61,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
 
         service = QuotaProxy(args.upstream, tps=args.tps, host=args.host, port=args.port)
     else:
-        service = RekognitionService(host=args.host, port=args.port, fail_rate=args.fail_rate, tps=args.tps)
+        service = RekognitionService(
+            host=args.host, port=args.port, fail_rate=args.fail_rate, tps=args.tps, models=shared_models(args.features)
+        )
     try:
         url = service.start()
     except OSError as error:
