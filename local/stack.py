@@ -254,7 +254,7 @@ class LocalStack:
         """EMULATOR=ministack: osls deploys the real template and zip; ministack runs the functions."""
         from local.apigateway.host_proxy import HostProxy
         from local.aws.ministack import MinistackEmulator
-        from local.deploy.ministack_deploy import add_environment, deploy_stack, warm_queue_consumers
+        from local.deploy.ministack_deploy import add_environment, deploy_stack, discard_startup_messages
 
         if self.options.rekognition == "moto":
             # ministack has no Rekognition of its own: the local service stands in for moto's.
@@ -282,8 +282,7 @@ class LocalStack:
             extra = dict(self.options.function_environment.get(name, {}))
             extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
             add_environment(session, deployed_name, extra)
-        consumers = {trigger.function for trigger in self.topology.sqs_triggers}
-        warm_queue_consumers(session, [deployed.functions[name] for name in sorted(consumers)])
+        discard_startup_messages(session, [self.ids.refs[trigger.queue] for trigger in self.topology.sqs_triggers])
         self._start_rekognition(aws)
         self._wait_for_rekognition()
         self.gateway = HostProxy(aws, f"{deployed.api_id}.execute-api.localhost", self.options.api_port)

@@ -48,18 +48,17 @@ def add_environment(session: Any, function_name: str, extra: Mapping[str, str]) 
     lambda_client.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
 
 
-def warm_queue_consumers(session: Any, function_names: Iterable[str], tries: int = 3) -> None:
-    """Invokes each SQS-fed function once with an empty batch, so that its worker is warm at ready.
+def discard_startup_messages(session: Any, queue_urls: Iterable[str]) -> None:
+    """Empties the event-source queues of a stack that has just been deployed, in flight included.
 
-    A worker that fails its first start would otherwise fail a real batch, whose messages then wait
-    out the queue's visibility timeout (minutes) before anyone retries them.
+    The deploy sets the bucket's notifications, and S3 sends its test event at once; ministack may
+    hand it to a worker that the environment update then replaces. That batch fails, and its
+    message would hide for the queue's visibility timeout (minutes). Before `ready` no upload has
+    been made, so nothing but such test events can be there.
     """
-    lambda_client = session.client("lambda")
-    for name in function_names:
-        for _ in range(tries):
-            answer = lambda_client.invoke(FunctionName=name, Payload=b'{"Records": []}')
-            if "FunctionError" not in answer:
-                break
+    sqs = session.client("sqs")
+    for url in queue_urls:
+        sqs.purge_queue(QueueUrl=url)
 
 
 def _function_logical_id(name: str) -> str:
