@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from lib import webhooks  # noqa: E402
 from local.functions.runtime import FunctionSpec, LambdaRuntime  # noqa: E402
+from local.observability import logs  # noqa: E402
 from local.sidecars.inbox import Delivery, WebhookInbox  # noqa: E402
 from local.topology import load  # noqa: E402
 from local.waiting import wait_until  # noqa: E402
@@ -228,13 +229,7 @@ def measure_bare_recognizer(endpoint: str, image: bytes, features: list[str], cl
 # --- stage breakdown from the structured logs ---------------------------------------------------------
 def stage_breakdown(log_path: Path, image_ids: set[str]) -> dict[str, float]:
     events: dict[str, dict[str, dict]] = {}
-    for line in log_path.read_text(errors="replace").splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+    for entry in logs.json_lines(log_path):
         image_id = entry.get("image_id")
         if image_id in image_ids:
             events.setdefault(image_id, {})[entry.get("message", "")] = entry
