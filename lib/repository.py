@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib import listing
+from lib.aws_errors import Translation, call_aws
 from lib.clients import client
-from lib.errors import AlreadyExists, InvalidRequest, TransientError
+from lib.errors import AlreadyExists, InvalidRequest
 from lib.model import PENDING, Failure, ImageRecord, Label, UploadSlot, normalise_label, utc_now
-from lib.throttling import Backoff, Throttled, is_throttle
+from lib.throttling import Backoff, Throttled
 
 IMAGE_SK = "IMAGE"
 # An upload slot lives beside its image's item, under the same pk, and carries no index key: no
@@ -293,19 +294,17 @@ class ImageRepository:
         return self._backoff.run(lambda: self._call_once(operation, **kwargs))
 
     def _call_once(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return getattr(self._dynamodb(), operation)(**kwargs)
-        except ClientError as e:
-            code = e.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
-                raise AlreadyExists(f"conditional {operation} found the record in another state") from e
-            if is_throttle(code):
-                raise Throttled("DynamoDB", f"image table {operation} was throttled ({code})") from e
-            raise TransientError(f"image table {operation} failed: {e}") from e
-        except BotoCoreError as e:
-            raise TransientError(f"image table {operation} failed: {e}") from e
+        translation = Translation(
+            failed=lambda code, e: f"image table {operation} failed: {e}",
+            dependency="DynamoDB",
+            codes={
+                "ConditionalCheckFailedException": lambda code, e: AlreadyExists(
+                    f"conditional {operation} found the record in another state"
+                )
+            },
+            throttled=lambda code: f"image table {operation} was throttled ({code})",
+        )
+        return call_aws(lambda: getattr(self._dynamodb(), operation)(**kwargs), translation)
 
 
 # --- item mapping ----------------------------------------------------------------------------------
