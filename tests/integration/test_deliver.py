@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from handlers import deliver
 from lib import webhooks
 from lib.delivery import DeliveryPolicy, WebhookDelivery
+from lib.delivery_queue import DeliveryQueue
 from lib.events import RECOGNIZED, CompletionEvent
 from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 from lib.repository import ImageRepository
@@ -37,7 +38,8 @@ def world(aws, inbox):
 
     def deliverer(url=inbox.url, secret=SECRET):
         delivery = WebhookDelivery(DeliveryPolicy(url, 2, 10, 900), secret=lambda: secret, repository=repository)
-        return deliver.Deliverer(delivery, queue_url, aws.ref("IntegrationDeadLetterQueue"), sqs=lambda: sqs)
+        queue = DeliveryQueue(queue_url, aws.ref("IntegrationDeadLetterQueue"), sqs=lambda: sqs)
+        return deliver.Deliverer(delivery, queue)
 
     def image_event():
         image_id, now = new_image_id(), utc_now()
@@ -121,7 +123,7 @@ def test_429_with_retry_after_sets_at_least_that_delay(world, inbox):
         "provide-client-params.sqs.ChangeMessageVisibility", lambda params, **_: calls.append(params)
     )
     d = world.deliverer()
-    d = deliver.Deliverer(d.delivery, d.queue_url, d.dead_letter_queue_url, sqs=lambda: sqs)
+    d = deliver.Deliverer(d.delivery, DeliveryQueue(d.queue.queue_url, d.queue.dead_letter_queue_url, sqs=lambda: sqs))
     world.run([world.receive(event)], d)
     assert [c["VisibilityTimeout"] for c in calls] == [120]
 

@@ -104,7 +104,7 @@ def test_recognize_counts_done_failed_by_reason_and_latency(flushed):
 
 
 def test_deliver_counts_attempts_deliveries_dead_letters_and_end_to_end_latency(flushed):
-    deliverer = deliver.Deliverer(delivery=None, queue_url="q", dead_letter_queue_url="dlq", max_attempts=3)
+    deliverer = deliver.Deliverer(delivery=None, queue=None, max_attempts=3)
     event = deliver.CompletionEvent.for_image("image.recognized", {"image_id": "a", "created_at": "x"})
     recent = deliver.CompletionEvent.for_image(
         "image.recognized", {"image_id": "b", "created_at": "2026-01-01T00:00:00.000000Z"}
