@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 
 from lib.errors import DomainError
 from lib.fetch import SafeFetcher
-from lib.images import ImageLimits, inspect_image
+from lib.image_checks import ImageLimits, inspect_image
 from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 from lib.names import clean_name
 from lib.repository import ImageRepository

@@ -9,9 +9,9 @@ from botocore.exceptions import ClientError
 from handlers import recognize
 from lib.errors import TransientError
 from lib.model import DONE, FAILED, PENDING, ImageRecord, new_image_id, utc_now
-from lib.processing import RecognitionWorkflow
 from lib.publisher import EventPublisher
-from lib.recognition import Recognizer
+from lib.recognize_image import RecognitionWorkflow
+from lib.rekognition_client import Recognizer
 from lib.repository import ImageRepository
 from lib.requeue import Requeuer
 from lib.throttling import Backoff

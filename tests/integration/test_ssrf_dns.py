@@ -19,7 +19,7 @@ from handlers import upload
 from lib.addresses import AddressPolicy
 from lib.fetch import FetchPolicy, SafeFetcher
 from lib.guarded_http import literal_address
-from lib.images import ImageLimits
+from lib.image_checks import ImageLimits
 from lib.ingest import IngestService
 from lib.repository import ImageRepository
 from lib.storage import ImageStore

@@ -10,7 +10,7 @@ import pytest
 
 from handlers import deliver, recognize
 from lib import observability, webhooks
-from lib.processing import Outcome
+from lib.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
 
@@ -213,7 +213,7 @@ def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
     from botocore.exceptions import ClientError
 
     from lib.errors import TransientError
-    from lib.recognition import Recognizer
+    from lib.rekognition_client import Recognizer
     from lib.throttling import Throttled
 
     def throttled_rekognition():

@@ -13,7 +13,7 @@ import pytest
 
 from lib.events import RECOGNIZED, CompletionEvent
 from lib.model import ImageRecord, Label
-from lib.recognition import Recognizer
+from lib.rekognition_client import Recognizer
 from lib.repository import _image_item, _serialise
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
 

@@ -18,7 +18,7 @@ from lib.events import FAILED as EVENT_FAILED
 from lib.events import RECOGNIZED, CompletionEvent, ObjectCreated
 from lib.model import DONE, FAILED, PENDING, Failure, ImageRecord
 from lib.publisher import EventPublisher
-from lib.recognition import Recognizer
+from lib.rekognition_client import Recognizer
 from lib.repository import ImageRepository
 from lib.storage import image_id_from_key
 
