@@ -19,10 +19,9 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lib import webhooks
 from lib.clients import in_lambda_init, prepare
 from lib.config import DeliverConfig
-from lib.delivery import SKIPPED, DeliveryPolicy, WebhookDelivery
+from lib.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, Decision, DeliveryPolicy, WebhookDelivery
 from lib.delivery_queue import DeliveryQueue
 from lib.events import CompletionEvent
 from lib.model import parse_utc
@@ -91,28 +90,28 @@ class Deliverer:
             "post_started_ms": decision.post_started_ms,
         }
 
-        if decision.action == webhooks.RETRY:
+        if decision.action == RETRY:
             self.queue.retry_later(record.receipt_handle, decision.delay_seconds)
             logger.warning(
                 "webhook delivery failed; will retry", extra={**log, "retry_in_seconds": decision.delay_seconds}
             )
             raise RetryLater(decision.reason)
-        if decision.action == webhooks.PERMANENT:
+        if decision.action == PERMANENT:
             self.queue.dead_letter(record.body, decision.reason)
             logger.error("webhook refused permanently; sent to the dead-letter queue", extra=log)
             return
         logger.info("webhook " + decision.action, extra=log)
 
-    def _observe(self, event: CompletionEvent, decision: webhooks.Decision, attempt: int) -> None:
+    def _observe(self, event: CompletionEvent, decision: Decision, attempt: int) -> None:
         if decision.action == SKIPPED:
             return
         count(WEBHOOK_ATTEMPTS)
-        if decision.action == webhooks.DELIVERED:
+        if decision.action == DELIVERED:
             count(WEBHOOKS_DELIVERED)
             created = parse_utc(str(event.data.get("created_at", "")))
             if created is not None:
                 milliseconds(END_TO_END_LATENCY, (time.time() - created) * 1000)
-        elif decision.action == webhooks.PERMANENT or attempt >= self.max_attempts:
+        elif decision.action == PERMANENT or attempt >= self.max_attempts:
             count(WEBHOOKS_DEAD_LETTERED)
 
 

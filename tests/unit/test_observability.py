@@ -9,7 +9,7 @@ import json
 import pytest
 
 from handlers import deliver, recognize
-from lib import observability, webhooks
+from lib import delivery, observability
 from lib.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
@@ -109,11 +109,11 @@ def test_deliver_counts_attempts_deliveries_dead_letters_and_end_to_end_latency(
     recent = deliver.CompletionEvent.for_image(
         "image.recognized", {"image_id": "b", "created_at": "2026-01-01T00:00:00.000000Z"}
     )
-    deliverer._observe(recent, webhooks.Decision(webhooks.DELIVERED, "HTTP 204"), attempt=1)
-    deliverer._observe(event, webhooks.Decision(webhooks.RETRY, "HTTP 500"), attempt=2)  # retried: not dead yet
-    deliverer._observe(event, webhooks.Decision(webhooks.RETRY, "HTTP 500"), attempt=3)  # the queue's last try
-    deliverer._observe(event, webhooks.Decision(webhooks.PERMANENT, "HTTP 410"), attempt=1)
-    deliverer._observe(event, webhooks.Decision("skipped", "already delivered"), attempt=1)
+    deliverer._observe(recent, delivery.Decision(delivery.DELIVERED, "HTTP 204"), attempt=1)
+    deliverer._observe(event, delivery.Decision(delivery.RETRY, "HTTP 500"), attempt=2)  # retried: not dead yet
+    deliverer._observe(event, delivery.Decision(delivery.RETRY, "HTTP 500"), attempt=3)  # the queue's last try
+    deliverer._observe(event, delivery.Decision(delivery.PERMANENT, "HTTP 410"), attempt=1)
+    deliverer._observe(event, delivery.Decision("skipped", "already delivered"), attempt=1)
     found = names(flushed())
     assert found["WebhookAttempts"] == 4 and found["WebhooksDelivered"] == 1
     assert found["WebhooksDeadLettered"] == 2
