@@ -77,9 +77,10 @@ def build_requeuer() -> Requeuer:
 
 @functools.cache
 def build_arrivals() -> UploadArrivals:
-    workflow = build_workflow()
-    limits = ImageLimits(max_bytes=RecognizeConfig.from_env().max_image_bytes)
-    return UploadArrivals(repository=workflow.repository, limits=limits, announce=workflow.announce)
+    config = RecognizeConfig.from_env()
+    repository = ImageRepository(config.images_table, backoff=build_backoff())
+    limits = ImageLimits(max_bytes=config.max_image_bytes)
+    return UploadArrivals(repository=repository, limits=limits, announce=build_workflow().announce)
 
 
 async def record_handler(
