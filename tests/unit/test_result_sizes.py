@@ -12,9 +12,9 @@ import json
 import pytest
 
 from lib.events import RECOGNIZED, CompletionEvent
+from lib.image_items import image_item, serialise
 from lib.model import ImageRecord, Label
 from lib.rekognition_client import Recognizer
-from lib.repository import _image_item, _serialise
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
 
 pytestmark = pytest.mark.unit
@@ -60,12 +60,12 @@ def largest_record() -> ImageRecord:
 def test_the_largest_image_item_fits_a_dynamodb_item_():
     record = largest_record()
     item = {
-        **_image_item(record),
+        **image_item(record),
         "labels": json.dumps([label.to_dict() for label in record.labels]),
         "details": json.dumps(record.details),
         "failure": json.dumps({"code": "X" * 64, "message": "m" * 1000}),
     }
-    size = item_size(_serialise(item))
+    size = item_size(serialise(item))
     assert size < ITEM_LIMIT_BYTES, size
 
 
