@@ -12,10 +12,9 @@ from lib import webhooks
 from lib.delivery import DeliveryPolicy, WebhookDelivery
 from lib.delivery_queue import DeliveryQueue
 from lib.events import RECOGNIZED, CompletionEvent
-from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 from lib.repository import ImageRepository
 from local.sidecars.inbox import WebhookInbox
-from tests.support.builders import LambdaContext, sqs_event
+from tests.support.builders import LambdaContext, image_record, sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +41,7 @@ def world(aws, inbox):
         return deliver.Deliverer(delivery, queue)
 
     def image_event():
-        image_id, now = new_image_id(), utc_now()
-        record = ImageRecord(
-            image_id, "cat.jpg", PENDING, now, now, "b", f"images/{image_id}.jpg", "image/jpeg", 3, 1, 1
-        )
+        record = image_record()
         repository.create_pending(record)
         return CompletionEvent.for_image(RECOGNIZED, record.to_api())
 

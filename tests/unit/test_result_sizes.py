@@ -16,6 +16,7 @@ from lib.image_items import image_item, serialise
 from lib.model import ImageRecord, Label
 from lib.rekognition_client import Recognizer
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
+from tests.support.builders import image_record
 
 pytestmark = pytest.mark.unit
 
@@ -39,12 +40,11 @@ def largest_record() -> ImageRecord:
         "text": ["x" * 500 for _ in range(100)],
         "moderation": [{"name": LONG, "confidence": 99.99, "parent": LONG} for _ in range(100)],
     }
-    return ImageRecord(
-        image_id="f" * 32,
+    return image_record(
+        "f" * 32,
+        created="2026-11-30T00:00:00.000000Z",
         name="n" * 200,
         status="DONE",
-        created="2026-11-30T00:00:00.000000Z",
-        updated="2026-11-30T00:00:00.000000Z",
         bucket="b" * 63,
         key="images/" + "k" * 200,
         content_type="image/jpeg",
