@@ -24,8 +24,8 @@ from lib.ingest import IngestService
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 from tests.support.builders import http_event
+from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 from tests.support.ssrf_corpus import Ports, address_stays_on_this_machine, dns_cases
-from tests.unit.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import requests.adapters
 
 from lib.errors import ConnectionRefused, DownloadTooSlow, FetchFailed, PayloadTooLarge
 from lib.fetch import FetchedImage, FetchPolicy, SafeFetcher
-from tests.unit.fetch_servers import (
+from tests.support.fetch_servers import (
     Counter,
     FixtureServer,
     RecordingListener,

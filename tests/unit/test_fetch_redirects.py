@@ -14,7 +14,7 @@ from lib.addresses import AddressPolicy
 from lib.errors import FetchFailed, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
 from lib.guarded_http import ConnectGuard, Deadline, GuardedAdapter
-from tests.unit.fetch_servers import FixtureServer, RecordingListener, body, redirect
+from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
 pytestmark = pytest.mark.unit
 
