@@ -1,9 +1,9 @@
 """Amazon Rekognition adapter: one image in S3 in, labels and optional details out.
 
-Rekognition's error codes are translated here into three domain outcomes: the image is unusable
-(InvalidImage: permanent, the image is marked FAILED), the caller is over its quota (Throttled:
-backed off here, then re-queued by the handler, never dead-lettered), or the call may work later
-(TransientError: the queue retries it).
+Rekognition's error codes are translated (through lib/aws_errors.py) into three domain outcomes:
+the image is unusable (InvalidImage: permanent, the image is marked FAILED), the caller is over its
+quota (Throttled: backed off here, then re-queued by the handler, never dead-lettered), or the call
+may work later (TransientError: the queue retries it).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ def upload_key_for(image_id: str, extension: str) -> str:
     return f"{UPLOAD_PREFIX}{image_id}.{extension}"
 
 
-def _gone(code: str, error: Exception) -> NotFound:
+def _gone(code: str, error: Any) -> NotFound:
     return NotFound(f"the object is gone or was replaced ({code})")
 
 
@@ -39,7 +39,7 @@ def _gone(code: str, error: Exception) -> NotFound:
 _GONE = dict.fromkeys(("NoSuchKey", "404", "PreconditionFailed", "412"), _gone)
 
 
-def _failed(action: str, codes: dict | None = None) -> Translation:
+def _failed(action: str, codes: Mapping[str, Callable[[str, Any], NotFound]] | None = None) -> Translation:
     return Translation(lambda code, e: f"could not {action}: {e}", codes=codes or {})
 
 
