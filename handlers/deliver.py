@@ -4,14 +4,13 @@ Retryable failures set the message's next visibility (backoff, honouring Retry-A
 reported as batch item failures; the queue's redrive policy dead-letters them after the last try.
 Permanent failures are sent to the dead-letter queue at once, with the reason, and acknowledged.
 A DynamoDB throttle that outlasts the in-invocation backoff re-sends the event with a delay instead
-(lib/requeue.py), so throttling never spends the receiver's tries or dead-letters an event.
+(lib/delivery_queue.py), so throttling never spends the receiver's tries or dead-letters an event.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +19,10 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lib import webhooks
-from lib.clients import client, in_lambda_init, prepare
+from lib.clients import in_lambda_init, prepare
 from lib.config import DeliverConfig
-from lib.delivery import SKIPPED, DeliveryPolicy, WebhookDelivery
+from lib.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, Decision, DeliveryPolicy, WebhookDelivery
+from lib.delivery_queue import DeliveryQueue
 from lib.events import CompletionEvent
 from lib.model import parse_utc
 from lib.observability import (
@@ -39,14 +38,12 @@ from lib.observability import (
     tracer,
 )
 from lib.repository import ImageRepository
-from lib.requeue import Requeuer, throttle_count
+from lib.requeue import throttle_count
 from lib.throttling import Backoff, Throttled
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-MAX_VISIBILITY_SECONDS = 43200  # SQS's ceiling: 12 hours
 
 
 class RetryLater(Exception):
@@ -56,11 +53,9 @@ class RetryLater(Exception):
 @dataclass(frozen=True)
 class Deliverer:
     delivery: WebhookDelivery
-    queue_url: str
-    dead_letter_queue_url: str
+    queue: DeliveryQueue
     # The integration queue's maxReceiveCount: a retry after this try is dead-lettered by the queue.
     max_attempts: int = 8
-    sqs: Callable[[], Any] = lambda: client("sqs")
 
     def process(self, record: SQSRecord) -> None:
         event = CompletionEvent.from_message(record.body)
@@ -79,7 +74,7 @@ class Deliverer:
         except Throttled as error:
             count_if_throttled(error)
             throttles = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
-            delay = Requeuer(self.queue_url, sqs=self.sqs).requeue(record.body, throttles)
+            delay = self.queue.requeue_throttled(record.body, throttles)
             logger.warning(
                 "throttled after backing off; re-queued",
                 extra={"reason": str(error), "throttle_count": throttles, "delay_seconds": delay},
@@ -95,36 +90,28 @@ class Deliverer:
             "post_started_ms": decision.post_started_ms,
         }
 
-        if decision.action == webhooks.RETRY:
-            self.sqs().change_message_visibility(
-                QueueUrl=self.queue_url,
-                ReceiptHandle=record.receipt_handle,
-                VisibilityTimeout=min(decision.delay_seconds, MAX_VISIBILITY_SECONDS),
-            )
+        if decision.action == RETRY:
+            self.queue.retry_later(record.receipt_handle, decision.delay_seconds)
             logger.warning(
                 "webhook delivery failed; will retry", extra={**log, "retry_in_seconds": decision.delay_seconds}
             )
             raise RetryLater(decision.reason)
-        if decision.action == webhooks.PERMANENT:
-            self.sqs().send_message(
-                QueueUrl=self.dead_letter_queue_url,
-                MessageBody=record.body,
-                MessageAttributes={"failure_reason": {"DataType": "String", "StringValue": decision.reason[:1000]}},
-            )
+        if decision.action == PERMANENT:
+            self.queue.dead_letter(record.body, decision.reason)
             logger.error("webhook refused permanently; sent to the dead-letter queue", extra=log)
             return
         logger.info("webhook " + decision.action, extra=log)
 
-    def _observe(self, event: CompletionEvent, decision: webhooks.Decision, attempt: int) -> None:
+    def _observe(self, event: CompletionEvent, decision: Decision, attempt: int) -> None:
         if decision.action == SKIPPED:
             return
         count(WEBHOOK_ATTEMPTS)
-        if decision.action == webhooks.DELIVERED:
+        if decision.action == DELIVERED:
             count(WEBHOOKS_DELIVERED)
             created = parse_utc(str(event.data.get("created_at", "")))
             if created is not None:
                 milliseconds(END_TO_END_LATENCY, (time.time() - created) * 1000)
-        elif decision.action == webhooks.PERMANENT or attempt >= self.max_attempts:
+        elif decision.action == PERMANENT or attempt >= self.max_attempts:
             count(WEBHOOKS_DEAD_LETTERED)
 
 
@@ -142,7 +129,8 @@ def build_deliverer() -> Deliverer:
         # Records are delivered one after another: a short backoff each, so ten fit in the timeout.
         repository=ImageRepository(config.images_table, backoff=Backoff(budget_seconds=1)),
     )
-    return Deliverer(delivery, config.integration_queue_url, config.integration_dlq_url, config.max_attempts)
+    queue = DeliveryQueue(config.integration_queue_url, config.integration_dlq_url)
+    return Deliverer(delivery, queue, config.max_attempts)
 
 
 @functools.cache

@@ -26,7 +26,7 @@ from lib.arrivals import Arrival, UploadArrivals, is_upload_key
 from lib.clients import in_lambda_init, prepare
 from lib.config import RecognizeConfig
 from lib.events import parse_s3_notification
-from lib.images import ImageLimits
+from lib.image_checks import ImageLimits
 from lib.observability import (
     RECOGNITION_LATENCY,
     count_if_throttled,
@@ -37,9 +37,9 @@ from lib.observability import (
     milliseconds,
     tracer,
 )
-from lib.processing import Outcome, RecognitionWorkflow
 from lib.publisher import EventPublisher
-from lib.recognition import Recognizer
+from lib.recognize_image import Outcome, RecognitionWorkflow
+from lib.rekognition_client import Recognizer
 from lib.repository import ImageRepository
 from lib.requeue import Requeuer, throttle_count
 from lib.storage import image_id_from_key
@@ -77,9 +77,10 @@ def build_requeuer() -> Requeuer:
 
 @functools.cache
 def build_arrivals() -> UploadArrivals:
-    workflow = build_workflow()
-    limits = ImageLimits(max_bytes=RecognizeConfig.from_env().max_image_bytes)
-    return UploadArrivals(repository=workflow.repository, limits=limits, announce=workflow.announce)
+    config = RecognizeConfig.from_env()
+    repository = ImageRepository(config.images_table, backoff=build_backoff())
+    limits = ImageLimits(max_bytes=config.max_image_bytes)
+    return UploadArrivals(repository=repository, limits=limits, announce=build_workflow().announce)
 
 
 async def record_handler(

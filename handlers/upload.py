@@ -14,7 +14,7 @@ from lib.clients import in_lambda_init, prepare
 from lib.config import UploadConfig
 from lib.errors import DomainError, InvalidRequest, UnsupportedMediaType
 from lib.fetch import FetchPolicy, SafeFetcher
-from lib.images import ImageLimits
+from lib.image_checks import ImageLimits
 from lib.ingest import IngestService
 from lib.model import ImageRecord
 from lib.names import clean_name

@@ -1,7 +1,7 @@
 """A directly uploaded object arrives under `uploads/`: check it, then admit it as an image or fail it.
 
 No function saw these bytes before, so the checks an upload through the API runs come first, with
-the same error codes (lib/images.py). An object that passes is copied to its image key under
+the same error codes (lib/image_checks.py). An object that passes is copied to its image key under
 `images/`, whose own S3 event starts recognition as for any other image; one that fails leaves a
 FAILED image and is deleted. Either way the `uploads/` object is removed.
 
@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 
 from lib.errors import AlreadyExists, InvalidImage, PayloadTooLarge, UnsupportedMediaType
 from lib.events import ObjectCreated
-from lib.images import ImageLimits, inspect_image
+from lib.image_checks import ImageLimits, inspect_image
 from lib.model import FAILED, PENDING, Failure, ImageRecord, UploadSlot, utc_now
 from lib.repository import ImageRepository
 from lib.storage import UPLOAD_PREFIX, ImageStore, image_id_from_key, key_for

@@ -100,9 +100,8 @@ class FetchPolicy:
 
 @dataclass(frozen=True)
 class FetchedImage:
+    # Only the bytes: the server's Content-Type is untrusted, and the checks sniff the bytes instead.
     content: bytes
-    content_type: str | None  # as the server declared it: untrusted, the bytes are sniffed later
-    final_url: str
 
 
 class SafeFetcher:
@@ -208,11 +207,7 @@ class SafeFetcher:
             OSError,
         ) as error:
             raise self._failure(error, _host_of(url), deadline) from None
-        return FetchedImage(
-            content=content,
-            content_type=response.headers.get("Content-Type"),
-            final_url=response.url or url,
-        )
+        return FetchedImage(content=content)
 
     def _refuse_declared_length(self, response: requests.Response) -> None:
         declared = response.headers.get("Content-Length", "").strip()

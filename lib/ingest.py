@@ -14,21 +14,20 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from lib.errors import DomainError
-from lib.fetch import SafeFetcher
-from lib.images import ImageLimits, inspect_image
+from lib.image_checks import ImageLimits, inspect_image
 from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 from lib.names import clean_name
-from lib.repository import ImageRepository
-from lib.storage import ImageStore, key_for
+from lib.ports import Fetcher, ImageBytes, PendingImages
+from lib.storage import key_for
 
 logger = Logger(child=True)
 
 
 @dataclass(frozen=True)
 class IngestService:
-    fetcher: SafeFetcher
-    store: ImageStore
-    repository: ImageRepository
+    fetcher: Fetcher
+    store: ImageBytes
+    repository: PendingImages
     limits: ImageLimits
 
     def ingest_url(self, url: str, name: str | None) -> ImageRecord:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lib.aws_errors import Translation, call_aws
 from lib.clients import client
-from lib.errors import TransientError
 from lib.events import CompletionEvent
-from lib.throttling import Backoff, Throttled, is_throttle
+from lib.throttling import Backoff
 
 
 class EventPublisher:
@@ -21,17 +21,16 @@ class EventPublisher:
         self._backoff.run(lambda: self._publish_once(event))
 
     def _publish_once(self, event: CompletionEvent) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._sns().publish(
+        what = f"{event.type} for image {event.image_id}"
+        call_aws(
+            lambda: self._sns().publish(
                 TopicArn=self.topic_arn,
                 Message=event.to_message(),
                 MessageAttributes={"type": {"DataType": "String", "StringValue": event.type}},
-            )
-        except ClientError as e:
-            if is_throttle(e.response["Error"]["Code"]):
-                raise Throttled("SNS", f"publishing {event.type} for image {event.image_id} was throttled") from e
-            raise TransientError(f"could not publish {event.type} for image {event.image_id}: {e}") from e
-        except BotoCoreError as e:
-            raise TransientError(f"could not publish {event.type} for image {event.image_id}: {e}") from e
+            ),
+            Translation(
+                failed=lambda code, e: f"could not publish {what}: {e}",
+                dependency="SNS",
+                throttled=lambda code: f"publishing {what} was throttled",
+            ),
+        )

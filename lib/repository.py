@@ -9,23 +9,31 @@ Both indexes sort by `created`, so "newest first" and "newest labelled X" are Qu
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import json
-import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from lib import listing
+from lib.aws_errors import Translation, call_aws
 from lib.clients import client
-from lib.errors import AlreadyExists, InvalidRequest, TransientError
+from lib.errors import AlreadyExists
+from lib.image_items import (
+    IMAGE_SK,
+    deserialise,
+    distinct_labels,
+    image_item,
+    image_pk,
+    label_cursor,
+    label_start_key,
+    record_from_item,
+    serialise,
+)
 from lib.model import PENDING, Failure, ImageRecord, Label, UploadSlot, normalise_label, utc_now
-from lib.throttling import Backoff, Throttled, is_throttle
+from lib.throttling import Backoff, Throttled
 
-IMAGE_SK = "IMAGE"
 # An upload slot lives beside its image's item, under the same pk, and carries no index key: no
 # listing or label query can ever return it.
 SLOT_SK = "UPLOAD"
@@ -36,10 +44,6 @@ BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
 # After boto3's own short retries, throttling is left to the queue's retries and counted.
-
-
-def _pk(image_id: str) -> str:
-    return f"IMAGE#{image_id}"
 
 
 @dataclass(frozen=True)
@@ -61,16 +65,16 @@ class ImageRepository:
         self._call(
             "put_item",
             TableName=self.table_name,
-            Item=_serialise(_image_item(record)),
+            Item=serialise(image_item(record)),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def delete(self, image_id: str) -> None:
-        self._call("delete_item", TableName=self.table_name, Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}))
+        self._call("delete_item", TableName=self.table_name, Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}))
 
     def create_slot(self, slot: UploadSlot) -> None:
         item = {
-            "pk": _pk(slot.image_id),
+            "pk": image_pk(slot.image_id),
             "sk": SLOT_SK,
             "image_id": slot.image_id,
             "name": slot.name,
@@ -80,7 +84,7 @@ class ImageRepository:
             "ttl": slot.expires_at + SLOT_RETENTION_SECONDS,
         }
         self._call(
-            "put_item", TableName=self.table_name, Item=_serialise(item), ConditionExpression="attribute_not_exists(pk)"
+            "put_item", TableName=self.table_name, Item=serialise(item), ConditionExpression="attribute_not_exists(pk)"
         )
 
     def get_slot(self, image_id: str, now: float) -> UploadSlot | None:
@@ -88,12 +92,12 @@ class ImageRepository:
         response = self._call(
             "get_item",
             TableName=self.table_name,
-            Key=_serialise({"pk": _pk(image_id), "sk": SLOT_SK}),
+            Key=serialise({"pk": image_pk(image_id), "sk": SLOT_SK}),
             ConsistentRead=True,
         )
         if "Item" not in response:
             return None
-        item = _deserialise(response["Item"])
+        item = deserialise(response["Item"])
         if int(item["expires_at"]) <= now:
             return None
         return UploadSlot(
@@ -121,7 +125,7 @@ class ImageRepository:
         S3 event finished it, and this one must not write or announce a second result.
         """
         image_id = record.image_id
-        labels = _distinct(labels)
+        labels = distinct_labels(labels)
         finished = dataclasses.replace(
             record, status=status, updated=utc_now(), labels=tuple(labels), details=details or {}, failure=failure
         )
@@ -137,12 +141,12 @@ class ImageRepository:
         self._call(
             "update_item",
             TableName=self.table_name,
-            Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+            Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             UpdateExpression="SET #status = :status, updated = :updated, labels = :labels, "
             "details = :details, failure = :failure",
             ConditionExpression="#status = :pending",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=_serialise(values),
+            ExpressionAttributeValues=serialise(values),
         )
         return finished
 
@@ -150,9 +154,9 @@ class ImageRepository:
         requests = [
             {
                 "PutRequest": {
-                    "Item": _serialise(
+                    "Item": serialise(
                         {
-                            "pk": _pk(record.image_id),
+                            "pk": image_pk(record.image_id),
                             "sk": f"LABEL#{normalise_label(label.name)}",
                             "label": normalise_label(label.name),
                             "created": record.created,
@@ -188,16 +192,16 @@ class ImageRepository:
         self._call(
             "update_item",
             TableName=self.table_name,
-            Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+            Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             UpdateExpression=f"SET {flag} = :true",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=_serialise({":true": True}),
+            ExpressionAttributeValues=serialise({":true": True}),
         )
 
     # --- reads -------------------------------------------------------------------------------------
     def get(self, image_id: str) -> ImageRecord | None:
         item = self._get_item(image_id, consistent=True)
-        return _record(item) if item else None
+        return record_from_item(item) if item else None
 
     def list_recent(self, limit: int, cursor: str | None = None) -> Page:
         """Newest first: the newest `limit` items after the cursor from each shard, merged."""
@@ -209,7 +213,7 @@ class ImageRepository:
         more = len(items) > limit or any(has_more for _, has_more in pages)
         items = items[:limit]
         next_cursor = listing.encode_cursor(listing.position(items[-1])) if items and more else None
-        return Page([_record(item) for item in items], next_cursor)
+        return Page([record_from_item(item) for item in items], next_cursor)
 
     def _shard_page(
         self, partition: str, limit: int, after: listing.Position | None
@@ -227,12 +231,12 @@ class ImageRepository:
                 TableName=self.table_name,
                 IndexName=BY_CREATED,
                 KeyConditionExpression=condition,
-                ExpressionAttributeValues=_serialise(values),
+                ExpressionAttributeValues=serialise(values),
                 ScanIndexForward=False,
                 Limit=limit + 1,
                 **start,
             )
-            for item in (_deserialise(raw) for raw in response.get("Items", [])):
+            for item in (deserialise(raw) for raw in response.get("Items", [])):
                 # Items created in the same microsecond as the cursor's are ordered by pk.
                 if after is None or listing.position(item) < after:
                     found.append(item)
@@ -247,33 +251,33 @@ class ImageRepository:
             TableName=self.table_name,
             IndexName=BY_LABEL,
             KeyConditionExpression="label = :label",
-            ExpressionAttributeValues=_serialise({":label": normalise_label(label)}),
+            ExpressionAttributeValues=serialise({":label": normalise_label(label)}),
             ScanIndexForward=False,
             Limit=limit,
-            **_start_key(cursor, ("pk", "sk", "label", "created"), partition=("label", normalise_label(label))),
+            **label_start_key(cursor, ("pk", "sk", "label", "created"), partition=("label", normalise_label(label))),
         )
-        pks = [_deserialise(item)["pk"] for item in response.get("Items", [])]
+        pks = [deserialise(item)["pk"] for item in response.get("Items", [])]
         by_pk = self._batch_get(pks)
         # Label items are written just before the image's final status, and a retried recognition
         # may answer other labels than a first try that stopped half-way: the image record decides.
         wanted = normalise_label(label)
         records = [
             record
-            for record in (_record(by_pk[pk]) for pk in pks if pk in by_pk)
+            for record in (record_from_item(by_pk[pk]) for pk in pks if pk in by_pk)
             if record.status != PENDING and any(normalise_label(mine.name) == wanted for mine in record.labels)
         ]
-        return Page(records, _cursor(response.get("LastEvaluatedKey")))
+        return Page(records, label_cursor(response.get("LastEvaluatedKey")))
 
     def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        keys = [_serialise({"pk": pk, "sk": IMAGE_SK}) for pk in dict.fromkeys(pks)]
+        keys = [serialise({"pk": pk, "sk": IMAGE_SK}) for pk in dict.fromkeys(pks)]
         # BatchGetItem may return part of the answer as UnprocessedKeys; ask again, a bounded number of times.
         for _ in range(5):
             if not keys:
                 break
             response = self._call("batch_get_item", RequestItems={self.table_name: {"Keys": keys}})
             for item in response.get("Responses", {}).get(self.table_name, []):
-                plain = _deserialise(item)
+                plain = deserialise(item)
                 found[plain["pk"]] = plain
             keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         if keys:
@@ -284,131 +288,23 @@ class ImageRepository:
         response = self._call(
             "get_item",
             TableName=self.table_name,
-            Key=_serialise({"pk": _pk(image_id), "sk": IMAGE_SK}),
+            Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             ConsistentRead=consistent,
         )
-        return _deserialise(response["Item"]) if "Item" in response else None
+        return deserialise(response["Item"]) if "Item" in response else None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         return self._backoff.run(lambda: self._call_once(operation, **kwargs))
 
     def _call_once(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return getattr(self._dynamodb(), operation)(**kwargs)
-        except ClientError as e:
-            code = e.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
-                raise AlreadyExists(f"conditional {operation} found the record in another state") from e
-            if is_throttle(code):
-                raise Throttled("DynamoDB", f"image table {operation} was throttled ({code})") from e
-            raise TransientError(f"image table {operation} failed: {e}") from e
-        except BotoCoreError as e:
-            raise TransientError(f"image table {operation} failed: {e}") from e
-
-
-# --- item mapping ----------------------------------------------------------------------------------
-def _image_item(record: ImageRecord) -> dict[str, Any]:
-    return {
-        "pk": _pk(record.image_id),
-        "sk": IMAGE_SK,
-        "listing": listing.partition_for(record.image_id),
-        "image_id": record.image_id,
-        "name": record.name,
-        "status": record.status,
-        "created": record.created,
-        "updated": record.updated,
-        "bucket": record.bucket,
-        "key": record.key,
-        "content_type": record.content_type,
-        "size_bytes": record.size_bytes,
-        "width": record.width,
-        "height": record.height,
-        "source_url": record.source_url or "",
-        "labels": "[]",
-        "details": "{}",
-        "failure": "",
-        "upload_etag": record.upload_etag or "",
-    }
-
-
-def _record(item: dict[str, Any]) -> ImageRecord:
-    failure = json.loads(item["failure"]) if item.get("failure") else None
-    return ImageRecord(
-        image_id=item["image_id"],
-        name=item["name"],
-        status=item["status"],
-        created=item["created"],
-        updated=item["updated"],
-        bucket=item["bucket"],
-        key=item["key"],
-        content_type=item["content_type"],
-        size_bytes=int(item["size_bytes"]),
-        width=int(item["width"]),
-        height=int(item["height"]),
-        source_url=item.get("source_url") or None,
-        labels=tuple(Label.from_dict(label) for label in json.loads(item.get("labels") or "[]")),
-        details=json.loads(item.get("details") or "{}"),
-        failure=Failure(**failure) if failure else None,
-        event_published=bool(item.get("event_published")),
-        upload_etag=item.get("upload_etag") or None,
-    )
-
-
-def _distinct(labels: Iterable[Label]) -> list[Label]:
-    """One label item per normalised name; the most confident wins."""
-    best: dict[str, Label] = {}
-    for label in labels:
-        key = normalise_label(label.name)
-        if key not in best or label.confidence > best[key].confidence:
-            best[key] = label
-    return sorted(best.values(), key=lambda label: -label.confidence)
-
-
-# --- cursors: the index's LastEvaluatedKey, opaque to clients but checked on the way back in -------
-def _cursor(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    raw = json.dumps(_deserialise(last_key), separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-_CURSOR_PK = re.compile(r"IMAGE#[0-9a-f]{32}")
-_CURSOR_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
-
-
-def _start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page") from None
-    if (
-        not isinstance(decoded, dict)
-        or set(decoded) != set(fields)
-        or not all(isinstance(v, str) and len(v) <= 512 for v in decoded.values())
-        # A cursor of another label's listing would start the query at a key outside it.
-        or decoded[partition[0]] != partition[1]
-        # Keys of the wrong shape would make DynamoDB itself refuse the query (a ValidationException).
-        or not _CURSOR_PK.fullmatch(decoded["pk"])
-        or not (decoded["sk"] == IMAGE_SK or decoded["sk"].startswith("LABEL#"))
-        or not _CURSOR_CREATED.fullmatch(decoded["created"])
-    ):
-        raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
-    return {"ExclusiveStartKey": _serialise(decoded)}
-
-
-def _serialise(plain: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeSerializer
-
-    serializer = TypeSerializer()
-    return {k: serializer.serialize(v) for k, v in plain.items()}
-
-
-def _deserialise(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
-    return {k: deserializer.deserialize(v) for k, v in item.items()}
+        translation = Translation(
+            failed=lambda code, e: f"image table {operation} failed: {e}",
+            dependency="DynamoDB",
+            codes={
+                "ConditionalCheckFailedException": lambda code, e: AlreadyExists(
+                    f"conditional {operation} found the record in another state"
+                )
+            },
+            throttled=lambda code: f"image table {operation} was throttled ({code})",
+        )
+        return call_aws(lambda: getattr(self._dynamodb(), operation)(**kwargs), translation)

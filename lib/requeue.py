@@ -13,8 +13,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from lib.aws_errors import Translation, call_aws
 from lib.clients import client
-from lib.errors import TransientError
 from lib.throttling import THROTTLE_COUNT_ATTRIBUTE, requeue_delay
 
 
@@ -33,21 +33,19 @@ class Requeuer:
 
     def requeue(self, body: str, throttle_count: int) -> int:
         """Send `body` again as throttled `throttle_count` times; returns the delay it waits."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         delay = requeue_delay(throttle_count, self.delay_base_seconds, self._rng)
-        try:
-            self._sqs().send_message(
+        call_aws(
+            lambda: self._sqs().send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=body,
                 DelaySeconds=delay,
                 MessageAttributes={
                     THROTTLE_COUNT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(throttle_count)}
                 },
-            )
-        except (ClientError, BotoCoreError) as e:
+            ),
             # The record then fails the ordinary way and the queue redelivers it.
-            raise TransientError(f"could not re-queue a throttled record: {e}") from e
+            Translation(lambda code, e: f"could not re-queue a throttled record: {e}"),
+        )
         return delay
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib.aws_errors import Translation, call_aws
 from lib.clients import client, s3_signer
-from lib.errors import TransientError
+from lib.errors import NotFound
 from lib.model import is_image_id
 
 KEY_PREFIX = "images/"
@@ -30,6 +31,23 @@ def upload_key_for(image_id: str, extension: str) -> str:
     return f"{UPLOAD_PREFIX}{image_id}.{extension}"
 
 
+def _gone(code: str, error: Any) -> NotFound:
+    return NotFound(f"the object is gone or was replaced ({code})")
+
+
+# A read that finds the object gone or replaced is an answer (None), not a failure.
+_GONE = dict.fromkeys(("NoSuchKey", "404", "PreconditionFailed", "412"), _gone)
+
+
+def _failed(action: str, codes: Mapping[str, Callable[[str, Any], NotFound]] | None = None) -> Translation:
+    return Translation(lambda code, e: f"could not {action}: {e}", codes=codes or {})
+
+
+_PUT = _failed("store the image")
+_GET = _failed("read the object", codes=_GONE)
+_DELETE = _failed("delete the object")
+
+
 def image_id_from_key(key: str, prefix: str = KEY_PREFIX) -> str | None:
     """The id an object key was made from, or None for an object this system did not write."""
     if not key.startswith(prefix):
@@ -47,37 +65,30 @@ class ImageStore:
         self._signer = signer
 
     def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._s3().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)
-        except (ClientError, BotoCoreError) as e:
-            raise TransientError(f"could not store the image: {e}") from e
+        call_aws(
+            lambda: self._s3().put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata
+            ),
+            _PUT,
+        )
 
     def get(self, key: str, etag: str | None = None) -> tuple[bytes, str] | None:
         """The object's bytes and ETag; None when it is gone or, given `etag`, has been replaced."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         arguments = {"Bucket": self.bucket, "Key": key}
         if etag:
             arguments["IfMatch"] = f'"{etag.strip(chr(34))}"'
-        try:
+
+        def read() -> tuple[bytes, str]:
             response = self._s3().get_object(**arguments)
             return response["Body"].read(), response["ETag"].strip('"')
-        except ClientError as e:
-            if e.response["Error"]["Code"] in ("NoSuchKey", "404", "PreconditionFailed", "412"):
-                return None
-            raise TransientError(f"could not read the object: {e}") from e
-        except BotoCoreError as e:
-            raise TransientError(f"could not read the object: {e}") from e
-
-    def delete(self, key: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._s3().delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as e:
-            raise TransientError(f"could not delete the object: {e}") from e
+            return call_aws(read, _GET)
+        except NotFound:
+            return None
+
+    def delete(self, key: str) -> None:
+        call_aws(lambda: self._s3().delete_object(Bucket=self.bucket, Key=key), _DELETE)
 
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
         """A browser-ready POST that can create this one key, with this content type, of 1 to max_bytes bytes."""

@@ -1,4 +1,4 @@
-"""Standard Webhooks v1: signing, verification, and the retry policy for responses.
+"""Standard Webhooks v1: signing and verification (the retry policy is lib/delivery.py's).
 
 Signature: base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")), sent as `v1,<signature>`, where
 the key is the base64 part of a `whsec_...` secret. See https://www.standardwebhooks.com/.
@@ -10,12 +10,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-import random
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -75,59 +72,3 @@ def verify(
     expected = sign(secret, message_id, timestamp, body)
     if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
         raise WebhookVerificationError("no matching webhook signature")
-
-
-# --- what to do with a receiver's answer -----------------------------------------------------------
-DELIVERED = "delivered"
-RETRY = "retry"
-PERMANENT = "permanent"
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: str  # DELIVERED, RETRY or PERMANENT
-    reason: str
-    delay_seconds: int = 0
-    post_ms: float = 0.0  # how long the POST took, for the logs
-    post_started_ms: int | None = None  # when it began, epoch milliseconds: places the try on a timeline
-
-
-def backoff_seconds(attempt: int, base: int, maximum: int, rand: random.Random | None = None) -> int:
-    """Exponential backoff with full jitter: attempt 1 waits up to `base`, then doubling, capped."""
-    ceiling = min(maximum, base * 2 ** max(0, attempt - 1))
-    return int((rand or random).uniform(ceiling / 2, ceiling)) if ceiling else 0
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> int | None:
-    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0, int(when - (time.time() if now is None else now)))
-
-
-def decide(
-    status: int | None,
-    retry_after: str | None,
-    attempt: int,
-    base: int,
-    maximum: int,
-    error: str | None = None,
-) -> Decision:
-    """2xx delivered; 408, 429, 5xx and transport errors retried; any other status is permanent."""
-    if status is not None and 200 <= status < 300:
-        return Decision(DELIVERED, f"HTTP {status}")
-    if status is None or status in (408, 429) or status >= 500:
-        reason = error or f"HTTP {status}"
-        delay = backoff_seconds(attempt, base, maximum)
-        honoured = parse_retry_after(retry_after)
-        if honoured is not None:
-            delay = min(maximum, max(delay, honoured))
-        return Decision(RETRY, reason, delay)
-    return Decision(PERMANENT, f"HTTP {status}: the receiver refused the event; it will not be retried")

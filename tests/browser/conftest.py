@@ -8,7 +8,7 @@ import pytest
 
 from local import topology
 from local.stack import LocalStack
-from tests.e2e.conftest import stack_options
+from tests.support.e2e_stack import stack_options
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -11,8 +11,8 @@ import pytest
 
 from local.paths import PROJECT_ROOT
 from local.stack import LocalStack, StackOptions
-from tests.e2e.conftest import ministack_problem, stack_options
 from tests.support.contract import ContractSession
+from tests.support.e2e_stack import ministack_problem, stack_options
 
 pytestmark = pytest.mark.e2e
 

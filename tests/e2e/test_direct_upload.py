@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import skip_on_ministack, unique_name
+from tests.support.e2e_stack import skip_on_ministack, unique_name
 from tests.support.hostile_images import noise_png, png_declaring
 from tests.support.waiting import wait_until
 

@@ -17,8 +17,8 @@ import yaml
 from local import topology
 from local.paths import PROJECT_ROOT
 from local.stack import LocalStack
-from tests.e2e.conftest import stack_options
 from tests.support.contract import spec_document
+from tests.support.e2e_stack import stack_options
 
 pytestmark = pytest.mark.e2e
 

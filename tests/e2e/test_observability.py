@@ -11,8 +11,8 @@ import requests
 from local.commands import metrics as metrics_command
 from local.commands import trace as trace_command
 from local.observability import emf, logs, trace
-from tests.e2e.conftest import skip_on_ministack
 from tests.support import emf as emf_schema
+from tests.support.e2e_stack import skip_on_ministack
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e

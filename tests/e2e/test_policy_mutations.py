@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from local.paths import PROJECT_ROOT, SERVERLESS_YML
-from tests.e2e.conftest import skip_on_ministack
+from tests.support.e2e_stack import skip_on_ministack
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import pytest
 from local import topology
 from local.aws.provision import Provisioner
 from local.stack import LocalStack
-from tests.e2e.conftest import stack_options
+from tests.support.e2e_stack import stack_options
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ import pytest
 
 from local import topology
 from local.stack import LocalStack
-from tests.e2e.conftest import stack_options
 from tests.support.contract import ContractSession
+from tests.support.e2e_stack import stack_options
 from tests.support.http_servers import BackgroundServer, JsonHandler
 from tests.support.waiting import wait_until
 

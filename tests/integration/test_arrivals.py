@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 
 from lib.arrivals import UploadArrivals
 from lib.events import ObjectCreated
-from lib.images import ImageLimits
+from lib.image_checks import ImageLimits
 from lib.model import FAILED, PENDING, UploadSlot, utc_now
 from lib.repository import ImageRepository
 from lib.storage import ImageStore

@@ -10,11 +10,11 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from handlers import deliver
 from lib import webhooks
 from lib.delivery import DeliveryPolicy, WebhookDelivery
+from lib.delivery_queue import DeliveryQueue
 from lib.events import RECOGNIZED, CompletionEvent
-from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 from lib.repository import ImageRepository
 from local.sidecars.inbox import WebhookInbox
-from tests.support.builders import LambdaContext, sqs_event
+from tests.support.builders import LambdaContext, image_record, sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +37,11 @@ def world(aws, inbox):
 
     def deliverer(url=inbox.url, secret=SECRET):
         delivery = WebhookDelivery(DeliveryPolicy(url, 2, 10, 900), secret=lambda: secret, repository=repository)
-        return deliver.Deliverer(delivery, queue_url, aws.ref("IntegrationDeadLetterQueue"), sqs=lambda: sqs)
+        queue = DeliveryQueue(queue_url, aws.ref("IntegrationDeadLetterQueue"), sqs=lambda: sqs)
+        return deliver.Deliverer(delivery, queue)
 
     def image_event():
-        image_id, now = new_image_id(), utc_now()
-        record = ImageRecord(
-            image_id, "cat.jpg", PENDING, now, now, "b", f"images/{image_id}.jpg", "image/jpeg", 3, 1, 1
-        )
+        record = image_record()
         repository.create_pending(record)
         return CompletionEvent.for_image(RECOGNIZED, record.to_api())
 
@@ -121,7 +119,7 @@ def test_429_with_retry_after_sets_at_least_that_delay(world, inbox):
         "provide-client-params.sqs.ChangeMessageVisibility", lambda params, **_: calls.append(params)
     )
     d = world.deliverer()
-    d = deliver.Deliverer(d.delivery, d.queue_url, d.dead_letter_queue_url, sqs=lambda: sqs)
+    d = deliver.Deliverer(d.delivery, DeliveryQueue(d.queue.queue_url, d.queue.dead_letter_queue_url, sqs=lambda: sqs))
     world.run([world.receive(event)], d)
     assert [c["VisibilityTimeout"] for c in calls] == [120]
 

@@ -8,16 +8,24 @@ from botocore.exceptions import ClientError
 
 from handlers import recognize
 from lib.errors import TransientError
-from lib.model import DONE, FAILED, PENDING, ImageRecord, new_image_id, utc_now
-from lib.processing import RecognitionWorkflow
+from lib.model import DONE, FAILED, PENDING, new_image_id
 from lib.publisher import EventPublisher
-from lib.recognition import Recognizer
+from lib.recognize_image import RecognitionWorkflow
+from lib.rekognition_client import Recognizer
 from lib.repository import ImageRepository
 from lib.requeue import Requeuer
 from lib.throttling import Backoff
 from local.functions.pollers import messages_to_delete
 from local.functions.pollers import sqs_event as lambda_event
-from tests.support.builders import LambdaContext, s3_notification, s3_test_event, sns_envelope, sqs_event, sqs_record
+from tests.support.builders import (
+    LambdaContext,
+    image_record,
+    s3_notification,
+    s3_test_event,
+    sns_envelope,
+    sqs_event,
+    sqs_record,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,10 +75,7 @@ def world(aws):
         )
 
     def upload():
-        image_id, now = new_image_id(), utc_now()
-        record = ImageRecord(
-            image_id, "cat.jpg", PENDING, now, now, bucket, f"images/{image_id}.jpg", "image/jpeg", 3, 1, 1
-        )
+        record = image_record(bucket=bucket)
         repository.create_pending(record)
         aws.client("s3").put_object(Bucket=bucket, Key=record.key, Body=b"abc")
         aws.drain("UploadsQueue")  # this test drives the handler itself

@@ -4,28 +4,15 @@ import json
 import pytest
 
 from lib.errors import AlreadyExists, InvalidRequest
-from lib.model import DONE, FAILED, PENDING, Failure, ImageRecord, Label, new_image_id, utc_now
+from lib.model import DONE, FAILED, Failure, Label
 from lib.repository import ImageRepository
+from tests.support.builders import image_record
 
 pytestmark = pytest.mark.integration
 
 
 def pending(image_id=None, created=None):
-    image_id = image_id or new_image_id()
-    now = created or utc_now()
-    return ImageRecord(
-        image_id=image_id,
-        name="cat.jpg",
-        status=PENDING,
-        created=now,
-        updated=now,
-        bucket="b",
-        key=f"images/{image_id}.jpg",
-        content_type="image/jpeg",
-        size_bytes=10,
-        width=2,
-        height=3,
-    )
+    return image_record(image_id, created=created, size_bytes=10, width=2, height=3)
 
 
 @pytest.fixture

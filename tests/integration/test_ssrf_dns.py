@@ -19,13 +19,13 @@ from handlers import upload
 from lib.addresses import AddressPolicy
 from lib.fetch import FetchPolicy, SafeFetcher
 from lib.guarded_http import literal_address
-from lib.images import ImageLimits
+from lib.image_checks import ImageLimits
 from lib.ingest import IngestService
 from lib.repository import ImageRepository
 from lib.storage import ImageStore
 from tests.support.builders import http_event
+from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 from tests.support.ssrf_corpus import Ports, address_stays_on_this_machine, dns_cases
-from tests.unit.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
 pytestmark = pytest.mark.integration
 

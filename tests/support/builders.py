@@ -1,4 +1,5 @@
-"""Builders for the exact envelopes AWS sends: SQS records, SNS envelopes, S3 notifications, HTTP API 2.0."""
+"""Builders for the exact envelopes AWS sends (SQS records, SNS envelopes, S3 notifications, HTTP API 2.0),
+and for the image records the tests start from."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 import urllib.parse
 import uuid
 from typing import Any
+
+from lib.model import PENDING, ImageRecord, new_image_id, utc_now
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -164,3 +167,23 @@ class LambdaContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30_000
+
+
+def image_record(image_id: str | None = None, *, created: str | None = None, **fields: Any) -> ImageRecord:
+    """A PENDING image record of a small JPEG under its image key; `fields` replace any value."""
+    image_id = image_id or new_image_id()
+    now = created or utc_now()
+    defaults: dict[str, Any] = {
+        "image_id": image_id,
+        "name": "cat.jpg",
+        "status": PENDING,
+        "created": now,
+        "updated": now,
+        "bucket": "b",
+        "key": f"images/{image_id}.jpg",
+        "content_type": "image/jpeg",
+        "size_bytes": 3,
+        "width": 1,
+        "height": 1,
+    }
+    return ImageRecord(**{**defaults, **fields})

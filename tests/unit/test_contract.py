@@ -105,7 +105,8 @@ def test_the_spec_has_examples_for_its_responses_and_parameters():
 @pytest.mark.parametrize("where, schema_pointer, value", EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_every_example_keeps_to_its_own_schema(where, schema_pointer, value):
     if _resolve_pointer(schema_pointer).get("format") == "binary":
-        return
+        # A binary body's example is a placeholder for bytes: JSON Schema has nothing to check in it.
+        pytest.skip(f"{where}: a binary body (format: binary) has no JSON value to validate")
     # The whole document is the root schema, so "#/components/schemas/..." references resolve.
     validator = Draft202012Validator({**spec_document(), "$ref": "#" + schema_pointer})
     errors = [error.message for error in validator.iter_errors(value)]

@@ -185,7 +185,7 @@ def test_given_a_numeric_host_in_a_non_standard_form_when_fetched_then_url_not_a
 
 
 @pytest.mark.parametrize("host", ENCODED_LOOPBACK)
-def test_given_an_encoded_host_when_checked_then_it_is_recognised_as_non_canonical(host: str) -> None:
+def test_given_an_encoded_host_when_checked_then_it_is_recognized_as_non_canonical(host: str) -> None:
     assert is_noncanonical_numeric_host(host)
 
 

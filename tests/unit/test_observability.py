@@ -9,8 +9,8 @@ import json
 import pytest
 
 from handlers import deliver, recognize
-from lib import observability, webhooks
-from lib.processing import Outcome
+from lib import delivery, observability
+from lib.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
 
@@ -104,16 +104,16 @@ def test_recognize_counts_done_failed_by_reason_and_latency(flushed):
 
 
 def test_deliver_counts_attempts_deliveries_dead_letters_and_end_to_end_latency(flushed):
-    deliverer = deliver.Deliverer(delivery=None, queue_url="q", dead_letter_queue_url="dlq", max_attempts=3)
+    deliverer = deliver.Deliverer(delivery=None, queue=None, max_attempts=3)
     event = deliver.CompletionEvent.for_image("image.recognized", {"image_id": "a", "created_at": "x"})
     recent = deliver.CompletionEvent.for_image(
         "image.recognized", {"image_id": "b", "created_at": "2026-01-01T00:00:00.000000Z"}
     )
-    deliverer._observe(recent, webhooks.Decision(webhooks.DELIVERED, "HTTP 204"), attempt=1)
-    deliverer._observe(event, webhooks.Decision(webhooks.RETRY, "HTTP 500"), attempt=2)  # retried: not dead yet
-    deliverer._observe(event, webhooks.Decision(webhooks.RETRY, "HTTP 500"), attempt=3)  # the queue's last try
-    deliverer._observe(event, webhooks.Decision(webhooks.PERMANENT, "HTTP 410"), attempt=1)
-    deliverer._observe(event, webhooks.Decision("skipped", "already delivered"), attempt=1)
+    deliverer._observe(recent, delivery.Decision(delivery.DELIVERED, "HTTP 204"), attempt=1)
+    deliverer._observe(event, delivery.Decision(delivery.RETRY, "HTTP 500"), attempt=2)  # retried: not dead yet
+    deliverer._observe(event, delivery.Decision(delivery.RETRY, "HTTP 500"), attempt=3)  # the queue's last try
+    deliverer._observe(event, delivery.Decision(delivery.PERMANENT, "HTTP 410"), attempt=1)
+    deliverer._observe(event, delivery.Decision("skipped", "already delivered"), attempt=1)
     found = names(flushed())
     assert found["WebhookAttempts"] == 4 and found["WebhooksDelivered"] == 1
     assert found["WebhooksDeadLettered"] == 2
@@ -213,7 +213,7 @@ def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
     from botocore.exceptions import ClientError
 
     from lib.errors import TransientError
-    from lib.recognition import Recognizer
+    from lib.rekognition_client import Recognizer
     from lib.throttling import Throttled
 
     def throttled_rekognition():

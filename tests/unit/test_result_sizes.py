@@ -12,10 +12,11 @@ import json
 import pytest
 
 from lib.events import RECOGNIZED, CompletionEvent
+from lib.image_items import image_item, serialise
 from lib.model import ImageRecord, Label
-from lib.recognition import Recognizer
-from lib.repository import _image_item, _serialise
+from lib.rekognition_client import Recognizer
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
+from tests.support.builders import image_record
 
 pytestmark = pytest.mark.unit
 
@@ -39,12 +40,11 @@ def largest_record() -> ImageRecord:
         "text": ["x" * 500 for _ in range(100)],
         "moderation": [{"name": LONG, "confidence": 99.99, "parent": LONG} for _ in range(100)],
     }
-    return ImageRecord(
-        image_id="f" * 32,
+    return image_record(
+        "f" * 32,
+        created="2026-11-30T00:00:00.000000Z",
         name="n" * 200,
         status="DONE",
-        created="2026-11-30T00:00:00.000000Z",
-        updated="2026-11-30T00:00:00.000000Z",
         bucket="b" * 63,
         key="images/" + "k" * 200,
         content_type="image/jpeg",
@@ -60,12 +60,12 @@ def largest_record() -> ImageRecord:
 def test_the_largest_image_item_fits_a_dynamodb_item_():
     record = largest_record()
     item = {
-        **_image_item(record),
+        **image_item(record),
         "labels": json.dumps([label.to_dict() for label in record.labels]),
         "details": json.dumps(record.details),
         "failure": json.dumps({"code": "X" * 64, "message": "m" * 1000}),
     }
-    size = item_size(_serialise(item))
+    size = item_size(serialise(item))
     assert size < ITEM_LIMIT_BYTES, size
 
 

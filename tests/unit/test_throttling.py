@@ -70,7 +70,7 @@ def test_requeue_delay_doubles_and_stays_within_sqs_ceiling():
 @pytest.mark.parametrize(
     "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "SlowDown"]
 )
-def test_throttle_codes_of_rekognition_dynamodb_sns_and_s3_are_recognised(code):
+def test_throttle_codes_of_rekognition_dynamodb_sns_and_s3_are_recognized(code):
     assert is_throttle(code)
 
 

@@ -16,9 +16,9 @@ import requests
 
 from local import topology
 from local.stack import LocalStack
-from tests.e2e.conftest import Stack, stack_options
+from tests.support.e2e_stack import Stack, stack_options
+from tests.support.fetch_servers import FixtureServer, RecordingListener
 from tests.support.ssrf_corpus import Ports
-from tests.unit.fetch_servers import FixtureServer, RecordingListener
 
 
 @dataclass

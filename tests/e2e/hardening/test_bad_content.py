@@ -14,8 +14,8 @@ import time
 import pytest
 
 from tests.support import hostile_images as images
+from tests.support.fetch_servers import Counter, Handler, body, chunked, dribble
 from tests.support.waiting import wait_until
-from tests.unit.fetch_servers import Counter, Handler, body, chunked, dribble
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.fetch_servers import body, redirect
 from tests.support.ssrf_corpus import api_cases, unsafe_targets
-from tests.unit.fetch_servers import body, redirect
 
 pytestmark = pytest.mark.e2e
 

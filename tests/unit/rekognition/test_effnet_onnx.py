@@ -42,7 +42,7 @@ def test_stale_or_empty_cache_files_are_rebuilt(empty_cache):
     assert not stale.exists()
 
 
-def test_the_converted_model_recognises_the_tabby_cat(empty_cache):
+def test_the_converted_model_recognizes_the_tabby_cat(empty_cache):
     from PIL import Image
 
     from local.rekognition.labels import ImageNetClassifier

@@ -17,9 +17,7 @@ from lib.errors import AlreadyExists, InvalidImage
 from lib.events import FAILED as EVENT_FAILED
 from lib.events import RECOGNIZED, CompletionEvent, ObjectCreated
 from lib.model import DONE, FAILED, PENDING, Failure, ImageRecord
-from lib.publisher import EventPublisher
-from lib.recognition import Recognizer
-from lib.repository import ImageRepository
+from lib.ports import Analyser, Publisher, RecognitionRecords
 from lib.storage import image_id_from_key
 
 logger = Logger(child=True)
@@ -35,7 +33,7 @@ class Outcome:
 
 
 class RecognitionWorkflow:
-    def __init__(self, repository: ImageRepository, recognizer: Recognizer, publisher: EventPublisher):
+    def __init__(self, repository: RecognitionRecords, recognizer: Analyser, publisher: Publisher):
         self.repository = repository
         self.recognizer = recognizer
         self.publisher = publisher

@@ -1,9 +1,9 @@
 """Amazon Rekognition adapter: one image in S3 in, labels and optional details out.
 
-Rekognition's error codes are translated here into three domain outcomes: the image is unusable
-(InvalidImage: permanent, the image is marked FAILED), the caller is over its quota (Throttled:
-backed off here, then re-queued by the handler, never dead-lettered), or the call may work later
-(TransientError: the queue retries it).
+Rekognition's error codes are translated (through lib/aws_errors.py) into three domain outcomes:
+the image is unusable (InvalidImage: permanent, the image is marked FAILED), the caller is over its
+quota (Throttled: backed off here, then re-queued by the handler, never dead-lettered), or the call
+may work later (TransientError: the queue retries it).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.aws_errors import Translation, call_aws
 from lib.clients import client
-from lib.errors import InvalidImage, TransientError
+from lib.errors import InvalidImage
 from lib.model import Label
-from lib.throttling import Backoff, Throttled, is_throttle
+from lib.throttling import Backoff
 
 # The image itself is the problem: retrying cannot help.
 _PERMANENT = frozenset(
@@ -103,21 +104,22 @@ class Recognizer:
         return self._backoff.run(lambda: self._call_once(operation, **kwargs))
 
     def _call_once(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        return call_aws(lambda: getattr(self._rekognition(), operation)(**kwargs), _translation(operation))
 
-        try:
-            return getattr(self._rekognition(), operation)(**kwargs)
-        except ClientError as e:
-            code = e.response["Error"]["Code"]
-            if code in _PERMANENT:
-                raise InvalidImage(
-                    f"Rekognition rejected the image ({code}): {e.response['Error'].get('Message', '')}"
-                ) from e
-            if is_throttle(code):
-                raise Throttled("Rekognition", f"Rekognition {operation} was throttled ({code})") from e
-            raise TransientError(f"Rekognition {operation} failed ({code})") from e
-        except BotoCoreError as e:
-            raise TransientError(f"Rekognition {operation} could not be reached: {e}") from e
+
+def _rejected(code: str, error: Any) -> InvalidImage:
+    return InvalidImage(f"Rekognition rejected the image ({code}): {error.response['Error'].get('Message', '')}")
+
+
+def _translation(operation: str) -> Translation:
+    return Translation(
+        failed=lambda code, e: (
+            f"Rekognition {operation} failed ({code})" if code else f"Rekognition {operation} could not be reached: {e}"
+        ),
+        dependency="Rekognition",
+        codes=dict.fromkeys(_PERMANENT, _rejected),
+        throttled=lambda code: f"Rekognition {operation} was throttled ({code})",
+    )
 
 
 def _image_properties(properties: dict[str, Any]) -> dict[str, Any]:

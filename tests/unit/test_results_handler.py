@@ -5,7 +5,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from handlers import images
+from handlers import results
 from lib.repository import Page
 from tests.support.builders import http_event
 
@@ -27,7 +27,7 @@ class RecordingRepository:
 
 def list_images(query):
     repository = RecordingRepository()
-    response = images.handle(APIGatewayProxyEventV2(http_event("GET", "/images", query=query)), repository)
+    response = results.handle(APIGatewayProxyEventV2(http_event("GET", "/images", query=query)), repository)
     return response["statusCode"], json.loads(response["body"]), repository.calls
 
 

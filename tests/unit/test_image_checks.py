@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lib.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
-from lib.images import ImageInfo, ImageLimits, inspect_image
+from lib.image_checks import ImageInfo, ImageLimits, inspect_image
 
 pytestmark = pytest.mark.unit
 
@@ -356,6 +356,6 @@ def test_given_another_format_when_inspected_then_unsupported_media_type_names_i
     [bytes(range(256)), b"hello world", b"\xff\xd8", b"\xff\xd8\x00", b"\x89PNG\r\n", b"\x00", b"BMx"],
     ids=["random", "text", "jpeg-soi-only", "jpeg-soi-then-junk", "png-signature-cut", "nul", "bm-short"],
 )
-def test_given_unrecognisable_bytes_when_inspected_then_unsupported_media_type(data: bytes) -> None:
+def test_given_unrecognizable_bytes_when_inspected_then_unsupported_media_type(data: bytes) -> None:
     with pytest.raises(UnsupportedMediaType, match="not recognised"):
         inspect_image(data)

@@ -1,4 +1,7 @@
-"""images: `GET /images?limit=&cursor=&label=` (newest first), `GET /images/{id}` and its `/content`."""
+"""The results API, the `images` function in serverless.yml.
+
+`GET /images?limit=&cursor=&label=` (newest first), `GET /images/{id}` and its `/content`.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,129 @@
+"""How the image table stores an image: keys, the item <-> ImageRecord mapping, and the label listing's cursors.
+
+The repository (lib/repository.py) decides what to read and write; this module only shapes items.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from lib import listing
+from lib.errors import InvalidRequest
+from lib.model import Failure, ImageRecord, Label, normalise_label
+
+IMAGE_SK = "IMAGE"
+
+
+def image_pk(image_id: str) -> str:
+    return f"IMAGE#{image_id}"
+
+
+# --- item mapping ----------------------------------------------------------------------------------
+def image_item(record: ImageRecord) -> dict[str, Any]:
+    return {
+        "pk": image_pk(record.image_id),
+        "sk": IMAGE_SK,
+        "listing": listing.partition_for(record.image_id),
+        "image_id": record.image_id,
+        "name": record.name,
+        "status": record.status,
+        "created": record.created,
+        "updated": record.updated,
+        "bucket": record.bucket,
+        "key": record.key,
+        "content_type": record.content_type,
+        "size_bytes": record.size_bytes,
+        "width": record.width,
+        "height": record.height,
+        "source_url": record.source_url or "",
+        "labels": "[]",
+        "details": "{}",
+        "failure": "",
+        "upload_etag": record.upload_etag or "",
+    }
+
+
+def record_from_item(item: dict[str, Any]) -> ImageRecord:
+    failure = json.loads(item["failure"]) if item.get("failure") else None
+    return ImageRecord(
+        image_id=item["image_id"],
+        name=item["name"],
+        status=item["status"],
+        created=item["created"],
+        updated=item["updated"],
+        bucket=item["bucket"],
+        key=item["key"],
+        content_type=item["content_type"],
+        size_bytes=int(item["size_bytes"]),
+        width=int(item["width"]),
+        height=int(item["height"]),
+        source_url=item.get("source_url") or None,
+        labels=tuple(Label.from_dict(label) for label in json.loads(item.get("labels") or "[]")),
+        details=json.loads(item.get("details") or "{}"),
+        failure=Failure(**failure) if failure else None,
+        event_published=bool(item.get("event_published")),
+        upload_etag=item.get("upload_etag") or None,
+    )
+
+
+def distinct_labels(labels: Iterable[Label]) -> list[Label]:
+    """One label item per normalised name; the most confident wins."""
+    best: dict[str, Label] = {}
+    for label in labels:
+        key = normalise_label(label.name)
+        if key not in best or label.confidence > best[key].confidence:
+            best[key] = label
+    return sorted(best.values(), key=lambda label: -label.confidence)
+
+
+# --- cursors: the index's LastEvaluatedKey, opaque to clients but checked on the way back in -------
+def label_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    raw = json.dumps(deserialise(last_key), separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_CURSOR_PK = re.compile(r"IMAGE#[0-9a-f]{32}")
+_CURSOR_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
+def label_start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page") from None
+    if (
+        not isinstance(decoded, dict)
+        or set(decoded) != set(fields)
+        or not all(isinstance(v, str) and len(v) <= 512 for v in decoded.values())
+        # A cursor of another label's listing would start the query at a key outside it.
+        or decoded[partition[0]] != partition[1]
+        # Keys of the wrong shape would make DynamoDB itself refuse the query (a ValidationException).
+        or not _CURSOR_PK.fullmatch(decoded["pk"])
+        or not (decoded["sk"] == IMAGE_SK or decoded["sk"].startswith("LABEL#"))
+        or not _CURSOR_CREATED.fullmatch(decoded["created"])
+    ):
+        raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
+    return {"ExclusiveStartKey": serialise(decoded)}
+
+
+def serialise(plain: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in plain.items()}
+
+
+def deserialise(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}

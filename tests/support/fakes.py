@@ -1,0 +1,147 @@
+"""In-memory stand-ins for the adapters the use cases depend on (lib/ports.py), with no AWS and no network.
+
+Each fake keeps what was done to it, so a test can state the outcome, and can be told to fail
+the way its real adapter reports failures (domain errors only). tests/unit/test_ports.py checks
+that every method here has the signature of the Protocol it implements, as the real adapter does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from lib.errors import AlreadyExists, RemoteClientError, TransientError
+from lib.events import CompletionEvent
+from lib.fetch import FetchedImage
+from lib.model import PENDING, Failure, ImageRecord, Label, utc_now
+from lib.rekognition_client import Recognition
+from lib.webhook_sender import Reply
+
+
+class FakeFetcher:
+    """Serves the bytes it was given, by URL; any other URL is a 404 of the remote server."""
+
+    def __init__(self, pages: dict[str, bytes] | None = None):
+        self.pages = dict(pages or {})
+        self.fetched: list[str] = []
+
+    def fetch(self, url: str) -> FetchedImage:
+        self.fetched.append(url)
+        if url not in self.pages:
+            raise RemoteClientError("The server answered HTTP 404 (Not Found).")
+        return FetchedImage(content=self.pages[url])
+
+
+class FakeImageStore:
+    def __init__(self, bucket: str = "images-bucket", failing: bool = False):
+        self.bucket = bucket
+        self.failing = failing
+        self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
+        if self.failing:
+            raise TransientError("could not store the image: the bucket is unavailable")
+        self.objects[key] = (data, content_type, dict(metadata))
+
+
+class FakeImageRepository:
+    """The image table as a dict, with the real repository's conditions: a PENDING record is
+    created once, completed once, and a flag is set only on a record that exists."""
+
+    def __init__(self, *records: ImageRecord):
+        self.records: dict[str, ImageRecord] = {record.image_id: record for record in records}
+        self.delivered: set[str] = set()
+
+    # --- ingest
+    def create_pending(self, record: ImageRecord) -> None:
+        if record.image_id in self.records:
+            raise AlreadyExists("conditional put_item found the record in another state")
+        self.records[record.image_id] = record
+
+    def delete(self, image_id: str) -> None:
+        self.records.pop(image_id, None)
+
+    # --- recognition
+    def get(self, image_id: str) -> ImageRecord | None:
+        return self.records.get(image_id)
+
+    def complete(
+        self,
+        record: ImageRecord,
+        status: str,
+        labels: Iterable[Label] = (),
+        details: dict[str, Any] | None = None,
+        failure: Failure | None = None,
+    ) -> ImageRecord:
+        current = self.records.get(record.image_id)
+        if current is None or current.status != PENDING:
+            raise AlreadyExists("conditional update_item found the record in another state")
+        finished = dataclasses.replace(
+            current, status=status, updated=utc_now(), labels=tuple(labels), details=details or {}, failure=failure
+        )
+        self.records[record.image_id] = finished
+        return finished
+
+    def mark_event_published(self, image_id: str) -> None:
+        self._require(image_id)
+        self.records[image_id] = dataclasses.replace(self.records[image_id], event_published=True)
+
+    # --- delivery
+    def is_delivered(self, image_id: str) -> bool:
+        return image_id in self.delivered
+
+    def mark_delivered(self, image_id: str) -> None:
+        self._require(image_id)
+        self.delivered.add(image_id)
+
+    def _require(self, image_id: str) -> None:
+        if image_id not in self.records:
+            raise AlreadyExists("conditional update_item found no record")
+
+
+class FakeAnalyser:
+    """Answers every image with the same labels, or raises the error it was given."""
+
+    def __init__(self, labels: Iterable[Label] = (Label("Cat", 98.5),), error: Exception | None = None):
+        self.labels = list(labels)
+        self.error = error
+        self.analysed: list[tuple[str, str, str | None]] = []
+
+    def analyse(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
+        self.analysed.append((bucket, key, version_id))
+        if self.error is not None:
+            raise self.error
+        return Recognition(labels=list(self.labels))
+
+
+class FakePublisher:
+    def __init__(self, failures: int = 0):
+        self.failures = failures  # how many publishes fail before one succeeds
+        self.published: list[CompletionEvent] = []
+
+    def publish(self, event: CompletionEvent) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError(f"could not publish {event.type} for image {event.image_id}")
+        self.published.append(event)
+
+
+@dataclasses.dataclass(frozen=True)
+class Post:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout_seconds: int
+
+
+class FakeWebhookSender:
+    """A receiver that answers each POST with the next reply it was given, then 204."""
+
+    def __init__(self, *replies: Reply):
+        self.replies = list(replies)
+        self.posts: list[Post] = []
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_seconds: int) -> Reply:
+        self.posts.append(Post(url, body, dict(headers), timeout_seconds))
+        return self.replies.pop(0) if self.replies else Reply(204)
