@@ -202,16 +202,16 @@ class LocalStack:
         self.emulator = self._make_emulator()
         aws = getattr(self.emulator, "planned_endpoint", None) or self.emulator.start()
         self.rekognition_url = self._rekognition_endpoint(aws)
-        # Its models take the longest to load and depend on nothing else here: they load while
-        # the rest starts, and `ready` waits for them (_warm_rekognition).
+        # Its models take the longest to load and depend on nothing else here: they load, and are
+        # warmed with one call, while the rest starts; `ready` waits for them (_warm_rekognition).
         self._start_rekognition(aws)
+        self._rekognition_warming = _Background(lambda: self._listen_and_warm_rekognition(began), "rekognition")
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
 
         session = self._start_workers_and_resources(aws, began)
-        self._wait_for_rekognition()
         self._start_pollers(session)
 
         routes = [Route(r.method, r.path, r.function, r.authorizer) for r in self.topology.routes]
@@ -316,8 +316,6 @@ class LocalStack:
         if self.iam is not None:
             self.iam.configure(self.topology, self.ids)
         self._store_webhook_secret(session)
-        # The bucket exists now: warm Rekognition while the workers finish starting.
-        self._rekognition_warming = _Background(lambda: self._warm_rekognition(began), "rekognition-warmup")
         self._progress(f"provisioned {self._resource_summary()}", began)
         runtime.wait_started()
         actual = self._function_specs(self.ids)
@@ -535,21 +533,18 @@ class LocalStack:
         )
         return [name.strip() for name in str(declared).split(",") if name.strip()]
 
+    def _listen_and_warm_rekognition(self, began: float) -> None:
+        self._wait_for_rekognition()
+        self._warm_rekognition(began)
+
     def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
         """`ready` means a recognition call is served warm: the models loaded, and each used once."""
         if self.options.rekognition != "local":
             return  # moto answers at once; real Rekognition is AWS's to keep warm, and bills each call
         if not self._rekognition_models_ready.wait(timeout):
             raise StackError(f"the local Rekognition service did not load its models within {timeout:.0f} s")
-        features = self._recognition_features()
-        session = self.session()
-        took = warm_rekognition(
-            session.client("rekognition", endpoint_url=self.rekognition_url),
-            session.client("s3"),
-            self.physical("ImagesBucket"),
-            FIXTURES_DIR / WARMUP_IMAGE,
-            features,
-        )
+        rekognition = self.session().client("rekognition", endpoint_url=self.rekognition_url)
+        took = warm_rekognition(rekognition, FIXTURES_DIR / WARMUP_IMAGE, self._recognition_features())
         self.rekognition_warmup_ms = took
         self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
 

@@ -57,6 +57,11 @@ class MotoEmulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            # moto keeps its resources in this process, not in the server: without this, the next
+            # emulator started here would find this one's tables and queues.
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
 
 
 def _server_class(wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None) -> Any:

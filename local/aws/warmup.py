@@ -1,10 +1,10 @@
 """One recognition call before the stack says `ready`, so that the first image is served warm.
 
-The local Rekognition service loads its models in the background; its first inference is slower
-still (memory allocated, kernels chosen), and so is its first read from S3. The first image would
-pay for all three. Calling each operation the recognize function will call, once, on an image in
-the images bucket, as recognize names them, moves that cost before `ready`. The image is stored
-outside the `images/` prefix, so no notification fires, and removed afterwards.
+The local Rekognition service loads its models in the background, and its first inference is
+slower still (memory allocated, kernels chosen); the first image would pay for both. Calling each
+operation the recognize function will call, once, as recognize names them, moves that cost before
+`ready`. The image goes as bytes, so the call needs no bucket and runs while the resources are
+still being created; the service builds its S3 client before it says its models are ready.
 """
 
 from __future__ import annotations
@@ -24,16 +24,11 @@ _CALLS = {
     "moderation": ("detect_moderation_labels", {}),
 }
 TRIES = 3  # a service started with a fault rate may fail a call on purpose
-WARMUP_KEY = "warmup/image.jpg"
 
 
-def warm_rekognition(rekognition: Any, s3: Any, bucket: str, image: Path, features: Iterable[str]) -> float:
+def warm_rekognition(rekognition: Any, image: Path, features: Iterable[str]) -> float:
     """Calls each operation the features need; returns the milliseconds it took."""
-    s3.put_object(Bucket=bucket, Key=WARMUP_KEY, Body=image.read_bytes(), ContentType="image/jpeg")
-    try:
-        return _call_each(rekognition, {"Image": {"S3Object": {"Bucket": bucket, "Name": WARMUP_KEY}}}, set(features))
-    finally:
-        s3.delete_object(Bucket=bucket, Key=WARMUP_KEY)
+    return _call_each(rekognition, {"Image": {"Bytes": image.read_bytes()}}, set(features))
 
 
 def _call_each(rekognition: Any, payload: dict[str, Any], features: set[str]) -> float:

@@ -33,6 +33,8 @@ SHARED_IMPORTS = (
     "aws_lambda_powertools.utilities.batch",
 )
 DEFAULT_PRELOAD = SHARED_IMPORTS
+# The AWS services the handlers build clients for (lib/clients.py, powertools' parameters).
+SHARED_AWS_SERVICES = ("dynamodb", "rekognition", "s3", "sns", "sqs", "ssm")
 
 
 class ZygoteError(RuntimeError):
@@ -52,6 +54,8 @@ class Zygote:
                     str(theirs.fileno()),
                     "--preload",
                     ",".join(preload),
+                    "--aws-services",
+                    ",".join(SHARED_AWS_SERVICES if "boto3" in preload else ()),
                 ],  # fmt: skip
                 cwd=cwd,
                 env=dict(env),

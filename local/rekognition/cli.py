@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 
+from . import s3_source
 from .models import ModelSet, for_features, shared_models
 from .service import RekognitionService
 
@@ -84,13 +85,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rekognition: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr, flush=True)
         return 1
     print(f"rekognition: listening on {url}", flush=True)
-    service.on_models_ready(_report_ready)
+    service.on_models_ready(_report_ready if args.upstream else _warm_s3_then_report_ready)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         service.stop()
     return 0
+
+
+def _warm_s3_then_report_ready(models: ModelSet) -> None:
+    # "models ready" tells the stack a call is now served warm, S3Object reads included.
+    s3_source.warm()
+    _report_ready(models)
 
 
 def _report_ready(models: ModelSet) -> None:

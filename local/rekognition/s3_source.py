@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import os
 import re
@@ -49,16 +50,28 @@ def _caller_credentials() -> dict[str, str]:
     return {"aws_access_key_id": access_key, "aws_secret_access_key": secret, "aws_session_token": None}
 
 
+@functools.cache
+def _session() -> Any:
+    """One boto3 session for every caller's client: it parses S3's service model once, and each
+    client is then built in a few ms. The credentials go to each client, never to the session."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+def warm() -> None:
+    """Builds the service's own client now, so that the first read does not parse S3's model."""
+    s3_client()
+
+
 def s3_client() -> Any:
     credentials = _caller_credentials()
     key = (*(os.environ.get(name, "") for name in _ENVIRONMENT_KEYS), credentials.get("aws_access_key_id", ""))
     with _lock:
         client = _clients.get(key)
         if client is None:
-            import boto3
-
             region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or _DEFAULT_REGION
-            client = boto3.session.Session(**credentials).client("s3", region_name=region)
+            client = _session().client("s3", region_name=region, **credentials)
             if key[:-1] != next(iter(_clients), key)[:-1]:
                 _clients.clear()  # the endpoint moved: every cached client is stale
             _clients[key] = client

@@ -49,9 +49,12 @@ def flow(stack):
     assert response.status_code == 202, response.text
     image_id = response.json()["image_id"]
     [delivery] = wait_until(lambda: stack.deliveries_for(image_id), 60, "the webhook")
-    # The deliver function logs its try once the receiver has answered: wait for that line.
+    # The deliver function logs its try once the receiver has answered, and the runtime its platform
+    # lines once the handler has returned, after the webhook arrived: wait for both.
     built = wait_until(
-        lambda: (found := trace.build(image_id, entries(stack))).webhook_answered_ms and found, 30, "the trace"
+        lambda: (found := trace.build(image_id, entries(stack))).webhook_answered_ms and not found.missing and found,
+        30,
+        "the trace",
     )
     return image_id, (delivery.received_at - uploaded_at) * 1000, built
 

@@ -439,11 +439,15 @@ FORKED = pytest.param(
 )
 
 
+def _keys(access_key: str) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": f"{access_key}-secret"}
+
+
 @pytest.mark.parametrize("preload", [FORKED, None], ids=["forked", "fresh-interpreter"])
 def test_workers_forked_from_the_zygote_have_the_shared_imports_and_each_its_own_environment(log_path, preload):
     functions = [
-        sample("first", "preloaded", environment={"SAMPLE_SETTING": "first", "AWS_ACCESS_KEY_ID": "role-one"}),
-        sample("second", "preloaded", environment={"SAMPLE_SETTING": "second", "AWS_ACCESS_KEY_ID": "role-two"}),
+        sample("first", "preloaded", environment={"SAMPLE_SETTING": "first", **_keys("role-one")}),
+        sample("second", "preloaded", environment={"SAMPLE_SETTING": "second", **_keys("role-two")}),
     ]
     with LambdaRuntime(functions, project_root=PROJECT_ROOT, log_path=log_path, preload=preload) as runtime:
         first, second = runtime.invoke("first", {}), runtime.invoke("second", {})
@@ -452,8 +456,11 @@ def test_workers_forked_from_the_zygote_have_the_shared_imports_and_each_its_own
     assert (first["setting"], first["key"]) == ("first", "role-one")
     assert (second["setting"], second["key"]) == ("second", "role-two")
     assert first["function_name"] == "first" and second["function_name"] == "second"
-    # AND forked workers found the shared imports loaded already, but no project code
+    # AND forked workers found the shared imports loaded already, and boto3's session warmed, but no project code
     assert first["preloaded"] == second["preloaded"] == (preload is not None)
+    assert first["inherited_session"] == second["inherited_session"] == (preload is not None)
+    # AND a client built on that inherited session signs with the worker's own role, not another's
+    assert (first["signing_key"], second["signing_key"]) == ("role-one", "role-two")
     assert first["project_modules"] == second["project_modules"] == []
 
 
