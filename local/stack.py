@@ -27,7 +27,8 @@ from local import topology as topology_module
 from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
-from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.credentials import FAKE_CREDENTIALS, fake_session
+from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner, allow_origin
 from local.aws.warmup import warm_rekognition
@@ -409,17 +410,7 @@ class LocalStack:
     # --- helpers for callers -------------------------------------------------------------------------
     def session(self) -> Any:
         """A boto3 session for the emulator, with fake credentials."""
-        import boto3
-
-        return _EndpointSession(
-            boto3.session.Session(
-                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-                region_name=self.topology.region,
-            ),
-            self.emulator.endpoint,
-        )
+        return fake_session(self.topology.region, self.emulator.endpoint)
 
     @property
     def functions_log(self) -> Path | None:
@@ -696,21 +687,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-class _EndpointSession:
-    """A boto3 session whose clients all talk to one endpoint."""
-
-    def __init__(self, session: Any, endpoint: str):
-        self._session = session
-        self.endpoint = endpoint
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("endpoint_url", self.endpoint)
-        return self._session.client(service, **kwargs)
-
-    def resource(self, service: str, **kwargs: Any) -> Any:
-        return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
 
 
 def _drain(stream: Any, denials: list[str], models_ready: threading.Event) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from local import topology as topology_module
-from local.aws.emulator import FAKE_CREDENTIALS
+from local.aws.credentials import fake_session
 from local.paths import ENDPOINTS_FILE
 from local.topology import PhysicalIds, Topology, resolve
 
@@ -75,17 +75,8 @@ def main(argv: list[str]) -> int:
     if not endpoints_file.exists():
         print(f"token: no running stack ({endpoints_file} is missing): run `AUTH=cognito make local`", file=sys.stderr)
         return 1
-    import boto3
-
     topology = topology_module.load(args.stage, params={"auth": "cognito"})
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=json.loads(endpoints_file.read_text())["aws"],
-        region_name=topology.region,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-    )
+    cognito = fake_session(topology.region, json.loads(endpoints_file.read_text())["aws"]).client("cognito-idp")
     try:
         print(issue_token(cognito, topology, args.user))
     except TokenError as error:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from local import topology
-from local.aws.emulator import FAKE_CREDENTIALS
+from local.aws.credentials import fake_session
 from local.commands.dead_letters import Moved, RedriveError, move_by_copy, move_with_task
 from local.paths import ENDPOINTS_FILE
 
@@ -156,13 +156,7 @@ def _place(args: argparse.Namespace) -> Place:
                 f"no running local stack ({endpoints_file.name}: {error}); start it with make local"
             ) from None
         system = topology.load("local")
-        session = boto3.session.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=system.region,
-        )
-        return Place(session, endpoint, system.stack_name, "local")
+        return Place(fake_session(system.region, endpoint), endpoint, system.stack_name, "local")
     system = topology.load(args.stage or "dev")
     try:
         session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
