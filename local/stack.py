@@ -7,7 +7,6 @@ gateway. `.local/endpoints.json` is written once all of it answers and removed o
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -34,6 +33,7 @@ from local.aws.provision import Provisioner, allow_origin
 from local.aws.warmup import warm_rekognition
 from local.console import routes as console_routes
 from local.console.operations import local_operations
+from local.endpoints import Endpoints, endpoints_file, write_endpoints
 from local.errors import StackError
 from local.functions.pollers import QueueMapping
 from local.functions.runtime import FunctionSpec, LambdaRuntime
@@ -103,7 +103,7 @@ class StackOptions:
             webhook_url=env.get("WEBHOOK_URL") or None,
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             api_port=int(env.get("API_PORT", "0") or 0),
-            endpoints_file=Path(env.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE),
+            endpoints_file=endpoints_file(env),
             auth=env.get("AUTH", "none") or "none",
             fixtures_dir=Path(env.get("LOCAL_FIXTURES_DIR") or FIXTURES_DIR),
             log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
@@ -129,24 +129,6 @@ class StackOptions:
     @property
     def worker_cap(self) -> int:
         return self.max_workers or os.cpu_count() or 1
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    api: str
-    aws: str
-    rekognition: str
-    webhook_inbox: str
-    fixtures: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "api": self.api,
-            "aws": self.aws,
-            "rekognition": self.rekognition,
-            "webhook_inbox": self.webhook_inbox,
-            "fixtures": self.fixtures,
-        }
 
 
 class LocalStack:
@@ -246,8 +228,7 @@ class LocalStack:
     def _ready(self, began: float) -> None:
         assert self.endpoints is not None
         if self.options.write_endpoints:
-            self.options.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
-            self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
+            write_endpoints(self.options.endpoints_file, self.endpoints)
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
 
