@@ -9,7 +9,7 @@ import pytest
 
 from local.commands import auth_token, redrive, up
 from local.endpoints import Endpoints, endpoints_file, read_endpoints, write_endpoints
-from local.paths import ENDPOINTS_FILE, PROJECT_ROOT
+from local.paths import ENDPOINTS_FILE
 from local.stack import StackOptions
 
 ENDPOINTS = Endpoints(
@@ -67,13 +67,3 @@ def test_commands_report_the_missing_file_the_variable_names(tmp_path, monkeypat
     assert str(missing) in capsys.readouterr().err
     assert redrive.main(["UploadsDeadLetterQueue", "--local"]) == 1
     assert "no running local stack (nowhere.json:" in capsys.readouterr().err
-
-
-def test_only_local_endpoints_reads_the_variable():
-    readers = [
-        path.relative_to(PROJECT_ROOT).as_posix()
-        for folder in ("local", "lib", "handlers")
-        for path in (PROJECT_ROOT / folder).rglob("*.py")
-        if "LOCAL_ENDPOINTS_FILE" in path.read_text()
-    ]
-    assert readers == ["local/endpoints.py"]
