@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from local.functions.runtime import FunctionSpec, LambdaRuntime
+from local.functions.runtime import LambdaRuntime
+from local.functions.spec import FunctionSpec
 
 
 class Background:

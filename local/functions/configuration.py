@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from local.aws.credentials import FAKE_CREDENTIALS
-from local.functions.runtime import FunctionSpec
+from local.functions.spec import FunctionSpec
 from local.topology import PhysicalIds, Topology, resolve
 
 if TYPE_CHECKING:
