@@ -36,7 +36,7 @@ from local.endpoints import Endpoints, write_endpoints
 from local.errors import StackError
 from local.functions.background import Background, StartingRuntime
 from local.functions.configuration import FunctionConfiguration
-from local.functions.pollers import QueueMapping
+from local.functions.event_sources import start_pollers
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from local.functions.scaling import ScalingPoller
 from local.observability import logs
@@ -233,33 +233,9 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
     def _start_pollers(self, session: Any) -> None:
         """One scaling poller per SQS event source, up to the function's concurrency, as on AWS."""
         assert self.ids is not None and self.runtime is not None
-        for trigger in self.topology.sqs_triggers:
-            # Lambda's event source mapping receives and deletes with the function's role.
-            role_session = self.iam.session(trigger.function, self.topology.region) if self.iam else None
-
-            def make_client(role_session: Any = role_session) -> Any:
-                if role_session is not None:
-                    return role_session.client("sqs", endpoint_url=session.endpoint)
-                return session.client("sqs")
-
-            poller = ScalingPoller(
-                make_client(),
-                QueueMapping(
-                    function_name=trigger.function,
-                    queue_url=self.ids.refs[trigger.queue],
-                    queue_arn=self.ids.attributes[(trigger.queue, "Arn")],
-                    batch_size=trigger.batch_size,
-                    maximum_batching_window=trigger.maximum_batching_window,
-                    report_batch_item_failures=trigger.report_batch_item_failures,
-                ),
-                self.runtime.invoke,
-                max_pollers=self.runtime.concurrency(trigger.function),
-                region=self.topology.region,
-                wait_seconds=self.options.poll_wait_seconds,
-                make_client=make_client,
-            )
-            poller.start()
-            self.pollers.append(poller)
+        wait = self.options.poll_wait_seconds
+        for poller in start_pollers(self.topology, self.ids, self.runtime, session, self.iam, wait):
+            self.pollers.append(poller)  # one by one: stop() stops those started before a failure
 
     def _start_runtime(self, specs: list[FunctionSpec]) -> StartingRuntime:
         runtime = StartingRuntime(
