@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib.deadline import Deadline
 from local.functions.forking import DEFAULT_PRELOAD, ZYGOTE_SUPPORTED, Zygote, ZygoteError
 from local.functions.spec import FunctionInitError, FunctionSpec, InvocationError
 from local.functions.worker_process import DeadlineExceeded, WorkerGone, WorkerProcess, describe_exit
@@ -243,7 +244,8 @@ class WorkerPools:
     def _await_ready(self, slot: Slot, worker: WorkerProcess, spawned_at: float) -> None:
         name = slot.spec.name
         try:
-            hello = worker.receive(spawned_at + self.init_timeout)
+            # The start-up budget counts from the spawn, not from now.
+            hello = worker.receive(Deadline(self.init_timeout - (time.monotonic() - spawned_at)))
         except DeadlineExceeded:
             self._retire(slot, worker)
             raise FunctionInitError(

@@ -19,6 +19,7 @@ import time
 import uuid
 from typing import Any, Self
 
+from lib.deadline import Deadline
 from local.functions.memory import MemoryWatch
 from local.functions.pool import Slot, WorkerPools
 from local.functions.spec import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout
@@ -178,7 +179,7 @@ class LambdaRuntime(WorkerPools):
     def _invoke_on(self, slot: Slot, worker: WorkerProcess, payload_event: str) -> Any:
         name = slot.spec.name
         request_id = str(uuid.uuid4())
-        deadline = time.monotonic() + slot.spec.timeout
+        deadline = Deadline(slot.spec.timeout)
         deadline_epoch_ms = int((time.time() + slot.spec.timeout) * 1000)
         payload = (
             f'{{"request_id": "{request_id}", "deadline_epoch_ms": {deadline_epoch_ms}, "event": {payload_event}}}'

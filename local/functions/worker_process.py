@@ -12,11 +12,11 @@ import selectors
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lib.deadline import Deadline
 from local.functions.forking import Zygote
 from local.functions.spec import FunctionSpec
 from local.functions.worker import FRAME_HEADER
@@ -126,12 +126,12 @@ class WorkerProcess:
     def is_alive(self) -> bool:
         return not self._closed and self.process.poll() is None
 
-    def receive(self, deadline: float) -> dict[str, Any]:
+    def receive(self, deadline: Deadline) -> dict[str, Any]:
         header = self._read_exact(FRAME_HEADER.size, deadline)
         (size,) = FRAME_HEADER.unpack(header)
         return json.loads(self._read_exact(size, deadline))
 
-    def send(self, payload: bytes, deadline: float) -> None:
+    def send(self, payload: bytes, deadline: Deadline) -> None:
         view = memoryview(FRAME_HEADER.pack(len(payload)) + payload)
         with selectors.DefaultSelector() as selector:
             selector.register(self._request_fd, selectors.EVENT_WRITE)
@@ -145,7 +145,7 @@ class WorkerProcess:
                     raise WorkerGone() from error
                 view = view[written:]
 
-    def _read_exact(self, size: int, deadline: float) -> bytes:
+    def _read_exact(self, size: int, deadline: Deadline) -> bytes:
         chunks: list[bytes] = []
         remaining = size
         with selectors.DefaultSelector() as selector:
@@ -163,12 +163,11 @@ class WorkerProcess:
         return b"".join(chunks)
 
     @staticmethod
-    def _wait(selector: selectors.BaseSelector, deadline: float) -> None:
+    def _wait(selector: selectors.BaseSelector, deadline: Deadline) -> None:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.expired:
                 raise DeadlineExceeded()
-            if selector.select(remaining):
+            if selector.select(deadline.remaining()):
                 return
 
     def terminate(self) -> int | None:
