@@ -7,9 +7,9 @@ the host is resolved once through an injectable resolver, every answer is checke
 address policy, and the socket is connected to one of those checked addresses. The connection object
 keeps the original host name, so the Host header, TLS SNI and certificate verification still use it.
 
-A ``Deadline`` also watches each socket opened for one fetch and shuts them all down when the
-fetch's wall-clock budget runs out: per-operation socket timeouts alone cannot stop a server that
-dribbles one byte just before each read timeout, in the body or in the headers.
+A ``Deadline`` (lib/deadline.py's, plus a watchdog) also watches each socket opened for one fetch and
+shuts them all down when the fetch's wall-clock budget runs out: per-operation socket timeouts alone
+cannot stop a server that dribbles one byte just before each read timeout, in the body or in the headers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import re
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 
+from lib import deadline as monotonic
 from lib.addresses import AddressPolicy, IPAddress
 from lib.errors import DownloadTooSlow, HostNotFound, UrlNotAllowed
 
@@ -72,7 +72,7 @@ def describe_seconds(seconds: float) -> str:
     return f"{seconds:g} second" + ("" if seconds == 1 else "s")
 
 
-class Deadline:
+class Deadline(monotonic.Deadline):
     """A wall-clock budget for one fetch that, once spent, shuts down every socket the fetch opened.
 
     It watches a duplicate of each socket's descriptor: TLS wrapping detaches the original socket
@@ -82,8 +82,7 @@ class Deadline:
     """
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._expires_at = time.monotonic() + seconds
+        super().__init__(seconds)
         self._lock = threading.Lock()
         self._watched: list[socket.socket] = []
         self._fired = False
@@ -91,12 +90,9 @@ class Deadline:
         self._timer.daemon = True
         self._timer.start()
 
-    def remaining(self) -> float:
-        return max(0.0, self._expires_at - time.monotonic())
-
     @property
     def expired(self) -> bool:
-        return self._fired or time.monotonic() >= self._expires_at
+        return self._fired or super().expired
 
     def watch(self, sock: socket.socket) -> None:
         duplicate = sock.dup()

@@ -2,23 +2,22 @@
 
 Start order: the emulator (moto in-process), the Rekognition endpoint, the resources, the webhook
 inbox and fixture server, one warm worker per function, the SQS pollers, and last the HTTP
-gateway. `.local/endpoints.json` is written once all of it answers and removed on a clean stop.
+gateway. The endpoints file (local/endpoints.py) is written once all of it answers and removed on a
+clean stop.
+
+This module composes the parts; each job has a module of its own: the options
+(local/stack_options.py), the Rekognition endpoint (local/sidecars/rekognition_service.py), each
+function's configuration (local/functions/configuration.py), the emulators (local/aws/) and the
+gateway (local/apigateway/).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
 import secrets
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,128 +26,32 @@ from local import topology as topology_module
 from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
-from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.credentials import fake_session
+from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner, allow_origin
-from local.aws.warmup import warm_rekognition
 from local.console import routes as console_routes
 from local.console.operations import local_operations
+from local.endpoints import Endpoints, write_endpoints
 from local.errors import StackError
-from local.functions.pollers import QueueMapping
+from local.functions.background import Background, StartingRuntime
+from local.functions.configuration import FunctionConfiguration
+from local.functions.event_sources import start_pollers
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from local.functions.scaling import ScalingPoller
 from local.observability import logs
-from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR, PROJECT_ROOT, SERVERLESS_YML
+from local.paths import PROJECT_ROOT, SERVERLESS_YML
 from local.rate_limits import TokenBucket
 from local.sidecars.fixtures import FixtureServer
 from local.sidecars.inbox import WebhookInbox
+from local.sidecars.rekognition_service import RekognitionSidecar
+from local.stack_options import StackOptions
 from local.topology import PhysicalIds, Topology, resolve
 
 logger = logging.getLogger("local.stack")
 
-REKOGNITION_MODES = ("local", "moto", "aws")
-# Small, and with a face and text nearby in the fixtures; any JPEG would warm the models.
-WARMUP_IMAGE = "chelsea.jpg"
-EMULATORS = ("moto", "localstack", "ministack")
-AUTH_MODES = ("none", "cognito")
 
-
-@dataclass
-class StackOptions:
-    stage: str = "local"
-    emulator: str = "moto"
-    rekognition: str = "local"
-    fixtures_dir: Path = FIXTURES_DIR
-    # Where webhooks go; None means the stack's own inbox.
-    webhook_url: str | None = None
-    webhook_secret: str | None = None
-    # Extra environment per function name, after serverless.yml's: tests shorten retry delays with it.
-    function_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    api_port: int = 0
-    # The functions' log; None means log_dir's functions.log, or the terminal when that is None too.
-    log_path: Path | None = None
-    # Where the run's logs are kept after it stops (functions and API access log), started afresh.
-    log_dir: Path | None = None
-    write_endpoints: bool = True
-    endpoints_file: Path = ENDPOINTS_FILE
-    # Long-poll length: a receive returns as soon as a message arrives; this bounds how long a stop waits.
-    poll_wait_seconds: int = 1
-    rekognition_fail_rate: float = 0.0
-    # The private addresses the fetcher may reach: None means the stack's fixture server, "" none at
-    # all (as on a deployed stage), anything else is taken as the stage's fetchAllowlist.
-    fetch_allowlist: str | None = None
-    # serverless.yml's `auth` stage parameter: "cognito" puts the API routes behind the JWT
-    # authorizer, with a user pool in the emulator; off by default, as in serverless.yml.
-    auth: str = "none"
-    # Limits (docs/scaling.md). Workers per function at most: the event source's MaximumConcurrency
-    # or the function's reserved concurrency, capped by this; 0 means the number of cores.
-    max_workers: int = 0
-    # Rekognition's per-operation TPS quota, for REKOGNITION=local or moto; 0 leaves it off.
-    rekognition_tps: float = 0.0
-    # The HTTP API throttle (rate, burst): None takes serverless.yml's, () turns it off.
-    api_throttle: tuple[float, int] | tuple[()] | None = None
-    # Each function calls AWS as its own role, checked as AWS checks it (local/aws/iam/). Off only
-    # where the emulator cannot be wrapped (LocalStack) or Rekognition is real (REKOGNITION=aws).
-    enforce_iam: bool = True
-    serverless_yml: Path | None = None
-    # A save under handlers/ or lib/ replaces the affected functions' workers (make local turns it on).
-    reload: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> StackOptions:
-        options = cls(
-            emulator=env.get("EMULATOR", "moto") or "moto",
-            rekognition=env.get("REKOGNITION", "local") or "local",
-            webhook_url=env.get("WEBHOOK_URL") or None,
-            webhook_secret=env.get("WEBHOOK_SECRET") or None,
-            api_port=int(env.get("API_PORT", "0") or 0),
-            endpoints_file=Path(env.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE),
-            auth=env.get("AUTH", "none") or "none",
-            fixtures_dir=Path(env.get("LOCAL_FIXTURES_DIR") or FIXTURES_DIR),
-            log_path=Path(env["LOCAL_LOG_FILE"]) if env.get("LOCAL_LOG_FILE") else None,
-            max_workers=int(env.get("LOCAL_MAX_WORKERS") or 0),
-            rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
-            serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
-            log_dir=LOGS_DIR / "local",
-            reload=(env.get("LOCAL_RELOAD") or "0") != "0",
-        )
-        options.validate()
-        return options
-
-    def validate(self) -> None:
-        if self.rekognition not in REKOGNITION_MODES:
-            raise StackError(f"REKOGNITION must be one of {', '.join(REKOGNITION_MODES)}; got {self.rekognition!r}")
-        if self.emulator not in EMULATORS:
-            raise StackError(f"EMULATOR must be one of {', '.join(EMULATORS)}; got {self.emulator!r}")
-        if self.auth not in AUTH_MODES:
-            raise StackError(f"AUTH must be one of {', '.join(AUTH_MODES)}; got {self.auth!r}")
-        if self.max_workers < 0 or self.rekognition_tps < 0:
-            raise StackError("LOCAL_MAX_WORKERS and REKOGNITION_TPS must not be negative")
-
-    @property
-    def worker_cap(self) -> int:
-        return self.max_workers or os.cpu_count() or 1
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    api: str
-    aws: str
-    rekognition: str
-    webhook_inbox: str
-    fixtures: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "api": self.api,
-            "aws": self.aws,
-            "rekognition": self.rekognition,
-            "webhook_inbox": self.webhook_inbox,
-            "fixtures": self.fixtures,
-        }
-
-
-class LocalStack:
+class LocalStack(RekognitionSidecar, FunctionConfiguration):
     def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
         self.options = options or StackOptions()
         self.options.validate()
@@ -161,7 +64,7 @@ class LocalStack:
         self.emulator: Any = None
         self.rekognition_process: subprocess.Popen[str] | None = None
         self._rekognition_models_ready = threading.Event()
-        self._rekognition_warming: _Background | None = None
+        self._rekognition_warming: Background | None = None
         self.rekognition_url = ""
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
@@ -205,7 +108,7 @@ class LocalStack:
         # Its models take the longest to load and depend on nothing else here: they load, and are
         # warmed with one call, while the rest starts; `ready` waits for them (_warm_rekognition).
         self._start_rekognition(aws)
-        self._rekognition_warming = _Background(lambda: self._listen_and_warm_rekognition(began), "rekognition")
+        self._rekognition_warming = Background(lambda: self._listen_and_warm_rekognition(began), "rekognition")
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
@@ -245,8 +148,7 @@ class LocalStack:
     def _ready(self, began: float) -> None:
         assert self.endpoints is not None
         if self.options.write_endpoints:
-            self.options.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
-            self.options.endpoints_file.write_text(json.dumps(self.endpoints.to_json(), indent=2) + "\n")
+            write_endpoints(self.options.endpoints_file, self.endpoints)
         self.started_in = time.perf_counter() - began
         self._progress("ready", began)
 
@@ -329,36 +231,12 @@ class LocalStack:
     def _start_pollers(self, session: Any) -> None:
         """One scaling poller per SQS event source, up to the function's concurrency, as on AWS."""
         assert self.ids is not None and self.runtime is not None
-        for trigger in self.topology.sqs_triggers:
-            # Lambda's event source mapping receives and deletes with the function's role.
-            role_session = self.iam.session(trigger.function, self.topology.region) if self.iam else None
+        wait = self.options.poll_wait_seconds
+        for poller in start_pollers(self.topology, self.ids, self.runtime, session, self.iam, wait):
+            self.pollers.append(poller)  # one by one: stop() stops those started before a failure
 
-            def make_client(role_session: Any = role_session) -> Any:
-                if role_session is not None:
-                    return role_session.client("sqs", endpoint_url=session.endpoint)
-                return session.client("sqs")
-
-            poller = ScalingPoller(
-                make_client(),
-                QueueMapping(
-                    function_name=trigger.function,
-                    queue_url=self.ids.refs[trigger.queue],
-                    queue_arn=self.ids.attributes[(trigger.queue, "Arn")],
-                    batch_size=trigger.batch_size,
-                    maximum_batching_window=trigger.maximum_batching_window,
-                    report_batch_item_failures=trigger.report_batch_item_failures,
-                ),
-                self.runtime.invoke,
-                max_pollers=self.runtime.concurrency(trigger.function),
-                region=self.topology.region,
-                wait_seconds=self.options.poll_wait_seconds,
-                make_client=make_client,
-            )
-            poller.start()
-            self.pollers.append(poller)
-
-    def _start_runtime(self, specs: list[FunctionSpec]) -> _StartingRuntime:
-        runtime = _StartingRuntime(
+    def _start_runtime(self, specs: list[FunctionSpec]) -> StartingRuntime:
+        runtime = StartingRuntime(
             specs,
             project_root=PROJECT_ROOT,
             base_env=self._base_environment(),
@@ -407,17 +285,7 @@ class LocalStack:
     # --- helpers for callers -------------------------------------------------------------------------
     def session(self) -> Any:
         """A boto3 session for the emulator, with fake credentials."""
-        import boto3
-
-        return _EndpointSession(
-            boto3.session.Session(
-                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-                region_name=self.topology.region,
-            ),
-            self.emulator.endpoint,
-        )
+        return fake_session(self.topology.region, self.emulator.endpoint)
 
     @property
     def functions_log(self) -> Path | None:
@@ -452,113 +320,6 @@ class LocalStack:
         self.access_log = logs.JsonLinesLog(self.options.log_dir / logs.API_LOG)
         return self.access_log
 
-    def _rekognition_endpoint(self, aws_endpoint: str) -> str:
-        if self.options.rekognition == "moto" and not self.options.rekognition_tps:
-            return aws_endpoint
-        if self.options.rekognition == "aws":
-            return f"https://rekognition.{self.topology.region}.amazonaws.com"
-        # The port is chosen now, so the functions' environment can name the service before it listens.
-        return f"http://127.0.0.1:{_free_port()}"
-
-    def _start_rekognition(self, aws_endpoint: str) -> None:
-        tps = self.options.rekognition_tps
-        if self.options.rekognition == "aws" or self.rekognition_url == aws_endpoint:
-            return
-        port = self.rekognition_url.rsplit(":", 1)[1]
-        command = [sys.executable, "-m", "local", "rekognition", "--port", port]
-        if self.options.rekognition == "moto":
-            # moto's canned answer behind the quota (local/rekognition/quota_proxy.py).
-            command += ["--upstream", aws_endpoint]
-        if tps:
-            command += ["--tps", str(tps)]
-        if self.options.rekognition_fail_rate:
-            command += ["--fail-rate", str(self.options.rekognition_fail_rate)]
-        if self.options.rekognition == "local":
-            # Only the models of the features recognize uses load before ready; others on first use.
-            # lib/config.py always adds labels to the features.
-            command += ["--features", ",".join(sorted({"labels", *self._recognition_features()}))]
-        env = {
-            **os.environ,
-            **FAKE_CREDENTIALS,
-            "AWS_ENDPOINT_URL": aws_endpoint,
-            "AWS_DEFAULT_REGION": self.topology.region,
-        }
-        if self.iam is not None:
-            env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
-            env["LOCAL_CALLER_REKOGNITION"] = self.iam.caller_rekognition()
-        self.rekognition_process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=None if self.options.log_path is None else subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
-
-    def _wait_for_rekognition(self, timeout: float = 30.0) -> None:
-        """Waits for the service to listen; its models keep warming in the background."""
-        if self.rekognition_process is None:
-            return
-        assert self.rekognition_process.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.rekognition_process.stdout.readline()
-            if not line:
-                raise StackError(f"the local Rekognition service exited with code {self.rekognition_process.wait()}")
-            match = re.search(r"listening on (http://\S+)", line)
-            if match:
-                if match.group(1).rstrip("/") != self.rekognition_url:
-                    raise StackError(
-                        f"the local Rekognition service listens on {match.group(1)}, not {self.rekognition_url}"
-                    )
-                # Keep draining its stdout so the service never blocks on a full pipe.
-                threading.Thread(
-                    target=_drain,
-                    args=(self.rekognition_process.stdout, self._rekognition_denials, self._rekognition_models_ready),
-                    daemon=True,
-                ).start()
-                return
-        raise StackError("the local Rekognition service did not start listening within 30 s")
-
-    def _warmed_rekognition(self) -> None:
-        if self._rekognition_warming is not None:
-            self._rekognition_warming.join()
-
-    def _recognition_features(self) -> list[str]:
-        """RECOGNITION_FEATURES of the recognize function, as serverless.yml sets it for the stage."""
-        declared = next(
-            (f.environment.get("RECOGNITION_FEATURES", "") for f in self.topology.functions if f.name == "recognize"),
-            "",
-        )
-        return [name.strip() for name in str(declared).split(",") if name.strip()]
-
-    def _listen_and_warm_rekognition(self, began: float) -> None:
-        self._wait_for_rekognition()
-        self._warm_rekognition(began)
-
-    def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
-        """`ready` means a recognition call is served warm: the models loaded, and each used once."""
-        if self.options.rekognition != "local":
-            return  # moto answers at once; real Rekognition is AWS's to keep warm, and bills each call
-        if not self._rekognition_models_ready.wait(timeout):
-            raise StackError(f"the local Rekognition service did not load its models within {timeout:.0f} s")
-        rekognition = self.session().client("rekognition", endpoint_url=self.rekognition_url)
-        took = warm_rekognition(rekognition, FIXTURES_DIR / WARMUP_IMAGE, self._recognition_features())
-        self.rekognition_warmup_ms = took
-        self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
-
-    def _stop_rekognition(self) -> None:
-        process, self.rekognition_process = self.rekognition_process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
     def _store_webhook_secret(self, session: Any) -> None:
         """The deliver function reads its secret from SSM, on AWS and here alike."""
         for function in self.topology.functions:
@@ -567,56 +328,6 @@ class LocalStack:
                 session.client("ssm").put_parameter(
                     Name=name, Value=self.webhook_secret, Type="SecureString", Overwrite=True
                 )
-
-    def _base_environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            {
-                "AWS_REGION": self.topology.region,
-                "AWS_DEFAULT_REGION": self.topology.region,
-                # Planned before the emulator listens: the workers start while it starts.
-                "AWS_ENDPOINT_URL": self.emulator.endpoint or getattr(self.emulator, "planned_endpoint", ""),
-                "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
-                # No X-Ray daemon here: `python -m local trace` follows an image from the logs instead.
-                "POWERTOOLS_TRACE_DISABLED": "true",
-            }
-        )
-        if self.options.rekognition == "aws":
-            # Real Rekognition needs the caller's real credentials; the emulator accepts any.
-            env.update({k: v for k, v in os.environ.items() if k.startswith("AWS_") and "ENDPOINT" not in k})
-            env["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
-        else:
-            env.update(FAKE_CREDENTIALS)
-            env["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
-        return env
-
-    def _function_specs(self, ids: PhysicalIds) -> list[FunctionSpec]:
-        assert self.fixtures is not None
-        specs = []
-        for function in self.topology.functions:
-            environment = {k: str(v) for k, v in resolve(dict(function.environment), ids).items()}
-            # Values only the running stack knows: its inbox, and its fixture server as the one
-            # private address the fetcher may reach.
-            if "WEBHOOK_URL" in environment and not environment["WEBHOOK_URL"]:
-                environment["WEBHOOK_URL"] = self.webhook_target()
-            if "FETCH_ALLOWLIST" in environment and not environment["FETCH_ALLOWLIST"]:
-                allowed = self.options.fetch_allowlist
-                environment["FETCH_ALLOWLIST"] = self.fixtures.address if allowed is None else allowed
-            environment.update(self.options.function_environment.get(function.name, {}))
-            if self.iam is not None:
-                environment.update(self.iam.function_environment(function.name))
-            limit = self.topology.concurrency_limit(function.name)
-            specs.append(
-                FunctionSpec(
-                    name=function.name,
-                    handler=function.handler,
-                    timeout=function.timeout,
-                    memory_mb=function.memory_mb,
-                    environment=environment,
-                    concurrency=min(limit or self.options.worker_cap, self.options.worker_cap),
-                )
-            )
-        return specs
 
     def _api_throttle(self) -> TokenBucket | None:
         limits = self.topology.api_throttle if self.options.api_throttle is None else self.options.api_throttle
@@ -648,70 +359,3 @@ class LocalStack:
     @staticmethod
     def _progress(message: str, began: float) -> None:
         logger.info("%6.0f ms  %s", (time.perf_counter() - began) * 1000, message)
-
-
-class _Background:
-    """A function run on a thread of its own; `join` waits for it and raises what it raised."""
-
-    def __init__(self, function: Any, name: str):
-        self._function = function
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._function()
-        except BaseException as error:  # re-raised on the caller's thread by join
-            self._error = error
-
-    def join(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-class _StartingRuntime(LambdaRuntime):
-    """A runtime started on a background thread; `wait_started` joins it and raises what start raised."""
-
-    def __init__(self, specs: list[FunctionSpec], **kwargs: Any):
-        super().__init__(specs, **kwargs)
-        self.specs = specs
-        self._starting: _Background | None = None
-
-    def start_in_background(self) -> None:
-        self._starting = _Background(self.start, "runtime-start")
-
-    def wait_started(self) -> None:
-        assert self._starting is not None, "start_in_background() first"
-        self._starting.join()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _EndpointSession:
-    """A boto3 session whose clients all talk to one endpoint."""
-
-    def __init__(self, session: Any, endpoint: str):
-        self._session = session
-        self.endpoint = endpoint
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("endpoint_url", self.endpoint)
-        return self._session.client(service, **kwargs)
-
-    def resource(self, service: str, **kwargs: Any) -> Any:
-        return self._session.resource(service, endpoint_url=self.endpoint, **kwargs)
-
-
-def _drain(stream: Any, denials: list[str], models_ready: threading.Event) -> None:
-    for line in stream:
-        if "models ready" in line:
-            models_ready.set()
-        logger.debug("rekognition: %s", line.rstrip())
-        if line.startswith("IAM denied: "):
-            denials.append(line.removeprefix("IAM denied: ").rstrip())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from lib.deadline import Deadline, poll
 
 T = TypeVar("T")
 
@@ -15,11 +16,7 @@ class WaitTimedOut(AssertionError):
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.02) -> T:
     """Returns the condition's first truthy result; raises WaitTimedOut naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise WaitTimedOut(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
+    result = poll(condition, Deadline(timeout), interval)
+    if not result:
+        raise WaitTimedOut(f"timed out after {timeout:.1f} s waiting for {what}")
+    return result

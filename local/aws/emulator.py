@@ -7,11 +7,7 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+from local.aws.credentials import FAKE_CREDENTIALS
 
 
 class MotoEmulator:

@@ -11,10 +11,10 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import IO, Any
 
+from lib.deadline import Deadline, poll
 from local.errors import StackError
 from local.paths import PROJECT_ROOT, STATE_DIR
 
@@ -66,20 +66,19 @@ class MinistackEmulator:
         return self.endpoint
 
     def _wait_healthy(self) -> None:
+        if not poll(self._healthy, Deadline(self.startup_timeout), interval=0.05):
+            raise StackError(f"ministack did not answer within {self.startup_timeout:.0f} s; see {self.log_path}")
+
+    def _healthy(self) -> bool:
         import requests
 
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise StackError(f"ministack exited with code {self._process.returncode}; see {self.log_path}")
-            try:
-                if requests.get(self.endpoint + HEALTH_PATH, timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise StackError(f"ministack did not answer within {self.startup_timeout:.0f} s; see {self.log_path}")
+        assert self._process is not None
+        if self._process.poll() is not None:
+            raise StackError(f"ministack exited with code {self._process.returncode}; see {self.log_path}")
+        try:
+            return requests.get(self.endpoint + HEALTH_PATH, timeout=1).ok
+        except requests.RequestException:
+            return False
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -5,10 +5,10 @@ key, content type, size range), and its server answers every origin's CORS reque
 `Access-Control-Allow-Origin` set to that origin. This WSGI layer sits in front of moto's server and
 does what S3 does, with S3's status codes and error XML:
 
-- a `multipart/form-data` POST to a bucket must carry a SigV4 policy signed with a known key;
-  the policy must not have expired, every condition must hold (`eq`, `starts-with`, exact match,
-  `content-length-range`), and every form field but the signature, the policy, the file and
-  `x-ignore-*` fields must be named by a condition;
+- a `multipart/form-data` POST to a bucket must carry a SigV4 policy signed with a known key, and
+  pass local/aws/iam/presigned_post.py's `verify_post`: the policy must not have expired, every
+  condition must hold (`eq`, `starts-with`, exact match, `content-length-range`), and every form
+  field but the signature, the policy, the file and `x-ignore-*` fields must be named by a condition;
 - CORS: a preflight (OPTIONS) or a request with an `Origin` header to an S3 path is answered by
   the bucket's CORS rules, as moto stores them; no matching rule means no CORS headers, and a
   403 for a preflight.
@@ -19,12 +19,7 @@ the POST as its signer; this gate knows the roles' keys through the emulator's `
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import io
-import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -32,9 +27,11 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from local.aws.iam.presigned import PresignError
+from local.aws.iam.presigned_post import post_access_key, s3_refusal, verify_post
+
 # Big enough for any upload this project allows (15 MiB) plus the form around it.
 MAX_FORM_BYTES = 64 * 1024 * 1024
-_UNSIGNED_FIELDS = frozenset({"policy", "x-amz-signature", "file"})
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -139,74 +136,17 @@ class S3PostGate:
         body = _read_body(environ)
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads the form again
         fields, file_size = _parse_form(environ, body)
-        policy_text = fields.get("policy")
-        if not policy_text:
-            raise Refused(403, "AccessDenied", "Bucket POST must contain a field named 'policy'.")
         if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
             raise Refused(400, "InvalidArgument", "Only the AWS4-HMAC-SHA256 (SigV4) POST signature is accepted.")
-        self._check_signature(fields, policy_text)
-        try:
-            policy = json.loads(base64.b64decode(policy_text, validate=True))
-            expiration = _parse_time(policy["expiration"])
-            conditions = list(policy["conditions"])
-        except (binascii.Error, ValueError, KeyError, TypeError):
-            raise Refused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from None
-        if expiration <= self.now():
-            raise Refused(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
-        values = {**fields, "bucket": bucket}
-        covered = {"bucket"}
-        for condition in conditions:
-            covered.add(_check_condition(condition, values, file_size))
-        extra = sorted(
-            name for name in fields if name not in covered | _UNSIGNED_FIELDS and not name.startswith("x-ignore-")
-        )
-        if extra:
-            raise Refused(403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {extra[0]}")
-
-    def _check_signature(self, fields: Mapping[str, str], policy_text: str) -> None:
-        credential = fields.get("x-amz-credential", "").split("/")
-        if len(credential) != 5 or credential[3:] != ["s3", "aws4_request"]:
-            raise Refused(400, "InvalidArgument", "x-amz-credential is malformed.")
-        access_key, date, region = credential[:3]
-        secret = self.secrets.get(access_key)
+        secret = self.secrets.get(post_access_key(fields) or "")
         if secret is None:
             raise Refused(
                 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
             )
-        key = f"AWS4{secret}".encode()
-        for part in (date, region, "s3", "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        expected = hmac.new(key, policy_text.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, fields.get("x-amz-signature", "")):
-            raise Refused(
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.",
-            )
-
-
-def _check_condition(condition: Any, values: Mapping[str, str], file_size: int) -> str:
-    """Raises Refused unless the condition holds; returns the field it names."""
-    if isinstance(condition, dict) and len(condition) == 1:
-        ((name, expected),) = condition.items()
-        operator, field = "eq", name.lower()
-    elif isinstance(condition, list) and len(condition) == 3 and condition[0] == "content-length-range":
-        low, high = int(condition[1]), int(condition[2])
-        if file_size > high:
-            raise Refused(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-        if file_size < low:
-            raise Refused(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
-        return "content-length-range"
-    elif isinstance(condition, list) and len(condition) == 3 and str(condition[1]).startswith("$"):
-        operator, field, expected = str(condition[0]).lower(), str(condition[1])[1:].lower(), condition[2]
-    else:
-        raise Refused(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid Condition: {json.dumps(condition)}")
-    actual = values.get(field, "")
-    holds = actual == expected if operator == "eq" else operator == "starts-with" and actual.startswith(expected)
-    if not holds:
-        shown = json.dumps([operator, f"${field}", expected])
-        raise Refused(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {shown}")
-    return field
+        try:
+            verify_post(fields, file_size, bucket, secret, now=self.now())
+        except PresignError as error:
+            raise Refused(*s3_refusal(error)) from None
 
 
 def _parse_form(environ: dict[str, Any], body: bytes) -> tuple[dict[str, str], int]:
@@ -229,15 +169,6 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if length > MAX_FORM_BYTES:
         raise Refused(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
     return environ["wsgi.input"].read(length)
-
-
-def _parse_time(text: str) -> datetime:
-    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise ValueError(text)
 
 
 def _bucket_of(environ: dict[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ import sys
 from local.chaos.run import run
 from local.chaos.scenario import ChaosSettings
 from local.errors import StackError
-from local.stack import REKOGNITION_MODES
+from local.stack_options import REKOGNITION_MODES
 from local.waiting import WaitTimedOut
 
 

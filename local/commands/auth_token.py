@@ -8,16 +8,13 @@ so no password is stored anywhere; the token is an access token, as an API clien
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import secrets
 import sys
-from pathlib import Path
 from typing import Any
 
 from local import topology as topology_module
-from local.aws.emulator import FAKE_CREDENTIALS
-from local.paths import ENDPOINTS_FILE
+from local.aws.credentials import fake_session
+from local.endpoints import endpoints_file, read_endpoints
 from local.topology import PhysicalIds, Topology, resolve
 
 TEST_USER = "test-user@example.com"
@@ -71,21 +68,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stage", default="local")
     parser.add_argument("--user", default=TEST_USER)
     args = parser.parse_args(argv)
-    endpoints_file = Path(os.environ.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE)
-    if not endpoints_file.exists():
-        print(f"token: no running stack ({endpoints_file} is missing): run `AUTH=cognito make local`", file=sys.stderr)
+    where = endpoints_file()
+    if not where.exists():
+        print(f"token: no running stack ({where} is missing): run `AUTH=cognito make local`", file=sys.stderr)
         return 1
-    import boto3
-
     topology = topology_module.load(args.stage, params={"auth": "cognito"})
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=json.loads(endpoints_file.read_text())["aws"],
-        region_name=topology.region,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-    )
+    cognito = fake_session(topology.region, read_endpoints(where)["aws"]).client("cognito-idp")
     try:
         print(issue_token(cognito, topology, args.user))
     except TokenError as error:

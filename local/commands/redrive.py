@@ -17,17 +17,14 @@ message could not be moved.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from local import topology
-from local.aws.emulator import FAKE_CREDENTIALS
+from local.aws.credentials import fake_session
 from local.commands.dead_letters import Moved, RedriveError, move_by_copy, move_with_task
-from local.paths import ENDPOINTS_FILE
+from local.endpoints import endpoints_file, read_endpoints
 
 
 @dataclass(frozen=True)
@@ -148,21 +145,13 @@ def _place(args: argparse.Namespace) -> Place:
     from botocore.exceptions import BotoCoreError, ProfileNotFound
 
     if args.local:
-        endpoints_file = Path(os.environ.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE)
+        where = endpoints_file()
         try:
-            endpoint = json.loads(endpoints_file.read_text())["aws"]
+            endpoint = read_endpoints(where)["aws"]
         except (OSError, ValueError, KeyError) as error:
-            raise RedriveError(
-                f"no running local stack ({endpoints_file.name}: {error}); start it with make local"
-            ) from None
+            raise RedriveError(f"no running local stack ({where.name}: {error}); start it with make local") from None
         system = topology.load("local")
-        session = boto3.session.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=system.region,
-        )
-        return Place(session, endpoint, system.stack_name, "local")
+        return Place(fake_session(system.region, endpoint), endpoint, system.stack_name, "local")
     system = topology.load(args.stage or "dev")
     try:
         session = boto3.session.Session(profile_name=args.profile, region_name=args.region)

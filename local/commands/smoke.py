@@ -20,17 +20,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
+from lib.deadline import Deadline, poll
 from local.commands.smoke_targets import Target, TargetError, api_target, local_target, stage_target
 from local.paths import PROJECT_ROOT
 
 IMAGE = "chelsea.jpg"  # CC0; see tests/fixtures/LICENSES.md
 DEFAULT_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.25
-T = TypeVar("T")
 
 
 class StepFailed(Exception):
@@ -64,18 +64,6 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Deadline:
-    at: float
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
-    def remaining(self) -> float:
-        return max(0.0, self.at - time.monotonic())
-
-
-@dataclass(frozen=True)
 class SmokeResult:
     image: dict[str, Any]  # the DONE image, as GET /images/{id} answered
     delivery: dict[str, Any] | None  # its verified webhook as the inbox recorded it; None if not checked
@@ -96,7 +84,7 @@ class SmokeFlow:
     def run(self) -> SmokeResult:
         uploaded_at = time.time()
         image_id = self.upload()
-        deadline = Deadline.after(self.timeout)
+        deadline = Deadline(self.timeout)
         image = self.recognition(image_id, deadline)
         self.labels(image)
         return SmokeResult(image, self.webhook(image_id, deadline), uploaded_at)
@@ -137,7 +125,7 @@ class SmokeFlow:
             last.update(_json(response, "recognition"))
             return dict(last) if last.get("status") in ("DONE", "FAILED") else None
 
-        image = _poll(finished, deadline)
+        image = poll(finished, deadline, POLL_SECONDS)
         if image is None:
             raise StepFailed(
                 "recognition",
@@ -170,7 +158,7 @@ class SmokeFlow:
             about = [d for d in self._deliveries() or [] if _image_of(d) == image_id]
             return next((d for d in about if d.get("verified") and 200 <= int(d.get("status") or 0) < 300), None)
 
-        delivery = _poll(delivered, deadline)
+        delivery = poll(delivered, deadline, POLL_SECONDS)
         if delivery is None:
             where = f"at {self.target.inbox} by the {self.timeout:g} s deadline"
             raise StepFailed("webhook", f"no verified 2xx delivery for image {image_id} {where}")
@@ -195,16 +183,6 @@ class SmokeFlow:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
-def _poll(condition: Callable[[], T | None], deadline: Deadline) -> T | None:
-    while True:
-        result = condition()
-        if result is not None:
-            return result
-        if deadline.remaining() <= 0:
-            return None
-        time.sleep(min(POLL_SECONDS, deadline.remaining()))
-
-
 def _request(step: str, call: Callable[[], requests.Response]) -> requests.Response:
     try:
         return call()

@@ -10,18 +10,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from local import topology
+from local.endpoints import read_endpoints
 from local.errors import StackError
-from local.paths import ENDPOINTS_FILE, LOGS_DIR, PROJECT_ROOT
+from local.paths import LOGS_DIR, PROJECT_ROOT
 
 API_URL_OUTPUT = "HttpApiUrl"
 # Kept after the run, so that `python -m local trace <image_id>` can follow its image.
@@ -79,8 +77,7 @@ def local_target() -> Target:
 
 def _running_local_stack() -> Target | None:
     try:
-        # LOCAL_ENDPOINTS_FILE: where a stack started with it wrote its endpoints, as for `make local`.
-        endpoints = json.loads(Path(os.environ.get("LOCAL_ENDPOINTS_FILE") or ENDPOINTS_FILE).read_text())
+        endpoints = read_endpoints()
         api = endpoints["api"].rstrip("/")
     except (OSError, ValueError, KeyError, AttributeError):
         return None

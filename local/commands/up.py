@@ -8,9 +8,9 @@ import signal
 import sys
 import threading
 
+from local.endpoints import shown
 from local.errors import StackError
 from local.observability.logs import Follower
-from local.paths import PROJECT_ROOT
 from local.stack import LocalStack, StackOptions
 
 
@@ -65,8 +65,9 @@ def _banner(stack: LocalStack) -> str:
         if stack.options.auth == "cognito"
         else "none (AUTH=cognito turns the JWT authorizer on)"
     )
+    endpoints_file = shown(stack.options.endpoints_file)
     return f"""
-Local stack ready in {stack.started_in:.2f} s (endpoints in .local/endpoints.json, logs in {_logs(stack)})
+Local stack ready in {stack.started_in:.2f} s (endpoints in {endpoints_file}, logs in {_logs(stack)})
   api            {e.api}
   web console    {e.api}/console/
   aws emulator   {e.aws}  ({stack.options.emulator})
@@ -91,4 +92,4 @@ def _logs(stack: LocalStack) -> str:
     directory = stack.options.log_dir
     if directory is None:
         return "the terminal"
-    return str(directory.relative_to(PROJECT_ROOT)) if directory.is_relative_to(PROJECT_ROOT) else str(directory)
+    return shown(directory)

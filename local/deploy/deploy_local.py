@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from local import topology as topology_module
-from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.credentials import FAKE_CREDENTIALS, fake_session
+from local.aws.emulator import MotoEmulator
 from local.deploy.deployment_check import FAILED, GAP, VERIFIED, DeploymentCheck, Finding
 from local.deploy.packaging import PackagingError, run_sls
 from local.errors import StackError
@@ -38,17 +39,10 @@ def deploy(endpoint: str, stage: str, params: dict[str, str], package_dir: Path 
 
 
 def check(endpoint: str, stage: str, params: dict[str, str]) -> list[Finding]:
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        region_name="us-east-1",
-    )
+    session = fake_session("us-east-1", endpoint)
     # The stage as osls resolves it: no environment, the same parameters.
     topology = topology_module.load(stage, env={}, params=params)
-    return DeploymentCheck(lambda service: session.client(service, endpoint_url=endpoint), topology).run()
+    return DeploymentCheck(session.client, topology).run()
 
 
 def deploy_and_check(

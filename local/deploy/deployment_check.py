@@ -15,33 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.deploy.moto_gaps import MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES
 from local.topology import PhysicalIds, Topology, resolve
-
-# moto 5.2.5: resource types its CloudFormation reports complete without creating anything.
-MOTO_SKIPPED_TYPES = {
-    "AWS::ApiGatewayV2::Api": "HTTP API",
-    "AWS::ApiGatewayV2::Stage": "HTTP API stage",
-    "AWS::ApiGatewayV2::Integration": "HTTP API Lambda integration",
-    "AWS::ApiGatewayV2::Route": "HTTP API route",
-    "AWS::ApiGatewayV2::Authorizer": "HTTP API JWT authorizer",
-    "AWS::Cognito::UserPool": "Cognito user pool",
-    "AWS::Cognito::UserPoolClient": "Cognito user pool client",
-    "AWS::SNS::Subscription": "SNS to SQS subscription",
-    "AWS::SNS::TopicPolicy": "topic policy",
-    "AWS::SQS::QueuePolicy": "queue policy",
-    "AWS::S3::BucketPolicy": "bucket policy",
-    "AWS::CloudWatch::Alarm": "CloudWatch alarm",
-}
-# moto 5.2.5: properties its CloudFormation accepts and then does not apply.
-MOTO_IGNORED_PROPERTIES = {
-    ("AWS::S3::Bucket", "NotificationConfiguration"),
-    ("AWS::S3::Bucket", "PublicAccessBlockConfiguration"),
-    ("AWS::DynamoDB::Table", "SSESpecification"),
-    ("AWS::DynamoDB::Table", "PointInTimeRecoverySpecification"),
-    ("AWS::Lambda::Function", "Architectures"),
-    ("AWS::Lambda::Permission", "SourceArn"),
-    ("AWS::IAM::Role", "ManagedPolicyArns"),
-}
 
 VERIFIED, GAP, FAILED = "verified", "gap", "failed"
 Client = Callable[[str], Any]

@@ -12,9 +12,10 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from lib.deadline import Deadline
 
 ZYGOTE_SCRIPT = Path(__file__).resolve().with_name("zygote.py")
 MAX_MESSAGE = 1 << 16
@@ -129,7 +130,7 @@ class Zygote:
             self.process.wait()
 
     def _wait(self, found, timeout: float | None, what: str):
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else Deadline(timeout)
         with self._changed:
             while True:
                 value = found()
@@ -137,7 +138,7 @@ class Zygote:
                     return value
                 if self._closed:
                     raise ZygoteError(f"the zygote exited ({self._describe_exit()}) while waiting for {what}")
-                remaining = None if deadline is None else deadline - time.monotonic()
+                remaining = None if deadline is None else deadline.remaining()
                 if remaining is not None and remaining <= 0:
                     raise ZygoteError(f"no answer from the zygote within {timeout:.0f} s for {what}")
                 self._changed.wait(remaining)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lib.deadline import Deadline
+
 logger = logging.getLogger("local.functions.pollers")
 
 MAX_RECEIVE_BATCH = 10  # SQS's own ceiling for one ReceiveMessage
@@ -187,9 +189,9 @@ class SqsPoller:
         if not messages or window <= 0:
             return messages
         # Keep gathering until the batch is full or the window closes, as the mapping does.
-        window_closes = time.monotonic() + window
+        window_closes = Deadline(window)
         while len(messages) < self.mapping.batch_size and not self._stopping.is_set():
-            remaining = window_closes - time.monotonic()
+            remaining = window_closes.remaining()
             if remaining <= 0:
                 break
             wanted = self.mapping.batch_size - len(messages)

@@ -203,15 +203,9 @@ def measure_pipeline_throughput(flow: RunningStack, clients: int, seconds: float
 
 
 def measure_bare_recognizer(endpoint: str, image: bytes, features: list[str], clients: int, seconds: float) -> float:
-    import boto3
+    from local.aws.credentials import fake_session
 
-    rekognition = boto3.client(
-        "rekognition",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    rekognition = fake_session("us-east-1", endpoint).client("rekognition")
     deadline = time.perf_counter() + seconds
     done = [0] * clients
 

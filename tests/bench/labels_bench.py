@@ -141,19 +141,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
-    import boto3
     from botocore.config import Config
+
+    from local.aws.credentials import fake_session
 
     reference = json.loads((data / "aws-detectlabels.json").read_text())
     names = sorted(reference)[: args.limit or None]
     service = None if args.endpoint else LocalService()
     try:
-        rekognition = boto3.client(
+        rekognition = fake_session("us-east-1", args.endpoint or service.url).client(
             "rekognition",
-            endpoint_url=args.endpoint or service.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
             config=Config(retries={"max_attempts": 2}, read_timeout=60),
         )
         answers, times = {}, []

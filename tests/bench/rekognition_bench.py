@@ -58,12 +58,11 @@ class ServiceProcess:
 
 
 def client(url: str):
-    import boto3
     from botocore.config import Config
 
-    return boto3.session.Session(
-        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
-    ).client("rekognition", endpoint_url=url, config=Config(retries={"total_max_attempts": 1}))
+    from local.aws.credentials import fake_session
+
+    return fake_session("us-east-1", url).client("rekognition", config=Config(retries={"total_max_attempts": 1}))
 
 
 def jpeg_640x427() -> bytes:

@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Iterator
 
-import boto3
 import jwt
 import pytest
 import requests
@@ -14,7 +13,8 @@ from moto.utilities.utils import load_resource
 
 from local.apigateway.gateway import HttpGateway, Route
 from local.apigateway.jwt_auth import JwtAuthorizer
-from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.credentials import fake_session
+from local.aws.emulator import MotoEmulator
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +27,7 @@ class Cognito:
 
     def __init__(self, endpoint: str):
         self.endpoint = endpoint
-        self.client = boto3.client(
-            "cognito-idp",
-            endpoint_url=endpoint,
-            region_name=REGION,
-            **{name.lower(): value for name, value in FAKE_CREDENTIALS.items()},
-        )
+        self.client = fake_session(REGION, endpoint).client("cognito-idp")
         self.pool_id = self.client.create_user_pool(PoolName="users")["UserPool"]["Id"]
         self.client_id = self.app_client("api")
         self.client.admin_create_user(UserPoolId=self.pool_id, Username="ana@example.com", MessageAction="SUPPRESS")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import boto3
 import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local import topology
-from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
+from local.aws.credentials import fake_session
+from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner
 
@@ -25,12 +25,7 @@ class Guarded:
         self.iam = LocalIam(MotoEmulator.account_id)
         self.emulator = MotoEmulator(wrap=self.iam.guard.wrap, post_secret=self.iam.guard.secret_of)
         self.endpoint = self.emulator.start()
-        admin = boto3.session.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-1",
-        )
-        self.admin = _At(admin, self.endpoint)
+        self.admin = fake_session("us-east-1", self.endpoint)
         self.ids = Provisioner(system, self.admin).provision()
         self.iam.configure(system, self.ids)
         self.system = system
@@ -40,14 +35,6 @@ class Guarded:
 
     def ref(self, logical_id):
         return self.ids.refs[logical_id]
-
-
-class _At:
-    def __init__(self, session, endpoint):
-        self.session, self.endpoint = session, endpoint
-
-    def client(self, service, **kwargs):
-        return self.session.client(service, endpoint_url=self.endpoint, **kwargs)
 
 
 @pytest.fixture(scope="module")

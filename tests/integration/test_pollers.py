@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from local.aws.credentials import fake_session
 from local.functions.pollers import QueueMapping, SqsPoller, messages_to_delete
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from tests.support.waiting import wait_until
@@ -35,14 +35,7 @@ def free_port() -> int:
 
 
 def sqs_client(endpoint: str) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=FAST_FAILING_CLIENT,
-    )
+    return fake_session(REGION, endpoint).client("sqs", config=FAST_FAILING_CLIENT)
 
 
 @pytest.fixture(scope="module")

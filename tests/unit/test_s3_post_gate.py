@@ -93,6 +93,8 @@ def test_a_post_within_its_policy_reaches_the_emulator(client):
         ),
         (signed_fields(acl="public-read"), b"x", (403, "AccessDenied")),  # a field no condition names
         ({**signed_fields(), "x-amz-algorithm": "AWS2"}, b"x", (400, "InvalidArgument")),
+        (signed_fields(conditions=[["starts-with", "key", "uploads/"]]), b"x", (400, "InvalidPolicyDocument")),
+        ({k: v for k, v in signed_fields().items() if k != "policy"}, b"x", (403, "AccessDenied")),
     ],
     ids=[
         "over-range",
@@ -104,6 +106,8 @@ def test_a_post_within_its_policy_reaches_the_emulator(client):
         "unknown-key",
         "extra-field",
         "not-sigv4",
+        "condition-without-dollar",
+        "no-policy",
     ],
 )
 def test_a_post_outside_its_policy_is_refused_as_s3_refuses_it(client, fields, data, expected):

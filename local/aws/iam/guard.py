@@ -25,7 +25,7 @@ from local.aws import limits
 from local.aws.iam.operations import Call, HttpRequest, Unmapped, describe
 from local.aws.iam.policy import Request, Statement, decide
 from local.aws.iam.presigned import PresignError, is_presigned, verify_presigned
-from local.aws.iam.presigned_post import post_access_key, verify_post
+from local.aws.iam.presigned_post import post_access_key, s3_refusal, verify_post
 from local.aws.iam.roles import FunctionRole
 
 logger = logging.getLogger("local.aws.iam")
@@ -139,12 +139,11 @@ class AccessGuard:
     def _refuse_presigned(
         self, start_response: Callable[..., Any], role: FunctionRole, error: PresignError
     ) -> Iterable[bytes]:
-        code, _, detail = str(error).partition(": ")
+        status, code, detail = s3_refusal(error)
         message = f"{role.arn}: the presigned request is refused: {detail}"
         logger.warning("IAM denied: %s", message)
         with self._lock:
             self.denials.append(message)
-        status = 400 if code in ("EntityTooLarge", "EntityTooSmall", "AuthorizationQueryParametersError") else 403
         return _error(start_response, status, "s3", "rest-xml", code, message)
 
     # --- decisions ----------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import logging
 import pytest
 
 from local import topology
+from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from local.deploy import deploy_local
-from local.deploy.deployment_check import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
+from local.deploy.deployment_check import FAILED, GAP, VERIFIED
+from local.deploy.moto_gaps import MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES
 
 pytestmark = [
     pytest.mark.integration,
@@ -52,11 +54,9 @@ def test_everything_declared_is_verified_or_a_known_emulator_gap(deployed):
 
 
 def test_a_drifted_deployment_fails_the_check(deployed):
-    import boto3
-
-    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
-    lambda_client = session.client("lambda", endpoint_url=deployed)
-    sqs = session.client("sqs", endpoint_url=deployed)
+    session = fake_session("us-east-1", deployed)
+    lambda_client = session.client("lambda")
+    sqs = session.client("sqs")
     queue = sqs.get_queue_url(QueueName=_queue_name(sqs, "UploadsQueue"))["QueueUrl"]
     function = "image-recognition-dev-images"
     environment = lambda_client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
+from local.aws.credentials import FAKE_CREDENTIALS, fake_session
 from local.rekognition import RekognitionService
-from tests.integration.rekognition.support import FAKE_CREDENTIALS, REGION, RawResponses, rekognition_client
+from tests.integration.rekognition.support import REGION, RawResponses, rekognition_client
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +43,6 @@ def s3_emulator():
         for name, value in FAKE_CREDENTIALS.items():
             patch.setenv(name, value)
         patch.delenv("AWS_PROFILE", raising=False)
-        s3 = boto3.session.Session(region_name=REGION, **_lowercase(FAKE_CREDENTIALS)).client(
-            "s3", endpoint_url=endpoint
-        )
+        s3 = fake_session(REGION, endpoint).client("s3")
         yield s3
     server.stop()
-
-
-def _lowercase(credentials: dict[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in credentials.items()}

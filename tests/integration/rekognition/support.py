@@ -6,12 +6,12 @@ import io
 import json
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
+
+from local.aws.credentials import fake_session
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 REGION = "us-east-1"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -26,11 +26,8 @@ def jpeg_bytes(image, quality: int = 90) -> bytes:
 
 def rekognition_client(url: str):
     """boto3 as the Lambda uses it, except that retries are off so each call is one request."""
-    return boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    ).client(
+    return fake_session(REGION, url).client(
         "rekognition",
-        endpoint_url=url,
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=300, connect_timeout=5),
     )
 

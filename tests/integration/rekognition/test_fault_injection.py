@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local.aws.credentials import fake_session
 from local.rekognition import RekognitionService
 from local.rekognition.server import FAULT_CODES
 from tests.integration.rekognition.support import fixture_bytes, rekognition_client
@@ -44,11 +44,8 @@ def test_the_fail_rate_can_be_changed_on_a_running_service(failing_service):
 
 
 def test_boto3_retries_injected_throttling_as_it_would_real_throttling(failing_service):
-    retrying = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client(
+    retrying = fake_session("us-east-1", failing_service.url).client(
         "rekognition",
-        endpoint_url=failing_service.url,
         config=Config(retries={"total_max_attempts": 2, "mode": "standard"}),
     )
     with pytest.raises(ClientError) as caught:

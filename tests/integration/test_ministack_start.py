@@ -1,0 +1,63 @@
+"""How the stack waits for ministack to answer, with a stand-in executable in place of ministack."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from local.aws.ministack import MinistackEmulator
+from local.errors import StackError
+
+pytestmark = pytest.mark.integration
+
+HEALTHY = """
+    import http.server, os
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/_ministack/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    http.server.HTTPServer((os.environ["BIND_HOST"], int(os.environ["GATEWAY_PORT"])), Health).serve_forever()
+"""
+
+
+def stand_in(tmp_path, monkeypatch, body: str) -> None:
+    script = tmp_path / "ministack"
+    script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    script.chmod(0o755)
+    monkeypatch.setenv("MINISTACK_BIN", str(script))
+
+
+def test_start_returns_once_the_health_endpoint_answers(tmp_path, monkeypatch):
+    stand_in(tmp_path, monkeypatch, HEALTHY)
+    emulator = MinistackEmulator(log_path=tmp_path / "ministack.log")
+    try:
+        assert emulator.start().startswith("http://127.0.0.1:")
+    finally:
+        emulator.stop()
+
+
+def test_an_emulator_that_exits_is_reported_with_its_exit_code(tmp_path, monkeypatch):
+    stand_in(tmp_path, monkeypatch, "raise SystemExit(3)\n")
+    emulator = MinistackEmulator(log_path=tmp_path / "ministack.log")
+    try:
+        with pytest.raises(StackError, match="ministack exited with code 3"):
+            emulator.start()
+    finally:
+        emulator.stop()
+
+
+def test_an_emulator_that_never_answers_fails_at_the_deadline(tmp_path, monkeypatch):
+    stand_in(tmp_path, monkeypatch, "import time\ntime.sleep(60)\n")
+    emulator = MinistackEmulator(log_path=tmp_path / "ministack.log", startup_timeout=0.3)
+    try:
+        with pytest.raises(StackError, match="did not answer within 0 s"):
+            emulator.start()
+    finally:
+        emulator.stop()
