@@ -58,21 +58,21 @@ def warm_aws_clients(services: list[str]) -> None:
     """Builds one throwaway client per service on boto3's default session, which every fork inherits.
 
     Building a client parses its service's model and endpoint rules (20-40 ms a service); the
-    session's loader keeps them, so a worker's own clients are built in a few ms. The keys here are
-    explicit, so the session never resolves credentials of its own: each worker still finds its
+    session's loader keeps them, so a worker's own clients are built in a few ms. The clients here
+    are unsigned, so the session never resolves credentials of its own: each worker still finds its
     function's role credentials in the environment it is forked with.
     """
     if not services:
         return
     try:
         import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
     except ImportError:
         return
     boto3.setup_default_session()
     for service in services:
-        boto3.DEFAULT_SESSION.client(
-            service, region_name="us-east-1", aws_access_key_id="zygote", aws_secret_access_key="zygote"
-        )
+        boto3.DEFAULT_SESSION.client(service, region_name="us-east-1", config=Config(signature_version=UNSIGNED))
 
 
 def _fork_worker(worker: ModuleType, control: socket.socket, wakeup: tuple[int, int], request: dict, fds: list[int]):
