@@ -7,6 +7,8 @@ its environment, as the functions and the Rekognition service are, reads `FAKE_C
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 FAKE_CREDENTIALS = {
@@ -18,15 +20,43 @@ FAKE_CREDENTIALS = {
 
 def fake_session(region: str, endpoint: str) -> EndpointSession:
     """A boto3 session with the fake credentials whose clients all talk to `endpoint` (an emulator)."""
-    import boto3  # about half a second: only callers that talk to an emulator pay it
-
-    session = boto3.session.Session(
+    session = boto3_session(
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
         region_name=region,
     )
     return EndpointSession(session, endpoint)
+
+
+def boto3_session(**settings: Any) -> Any:
+    """A boto3 session that shares this process's one model loader with every other it made.
+
+    A session parses each service's model, and its endpoint rules, the first time one of its clients
+    is built: 20-60 ms a service. The stack builds a dozen sessions as it starts (its own, each role's
+    for the pollers), and parsed the same files again for each; with one loader, once.
+    """
+    import boto3  # about half a second: only callers that talk to an emulator pay it
+    import botocore.session
+
+    core = botocore.session.Session()
+    loader = _shared_loader()
+    core.register_component("data_loader", loader)
+    session = boto3.session.Session(botocore_session=core, **settings)
+    # boto3 adds its own data folder to the loader's search path for each new session.
+    with _LOADER_LOCK:
+        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
+
+
+_LOADER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _shared_loader() -> Any:
+    from botocore.loaders import create_loader
+
+    return create_loader()
 
 
 class EndpointSession:

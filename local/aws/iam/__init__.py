@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from local.aws.credentials import boto3_session
 from local.aws.iam.guard import AccessGuard
 from local.aws.iam.policy import Request, decide
 from local.aws.iam.resource_policies import bucket_policies, honour_delivery_policies
@@ -62,10 +63,8 @@ class LocalIam:
         )
 
     def session(self, function_name: str, region: str) -> Any:
-        import boto3
-
         credentials = self.credentials.for_function(function_name)
-        return boto3.session.Session(
+        return boto3_session(
             aws_access_key_id=credentials.access_key,
             aws_secret_access_key=credentials.secret_key,
             region_name=region,
