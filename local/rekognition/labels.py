@@ -117,7 +117,7 @@ def general_labels(
         evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0)))
     confidences = propagate_to_parents(_merged(confidences, evidence), taxonomy.labels)
     if scene is not None:
-        context = context_evidence(confidences, scene.green)
+        context = context_evidence(confidences, scene)
         confidences = propagate_to_parents(_merged(confidences, context), taxonomy.labels)
     labels = [
         DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))

@@ -65,3 +65,10 @@ def test_a_face_inside_a_detected_body_adds_no_second_instance():
     assert len(instances) == 2
     assert instances[0] == (body, body_confidence(0.9))
     assert instances[1][0].left > 700  # the stranger's estimated body, not the detected one
+
+
+def test_three_people_are_a_group_and_two_are_not():
+    bodies = [(Box(100 + 250 * i, 200, 150, 500), 0.9) for i in range(3)]
+    assert "People" not in person_evidence([], bodies[:2], WIDTH, HEIGHT)
+    group = person_evidence([], bodies, WIDTH, HEIGHT)
+    assert 50 <= group["People"] <= group["Person"]
