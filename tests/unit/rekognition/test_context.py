@@ -73,3 +73,12 @@ def test_a_car_under_open_sky_is_on_a_road_with_its_parents():
     indoors = _labels(sports_car, SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0))
     assert "Car" in indoors
     assert not {"Road", "Tarmac", "Wheel"} & indoors.keys()
+
+
+def test_a_label_one_rule_gives_is_evidence_for_another():
+    from .test_taxonomy import one_hot
+
+    # A tram (class 829) beside a boathouse (class 449), which the classifier does not call City:
+    # City from the rule for buildings with vehicles, then Metropolis, which needs City and a Vehicle.
+    labels = _labels(one_hot((829, 0.5), (449, 0.5)), NO_COLOUR)
+    assert {"Building", "Vehicle", "City", "Metropolis"} <= labels.keys()
