@@ -1,29 +1,36 @@
 """Contextual labels: names Rekognition gives a scene for what it shows together, where no model
 here names them directly (no scene classifier ships in a permissively licensed wheel). A car out of
 doors stands on a Road; buildings with vehicles make a City street; a mountain range with greenery
-is Countryside. The rules are data (label_contexts.csv): the labels that must all be reported, the
-least share of foliage green, and the highest confidence the rule may give, set from how often the
-rule agreed with recorded Rekognition answers, so its band means what other labels' bands mean.
+is Countryside; a sky glowing orange is a Sunset. The rules are data (label_contexts.csv): the labels
+that must all be reported, the least share of one of the scene's colours (scene.py), and the highest
+confidence the rule may give, set from how often the rule agreed with recorded Rekognition answers,
+so its band means what other labels' bands mean.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
+
+from .scene import SceneStatistics
 
 CONTEXTS_PATH = Path(__file__).resolve().parent / "label_contexts.csv"
 # The evidence labels must be reported themselves.
 _REPORTED = 50.0
+SCENE_MEASURES = tuple(field.name for field in fields(SceneStatistics))
 
 
 @dataclass(frozen=True)
 class ContextRule:
     label: str
     when: tuple[str, ...]  # every one reported
-    min_green: float  # share of the image that is foliage green, 0 for no condition
+    scene: tuple[str, float] | None  # (a SceneStatistics measure, its least value), or no condition
     confidence: float  # at most this, and never above the weakest evidence
+
+    def scene_agrees(self, scene: SceneStatistics) -> bool:
+        return self.scene is None or getattr(scene, self.scene[0]) >= self.scene[1]
 
 
 @lru_cache(maxsize=1)
@@ -31,17 +38,27 @@ def context_rules() -> tuple[ContextRule, ...]:
     with CONTEXTS_PATH.open(encoding="utf-8") as f:
         rows = csv.DictReader(line for line in f if not line.startswith("#"))
         return tuple(
-            ContextRule(row["label"], tuple(row["when"].split("|")), float(row["min_green"]), float(row["confidence"]))
+            ContextRule(row["label"], tuple(row["when"].split("|")), _scene(row["scene"]), float(row["confidence"]))
             for row in rows
         )
 
 
-def context_evidence(confidences: dict[str, float], green: float, rules=None) -> dict[str, float]:
+def _scene(condition: str) -> tuple[str, float] | None:
+    """ "green 0.05" -> ("green", 0.05); empty -> None."""
+    if not condition.strip():
+        return None
+    measure, least = condition.split()
+    if measure not in SCENE_MEASURES:
+        raise ValueError(f"{CONTEXTS_PATH.name}: unknown scene measure {measure!r}")
+    return measure, float(least)
+
+
+def context_evidence(confidences: dict[str, float], scene: SceneStatistics, rules=None) -> dict[str, float]:
     """Label name -> confidence for the rules whose evidence `confidences` (with parents) reports."""
     evidence: dict[str, float] = {}
     for rule in context_rules() if rules is None else rules:
         support = [confidences.get(name, 0.0) for name in rule.when]
-        if min(support) >= _REPORTED and green >= rule.min_green:
+        if min(support) >= _REPORTED and rule.scene_agrees(scene):
             confidence = min(rule.confidence, *support)
             evidence[rule.label] = max(evidence.get(rule.label, 0.0), confidence)
     return evidence

@@ -19,6 +19,8 @@ from .taxonomy import LabelInfo, Taxonomy, propagate_to_parents
 
 # The weights were trained on inputs scaled as (x - 127) / 128.
 _MEAN, _SCALE = 127.0, 128.0
+# Rounds of contextual rules: the rules chain at most this deep.
+_CONTEXT_ROUNDS = 3
 # Classes whose maps are blended into the subject heatmap.
 _HEATMAP_CLASSES = 5
 
@@ -117,14 +119,24 @@ def general_labels(
         evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0)))
     confidences = propagate_to_parents(_merged(confidences, evidence), taxonomy.labels)
     if scene is not None:
-        context = context_evidence(confidences, scene.green)
-        confidences = propagate_to_parents(_merged(confidences, context), taxonomy.labels)
+        confidences = _with_context(confidences, scene, taxonomy)
     labels = [
         DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))
         for name, confidence in confidences.items()
     ]
     labels.sort(key=lambda label: (-label.confidence, -label.info.depth, label.name))
     return labels
+
+
+def _with_context(confidences: dict[str, float], scene: SceneStatistics, taxonomy: Taxonomy) -> dict[str, float]:
+    """Contextual labels until no rule adds anything more: a label one rule gives (City for buildings
+    with traffic) is evidence for another (Metropolis for a city with traffic)."""
+    for _ in range(_CONTEXT_ROUNDS):
+        context = context_evidence(confidences, scene)
+        if all(confidences.get(name, 0.0) >= confidence for name, confidence in context.items()):
+            break
+        confidences = propagate_to_parents(_merged(confidences, context), taxonomy.labels)
+    return confidences
 
 
 def _merged(confidences: dict[str, float], evidence: dict[str, float]) -> dict[str, float]:

@@ -27,7 +27,7 @@ LOWEST_LAYER_BOXES = ((0.1, 1.0), (MIN_SCALE, 2.0), (MIN_SCALE, 0.5))
 # Box encodings are (ty, tx, th, tw) scaled by these, as the box coder of that configuration.
 BOX_CODER_SCALES = (10.0, 10.0, 5.0, 5.0)
 # Candidates below this are dropped before decoding; person_labels.py decides what is reported.
-MIN_PERSON_SCORE = 0.2
+MIN_PERSON_SCORE = 0.05
 NMS_OVERLAP = 0.5
 # Bump when prune() changes, so cached text graphs from older versions are rebuilt.
 GRAPH_VERSION = 1

@@ -1,7 +1,7 @@
 """Cheap colour statistics of a photo that hint at its scene: how much of the top is sky blue, how
-much of the whole is foliage green. ImageNet has almost no scene classes, so these carry much of
-the evidence for Sky, Vegetation and Plant that the classifier cannot give. A few milliseconds on a
-64 x 64 thumbnail."""
+much of the whole is foliage green, glowing orange or deep shadow. ImageNet has almost no scene
+classes, so these carry much of the evidence for Sky, Vegetation, Plant and a low sun that the
+classifier cannot give. A few milliseconds on a 64 x 64 thumbnail."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ THUMBNAIL_SIDE = 64
 # Hue in degrees, saturation and value in [0, 1]. Clear sky and its haze; leaves, grass, moss.
 SKY_HUES, SKY_MIN_SATURATION, SKY_MIN_VALUE = (185.0, 250.0), 0.12, 0.35
 GREEN_HUES, GREEN_MIN_SATURATION, GREEN_MIN_VALUE = (55.0, 170.0), 0.18, 0.12
+# The reds, oranges and golds of a low sun (hue wraps through 0); and shadow too deep to show colour.
+WARM_HUES, WARM_MIN_SATURATION, WARM_MIN_VALUE = ((330.0, 360.0), (0.0, 45.0)), 0.35, 0.35
+DARK_MAX_VALUE = 0.2
 # The band at the top where sky would be, and below it the rest of the frame.
 TOP_SHARE = 1.0 / 3.0
 # (share at which a label is first reported at 50, share at which it reaches its top confidence),
@@ -31,6 +34,8 @@ class SceneStatistics:
     sky_top: float  # share of the top third that is sky blue
     sky_bottom: float  # share of the lower two thirds that is that blue (water, or more sky)
     green: float  # share of the whole image that is foliage green
+    warm: float = 0.0  # share of the whole image that glows red to gold
+    dark: float = 0.0  # share of the whole image in deep shadow
 
 
 def scene_statistics(image) -> SceneStatistics:
@@ -44,9 +49,15 @@ def scene_statistics(image) -> SceneStatistics:
     hue, saturation, value = channels[..., 0] * 2.0, channels[..., 1] / 255.0, channels[..., 2] / 255.0
     sky = _in(hue, SKY_HUES) & (saturation >= SKY_MIN_SATURATION) & (value >= SKY_MIN_VALUE)
     green = _in(hue, GREEN_HUES) & (saturation >= GREEN_MIN_SATURATION) & (value >= GREEN_MIN_VALUE)
+    warm = (_in(hue, WARM_HUES[0]) | _in(hue, WARM_HUES[1])) & (saturation >= WARM_MIN_SATURATION)
+    warm &= value >= WARM_MIN_VALUE
     split = round(THUMBNAIL_SIDE * TOP_SHARE)
     return SceneStatistics(
-        sky_top=float(sky[:split].mean()), sky_bottom=float(sky[split:].mean()), green=float(green.mean())
+        sky_top=float(sky[:split].mean()),
+        sky_bottom=float(sky[split:].mean()),
+        green=float(green.mean()),
+        warm=float(warm.mean()),
+        dark=float((value < DARK_MAX_VALUE).mean()),
     )
 
 

@@ -1,10 +1,13 @@
 """DetectLabels against recorded Amazon Rekognition answers (a benchmark, not a test).
 
     .venv/bin/python tests/bench/labels_bench.py [--data DIR] [--endpoint URL] [--limit N] [--json OUT]
+        [--alongside URL]
 
 DIR holds images/ and aws-detectlabels.json (default: ../shared/benchmarks/labels beside the
 project, or $LABELS_DATA). The images stay there: nothing is copied into the project. Without
---endpoint the local service is started on a free port and stopped afterwards.
+--endpoint the local service is started on a free port and stopped afterwards. --alongside URL sends
+each image to another Rekognition endpoint too (another version of the service), the two in turn
+first, so that both see the same load, and prints that endpoint's median and the ratio of medians.
 
 Scored as the shared score.py scores: label names compared case-insensitively as sets per image,
 both sides cut at --min-confidence, micro precision/recall/F1. It also prints per-label recall and
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("LABELS_DATA") or str(DEFAULT_DATA))
     parser.add_argument("--endpoint", help="score this endpoint instead of starting the local service")
+    parser.add_argument("--alongside", help="time this endpoint too, image by image, for a latency ratio")
     parser.add_argument("--min-confidence", type=float, default=50.0)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--top", type=int, default=30, help="how many reference labels to list")
@@ -149,18 +153,30 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(reference)[: args.limit or None]
     service = None if args.endpoint else LocalService()
     try:
-        rekognition = fake_session("us-east-1", args.endpoint or service.url).client(
-            "rekognition",
-            config=Config(retries={"max_attempts": 2}, read_timeout=60),
-        )
-        answers, times = {}, []
-        for i, name in enumerate(names, 1):
-            image = (data / "images" / name).read_bytes()
+
+        def client(url: str):
+            return fake_session("us-east-1", url).client(
+                "rekognition", config=Config(retries={"max_attempts": 2}, read_timeout=60)
+            )
+
+        def timed(rekognition, image: bytes) -> tuple[dict, float]:
             started = time.perf_counter()
             response = rekognition.detect_labels(
                 Image={"Bytes": image}, MaxLabels=50, MinConfidence=args.min_confidence
             )
-            times.append((time.perf_counter() - started) * 1000)
+            return response, (time.perf_counter() - started) * 1000
+
+        rekognition = client(args.endpoint or service.url)
+        other = client(args.alongside) if args.alongside else None
+        answers, times, other_times = {}, [], []
+        for i, name in enumerate(names, 1):
+            image = (data / "images" / name).read_bytes()
+            if other is not None and i % 2:
+                other_times.append(timed(other, image)[1])
+            response, elapsed = timed(rekognition, image)
+            times.append(elapsed)
+            if other is not None and not i % 2:
+                other_times.append(timed(other, image)[1])
             answers[name] = {label["Name"]: label["Confidence"] for label in response["Labels"]}
             if i % 50 == 0:
                 print(f"  {i}/{len(names)} images", file=sys.stderr)
@@ -171,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(answers, indent=1, sort_keys=True))
     result = score(reference, answers, args.min_confidence)
     print_report(result, args.top)
+    if other_times:
+        ours, theirs = statistics.median(times), statistics.median(other_times)
+        print(f"alongside {args.alongside}: median {theirs:.0f} ms; ours / theirs {ours / theirs:.2f}")
     print(
         f"labels: precision {result['precision']:.3f} recall {result['recall']:.3f} f1 {result['f1']:.3f} "
         f"images {len(names)} median {statistics.median(times):.0f} ms"

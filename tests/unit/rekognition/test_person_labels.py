@@ -8,6 +8,7 @@ from local.rekognition.faces import Face
 from local.rekognition.geometry import Box
 from local.rekognition.person_labels import (
     MIN_BODY_SCORE,
+    SURE_BODY_SCORE,
     body_confidence,
     person_evidence,
     person_instances,
@@ -37,7 +38,27 @@ def test_a_weak_body_hit_is_not_reported():
 
 
 def test_body_confidence_rises_from_its_floor_to_a_hundred():
-    assert 50 < body_confidence(MIN_BODY_SCORE) < body_confidence(0.7) < body_confidence(1.0) == pytest.approx(100)
+    assert body_confidence(MIN_BODY_SCORE) == pytest.approx(50)
+    assert body_confidence(MIN_BODY_SCORE) < body_confidence(SURE_BODY_SCORE) == pytest.approx(60)
+    assert body_confidence(SURE_BODY_SCORE) < body_confidence(0.7) < body_confidence(1.0) == pytest.approx(100)
+
+
+def test_a_weak_body_hit_is_a_person_at_low_confidence_but_no_group_or_clothing():
+    weak = [(Box(100 + 250 * i, 100, 200, 650), (MIN_BODY_SCORE + SURE_BODY_SCORE) / 2) for i in range(3)]
+    evidence = person_evidence([], weak, WIDTH, HEIGHT)
+    assert 50 <= evidence["Person"] < 60
+    assert not {"People", "Clothing"} & evidence.keys()
+    assert len(person_instances([], weak, WIDTH, HEIGHT)) == 3
+
+
+def test_a_weak_body_hit_within_a_person_found_adds_no_second_instance():
+    weak = (MIN_BODY_SCORE + SURE_BODY_SCORE) / 2
+    on_the_face = (Box(300, 100, 300, 650), weak)
+    instances = person_instances([face(410, 120, 80)], [on_the_face], WIDTH, HEIGHT)
+    assert [confidence for _, confidence in instances] == [pytest.approx(99)]
+    an_arm = (Box(300, 300, 100, 300), weak)
+    instances = person_instances([], [(Box(280, 100, 300, 650), 0.9), an_arm], WIDTH, HEIGHT)
+    assert [confidence for _, confidence in instances] == [pytest.approx(body_confidence(0.9))]
 
 
 def test_a_tiny_face_makes_a_person_but_not_a_face_or_portrait():
@@ -65,3 +86,10 @@ def test_a_face_inside_a_detected_body_adds_no_second_instance():
     assert len(instances) == 2
     assert instances[0] == (body, body_confidence(0.9))
     assert instances[1][0].left > 700  # the stranger's estimated body, not the detected one
+
+
+def test_three_people_are_a_group_and_two_are_not():
+    bodies = [(Box(100 + 250 * i, 200, 150, 500), 0.9) for i in range(3)]
+    assert "People" not in person_evidence([], bodies[:2], WIDTH, HEIGHT)
+    group = person_evidence([], bodies, WIDTH, HEIGHT)
+    assert 50 <= group["People"] <= group["Person"]

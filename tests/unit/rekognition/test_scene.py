@@ -11,6 +11,7 @@ from local.rekognition.scene import SceneStatistics, scene_evidence, scene_stati
 pytestmark = pytest.mark.unit
 
 SKY_BLUE, LEAF_GREEN, CONCRETE = (110, 160, 230), (60, 130, 40), (128, 128, 128)
+SUNSET_ORANGE, SHADOW = (240, 120, 30), (20, 15, 25)
 
 
 def picture(top: tuple[int, int, int], bottom: tuple[int, int, int], size: int = 300) -> Image.Image:
@@ -29,6 +30,13 @@ def test_blue_above_green_is_sky_and_foliage():
 def test_grey_has_neither_sky_nor_foliage():
     statistics = scene_statistics(picture(CONCRETE, CONCRETE))
     assert statistics == SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0)
+
+
+def test_an_orange_sky_over_shadow_is_warm_and_dark():
+    statistics = scene_statistics(picture(SUNSET_ORANGE, SHADOW))
+    assert statistics.warm == pytest.approx(0.5, abs=0.03)
+    assert statistics.dark == pytest.approx(0.5, abs=0.03)
+    assert statistics.sky_top == statistics.green == 0.0
 
 
 def test_no_colour_evidence_gives_no_labels():
