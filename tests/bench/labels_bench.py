@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_ROOT))  # run as a script, as `make bench-labels` does
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "benchmarks" / "labels"
 BANDS = (50, 60, 70, 80, 90, 101)  # 100 itself falls in the last band
 
