@@ -12,8 +12,9 @@ import pytest
 import requests
 from moto.utilities.utils import load_resource
 
-from local.apigateway.gateway import HttpGateway, Route
+from local.apigateway.gateway import HttpGateway
 from local.apigateway.jwt_auth import JwtAuthorizer
+from local.apigateway.routing import Route
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 
 pytestmark = pytest.mark.integration
