@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from local.apigateway import payload_limits
 from local.apigateway.gateway_server import GatewayError, GatewayHTTPServer, GatewayRequestHandler
 from local.apigateway.integration_timeout import INTEGRATION_TIMEOUT_SECONDS, IntegrationTimedOut, call_with_timeout
-from local.apigateway.jwt_auth import JwtAuthorizer, Unauthorized
+from local.apigateway.jwt_auth import JwtVerifier, Unauthorized
 from local.apigateway.proxy_event import (
     ApiSettings,
     GatewayRequest,
@@ -65,7 +65,7 @@ class HttpGateway:
         stage: str = "$default",
         max_body_bytes: int = MAX_PAYLOAD_BYTES,
         extra_handlers: Mapping[str, ExtraHandler] | None = None,
-        authorizers: Mapping[str, JwtAuthorizer] | None = None,
+        authorizers: Mapping[str, JwtVerifier] | None = None,
         integration_timeout: float | None = INTEGRATION_TIMEOUT_SECONDS,
         account_id: str = "000000000000",
         api_id: str = "local",

@@ -13,7 +13,7 @@ import requests
 from moto.utilities.utils import load_resource
 
 from local.apigateway.gateway import HttpGateway
-from local.apigateway.jwt_auth import JwtAuthorizer
+from local.apigateway.jwt_auth import JwtVerifier
 from local.apigateway.routing import Route
 from local.aws.emulator import FAKE_CREDENTIALS, MotoEmulator
 
@@ -91,7 +91,7 @@ def gateway(cognito) -> Iterator[tuple[str, list[dict]]]:
         events.append(event)
         return {"statusCode": 200, "body": function_name}
 
-    authorizer = JwtAuthorizer(
+    authorizer = JwtVerifier(
         issuer=cognito.issuer,
         audience=[cognito.client_id],
         jwks_url=f"{cognito.endpoint}/{cognito.pool_id}/.well-known/jwks.json",
