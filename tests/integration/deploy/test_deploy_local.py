@@ -9,7 +9,7 @@ import pytest
 from local import topology
 from local.aws.emulator import MotoEmulator
 from local.deploy import deploy_local
-from local.deploy.deployment_check import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
+from local.deploy.findings import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
 
 pytestmark = [
     pytest.mark.integration,
