@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 # How long stop() waits for the serving thread to end after shutdown() has returned.
@@ -41,6 +41,13 @@ class BackgroundHttpServer:
         self.name = name
         self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def bind(
+        cls, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], name: str, *, poll_interval: float = 0.5
+    ) -> BackgroundHttpServer:
+        """A NoDelayHTTPServer for `handler`, bound to `address` now, served once started."""
+        return cls(NoDelayHTTPServer(address, handler), name, poll_interval=poll_interval)
 
     @property
     def host(self) -> str:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from local.apigateway.gateway import MAX_PAYLOAD_BYTES
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer
 
 # Hop-by-hop headers are the proxy's own business, not the emulator's (RFC 9110, section 7.6.1).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -25,7 +25,7 @@ class HostProxy:
     def __init__(self, target: str, host: str, port: int = 0):
         self.target = urllib.parse.urlsplit(target)
         self.host = host
-        self._served = BackgroundHttpServer(NoDelayHTTPServer(("127.0.0.1", port), _handler(self)), "api-proxy")
+        self._served = BackgroundHttpServer.bind(("127.0.0.1", port), _handler(self), "api-proxy")
 
     @property
     def url(self) -> str:

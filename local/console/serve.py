@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.console.files import SECURITY_HEADERS, page, read
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer
 
 DEFAULT_PORT = 8321
 
@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     api = args.api.rstrip("/")
     if urlsplit(api).scheme not in ("http", "https"):
         parser.error("--api must be an http(s) URL")
-    served = BackgroundHttpServer(NoDelayHTTPServer(("127.0.0.1", args.port), handler_for(api)), "console")
+    served = BackgroundHttpServer.bind(("127.0.0.1", args.port), handler_for(api), "console")
     with served:
         print(f"console for {api} at http://localhost:{served.port}/console/ (Ctrl-C stops it)", flush=True)
         try:

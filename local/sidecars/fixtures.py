@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -21,7 +21,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 class FixtureServer:
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0):
         handler = functools.partial(_QuietHandler, directory=str(directory))
-        self._served = BackgroundHttpServer(NoDelayHTTPServer((host, port), handler), "fixtures")
+        self._served = BackgroundHttpServer.bind((host, port), handler, "fixtures")
 
     @property
     def address(self) -> str:

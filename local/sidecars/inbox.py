@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from lib import webhooks
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer
 from local.sidecars import webhook_faults
 from local.sidecars.webhook_faults import WebhookFaults
 
@@ -63,7 +63,7 @@ class WebhookInbox:
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._script: deque[ScriptedAnswer] = deque()
-        self._served = BackgroundHttpServer(NoDelayHTTPServer((host, port), self._handler_class()), "webhook-inbox")
+        self._served = BackgroundHttpServer.bind((host, port), self._handler_class(), "webhook-inbox")
 
     @property
     def url(self) -> str:

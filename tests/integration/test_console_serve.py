@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from local.console.serve import handler_for
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +15,7 @@ API = "https://abc123.execute-api.us-east-1.amazonaws.com"
 
 @pytest.fixture
 def served():
-    with BackgroundHttpServer(NoDelayHTTPServer(("127.0.0.1", 0), handler_for(API)), "console") as served:
+    with BackgroundHttpServer.bind(("127.0.0.1", 0), handler_for(API), "console") as served:
         yield served.url
 
 

@@ -26,7 +26,7 @@ class Introspect(JsonHandler):
 
 @pytest.fixture
 def served() -> Iterator[BackgroundHttpServer]:
-    server = BackgroundHttpServer(NoDelayHTTPServer(("127.0.0.1", 0), Introspect), "introspect", poll_interval=0.05)
+    server = BackgroundHttpServer.bind(("127.0.0.1", 0), Introspect, "introspect", poll_interval=0.05)
     yield server
     server.stop()
 

@@ -6,7 +6,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer
 
 
 class JsonHandler(BaseHTTPRequestHandler):
@@ -30,7 +30,7 @@ class BackgroundServer:
     """Serves `handler` on a free loopback port from a daemon thread until `stop()`."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]):
-        self._served = BackgroundHttpServer(NoDelayHTTPServer(("127.0.0.1", 0), handler), handler.__name__)
+        self._served = BackgroundHttpServer.bind(("127.0.0.1", 0), handler, handler.__name__)
         self.url = self._served.start()
 
     def stop(self) -> None:
