@@ -24,8 +24,9 @@ from typing import Any
 from lib import webhooks
 from local import topology as topology_module
 from local.apigateway import api_docs
-from local.apigateway.gateway import HttpGateway, Route
-from local.apigateway.jwt_auth import JwtAuthorizer
+from local.apigateway.gateway import HttpGateway
+from local.apigateway.jwt_auth import JwtVerifier
+from local.apigateway.routing import Route
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
@@ -333,7 +334,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         limits = self.topology.api_throttle if self.options.api_throttle is None else self.options.api_throttle
         return TokenBucket(*limits) if limits else None
 
-    def _authorizers(self, aws_endpoint: str) -> dict[str, JwtAuthorizer]:
+    def _authorizers(self, aws_endpoint: str) -> dict[str, JwtVerifier]:
         """The template's JWT authorizers, checking tokens against the emulator's Cognito keys."""
         assert self.ids is not None
         authorizers = {}
@@ -341,7 +342,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
             issuer = resolve(spec.issuer, self.ids)
             # On AWS the keys are at <issuer>/.well-known/jwks.json; the emulator serves them per pool.
             pool_id = issuer.rstrip("/").rsplit("/", 1)[1]
-            authorizers[spec.name] = JwtAuthorizer(
+            authorizers[spec.name] = JwtVerifier(
                 issuer=issuer,
                 audience=[resolve(audience, self.ids) for audience in spec.audience],
                 jwks_url=f"{aws_endpoint}/{pool_id}/.well-known/jwks.json",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from local.apigateway.gateway import ExtraHandler, GatewayRequest
+from local.apigateway.gateway import ExtraHandler
+from local.apigateway.proxy_event import GatewayRequest
 from local.paths import PROJECT_ROOT
 
 SPEC_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"

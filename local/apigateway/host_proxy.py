@@ -10,12 +10,12 @@ any of it is read, as from API Gateway.
 from __future__ import annotations
 
 import http.client
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from local.apigateway.gateway import MAX_PAYLOAD_BYTES
+from local.http_serving import BackgroundHttpServer
 
 # Hop-by-hop headers are the proxy's own business, not the emulator's (RFC 9110, section 7.6.1).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -25,22 +25,17 @@ class HostProxy:
     def __init__(self, target: str, host: str, port: int = 0):
         self.target = urllib.parse.urlsplit(target)
         self.host = host
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api-proxy", daemon=True)
+        self._served = BackgroundHttpServer.bind(("127.0.0.1", port), _handler(self), "api-proxy")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._served.url
 
     def start(self) -> str:
-        self._thread.start()
-        return self.url
+        return self._served.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._served.stop()
 
 
 def _handler(proxy: HostProxy) -> type[BaseHTTPRequestHandler]:

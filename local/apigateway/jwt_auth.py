@@ -28,7 +28,10 @@ class Unauthorized(Exception):
     """The request carries no acceptable token; the message says why (logged, never sent)."""
 
 
-class JwtAuthorizer:
+class JwtVerifier:
+    """Checks each request's token as the HTTP API's JWT authorizer would; serverless.yml declares the
+    authorizer (local/topology/model.py's DeclaredJwtAuthorizer), the stack builds one of these from it."""
+
     def __init__(
         self,
         issuer: str,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from local.aws.credentials import FAKE_CREDENTIALS
+from local.http_serving import BackgroundHttpServer
 
 
 class MotoEmulator:
@@ -30,7 +31,7 @@ class MotoEmulator:
         self.post_secret = post_secret
         # The port is fixed before the server starts, so the stack can name the endpoint early.
         self.port = port or _free_port(host)
-        self._server = None
+        self._server: BackgroundHttpServer | None = None
         self.endpoint = ""
 
     @property
@@ -39,14 +40,12 @@ class MotoEmulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> str:
-        # moto is imported in _server_class: it takes about half a second, and only `up` needs it.
+        # moto is imported in _moto_server: it takes about half a second, and only `up` needs it.
         _list_moto_modules_once()
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = _server_class(self.wrap, self.post_secret)(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        self._server = BackgroundHttpServer(_moto_server(self.host, self.port, self.wrap, self.post_secret), "moto")
+        self.endpoint = self._server.start()
         return self.endpoint
 
     def stop(self) -> None:
@@ -60,29 +59,24 @@ class MotoEmulator:
             moto_api_backend.reset()
 
 
-def _server_class(wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None) -> Any:
-    """moto's threaded server with S3's POST-policy and CORS checks in front (local/aws/s3_post_gate.py),
-    and `wrap` around both (moto builds its app in the server's thread)."""
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+def _moto_server(
+    host: str, port: int, wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None
+) -> Any:
+    """moto's threaded WSGI server, bound, with S3's POST-policy and CORS checks in front
+    (local/aws/s3_post_gate.py) and `wrap` around both; what moto's ThreadedMotoServer builds."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
     from local.aws.s3_post_gate import S3PostGate
 
-    class GatedMotoServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app = S3PostGate(
-                DomainDispatcherApplication(create_backend_app),
-                secrets=_PostSecrets(post_secret),
-                cors_rules=moto_cors_rules,
-            )
-            if wrap is not None:
-                app = wrap(app)
-            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return GatedMotoServer
+    app = S3PostGate(
+        DomainDispatcherApplication(create_backend_app),
+        secrets=_PostSecrets(post_secret),
+        cors_rules=moto_cors_rules,
+    )
+    if wrap is not None:
+        app = wrap(app)
+    return make_server(host, port, app, True, request_handler=MotoRequestHandler)
 
 
 class _PostSecrets(Mapping[str, str]):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from local.apigateway.gateway import ExtraHandler, GatewayRequest
+from local.apigateway.gateway import ExtraHandler
+from local.apigateway.proxy_event import GatewayRequest
 from local.console.files import SECURITY_HEADERS, page, read, static_files
 
 CONSOLE_ROUTE = "/console"

@@ -9,11 +9,13 @@ parameter allows by default on the HTTP API and the images bucket (CORS). The lo
 from __future__ import annotations
 
 import argparse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from local.console.files import SECURITY_HEADERS, page, read
+from local.http_serving import BackgroundHttpServer
 
 DEFAULT_PORT = 8321
 
@@ -53,12 +55,11 @@ def main(argv: list[str]) -> int:
     api = args.api.rstrip("/")
     if urlsplit(api).scheme not in ("http", "https"):
         parser.error("--api must be an http(s) URL")
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(api))
-    print(f"console for {api} at http://localhost:{args.port}/console/ (Ctrl-C stops it)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    served = BackgroundHttpServer.bind(("127.0.0.1", args.port), handler_for(api), "console")
+    with served:
+        print(f"console for {api} at http://localhost:{served.port}/console/ (Ctrl-C stops it)", flush=True)
+        try:
+            threading.Event().wait()  # served on its thread until Ctrl-C interrupts this wait
+        except KeyboardInterrupt:
+            pass
     return 0

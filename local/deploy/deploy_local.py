@@ -19,7 +19,8 @@ from typing import Any
 from local import topology as topology_module
 from local.aws.credentials import FAKE_CREDENTIALS, fake_session
 from local.aws.emulator import MotoEmulator
-from local.deploy.deployment_check import FAILED, GAP, VERIFIED, DeploymentCheck, Finding
+from local.deploy.deployment_check import DeploymentCheck
+from local.deploy.findings import FAILED, GAP, VERIFIED, Finding
 from local.deploy.packaging import PackagingError, run_sls
 from local.errors import StackError
 

@@ -2,8 +2,9 @@
 
 Every resource and setting the topology declares is looked up in the emulator and compared.
 moto's CloudFormation silently skips some resource types and drops some properties while still
-reporting the stack complete; those are listed as emulator gaps, never counted as verified. A gap
-that moto one day closes shows up as verified on its own; a mismatch not on the lists is a failure.
+reporting the stack complete; those are listed as emulator gaps (local/deploy/findings.py), never
+counted as verified. A gap that moto one day closes shows up as verified on its own; a mismatch not
+on the lists is a failure.
 """
 
 from __future__ import annotations
@@ -12,47 +13,19 @@ import ast
 import json
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from local.deploy.moto_gaps import MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES
+from local.deploy.findings import (
+    FAILED,
+    GAP,
+    MOTO_IGNORED_PROPERTIES,
+    MOTO_SKIPPED_TYPES,
+    Finding,
+    Subject,
+)
 from local.topology import PhysicalIds, Topology, resolve
 
-VERIFIED, GAP, FAILED = "verified", "gap", "failed"
 Client = Callable[[str], Any]
-
-
-@dataclass(frozen=True)
-class Finding:
-    outcome: str  # VERIFIED, GAP or FAILED
-    subject: str
-    detail: str
-
-
-@dataclass
-class _Subject:
-    """What was checked about one resource, sorted into verified, gaps and failures."""
-
-    name: str
-    resource_type: str
-    ignored: set[tuple[str, str]]
-    verified: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-    def expect(self, what: str, expected: Any, actual: Any, prop: str | None = None) -> None:
-        if expected == actual:
-            self.verified.append(what)
-        elif prop and (self.resource_type, prop) in self.ignored:
-            self.gaps.append(f"{prop} not applied by the emulator{_values(expected, actual)}")
-        else:
-            self.failed.append(f"{what}: expected {expected!r}, found {actual!r}")
-
-    def findings(self) -> Iterable[Finding]:
-        if self.verified:
-            yield Finding(VERIFIED, self.name, ", ".join(self.verified))
-        yield from (Finding(GAP, self.name, gap) for gap in self.gaps)
-        yield from (Finding(FAILED, self.name, failure) for failure in self.failed)
 
 
 class DeploymentCheck:
@@ -68,7 +41,7 @@ class DeploymentCheck:
         self.stack = topology.stack_name
         self.skipped_types = skipped_types
         self.ignored = ignored_properties
-        self.subjects: list[_Subject] = []
+        self.subjects: list[Subject] = []
         self.template: dict[str, Any] = {}
         self.created: dict[str, str] = {}  # logical id -> physical id
 
@@ -130,8 +103,8 @@ class DeploymentCheck:
         }
         return PhysicalIds(refs, attributes, pseudo)
 
-    def _subject(self, name: str, resource_type: str) -> _Subject:
-        subject = _Subject(name, resource_type, self.ignored)
+    def _subject(self, name: str, resource_type: str) -> Subject:
+        subject = Subject(name, resource_type, self.ignored)
         self.subjects.append(subject)
         return subject
 
@@ -265,7 +238,7 @@ class DeploymentCheck:
         if any(route.function == function.name for route in self.topology.routes):
             self._api_permission(lambda_client, function.name, name)
 
-    def _role(self, s: _Subject, role: str, ids: PhysicalIds) -> None:
+    def _role(self, s: Subject, role: str, ids: PhysicalIds) -> None:
         iam, role_name = self.client("iam"), ids.refs[role]
         for policy in self._declared(role).get("Policies", []):
             document = iam.get_role_policy(RoleName=role_name, PolicyName=policy["PolicyName"])["PolicyDocument"]
@@ -277,13 +250,13 @@ class DeploymentCheck:
             )
         managed = len(self._declared(role).get("ManagedPolicyArns", []))
         attached = len(iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"])
-        role_subject = _Subject(s.name, "AWS::IAM::Role", self.ignored)
+        role_subject = Subject(s.name, "AWS::IAM::Role", self.ignored)
         role_subject.expect(f"{managed} managed policies", managed, attached, "ManagedPolicyArns")
         s.verified += role_subject.verified
         s.gaps += [f"role {role}: {gap}" for gap in role_subject.gaps]
         s.failed += role_subject.failed
 
-    def _log_group(self, s: _Subject, function_logical_id: str, name: str) -> None:
+    def _log_group(self, s: Subject, function_logical_id: str, name: str) -> None:
         group = f"/aws/lambda/{name}"
         log_group_id = next(
             (
@@ -301,7 +274,7 @@ class DeploymentCheck:
         found = next((g.get("retentionInDays") for g in groups if g["logGroupName"] == group), None)
         s.expect(f"log retention {retention} days", retention, found)
 
-    def _sqs_trigger(self, s: _Subject, trigger: Any, function_arn: str, ids: PhysicalIds) -> None:
+    def _sqs_trigger(self, s: Subject, trigger: Any, function_arn: str, ids: PhysicalIds) -> None:
         queue_arn = ids.attributes.get((trigger.queue, "Arn"))
         mappings = self.client("lambda").list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]
         mapping = next((m for m in mappings if m["FunctionArn"].split(":")[:7] == function_arn.split(":")[:7]), None)
@@ -326,14 +299,6 @@ class DeploymentCheck:
         s.expect(
             "scoped to this API", True, bool(source_arns) and all(":None/" not in a for a in source_arns), "SourceArn"
         )
-
-
-def _values(expected: Any, actual: Any) -> str:
-    """The two values, when they are short enough and say more than yes or no."""
-    if isinstance(expected, bool):
-        return ""
-    shown = f" (declared {expected!r}, found {actual!r})"
-    return shown if len(shown) <= 60 else ""
 
 
 def _policy_document(document: Any) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from local.http_serving import BackgroundHttpServer
+
 from .errors import RekognitionError, internal_error
 from .quota import QuotaLedger
 from .server import MAX_BODY_BYTES, TARGET_PREFIX, RekognitionHTTPServer, RekognitionRequestHandler
@@ -94,25 +96,20 @@ class QuotaProxy:
         self.upstream = upstream
         self.host = host
         self.quota = QuotaLedger(tps)
-        self._server = _ProxyServer((host, port), upstream, self.quota)
-        self._thread: threading.Thread | None = None
+        self._served = BackgroundHttpServer(
+            _ProxyServer((host, port), upstream, self.quota), "rekognition-quota", poll_interval=0.2
+        )
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        return f"http://{self.host}:{self._served.port}"
 
     def start(self) -> str:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="rekognition-quota", daemon=True
-        )
-        self._thread.start()
+        self._served.start()
         return self.url
 
     def on_models_ready(self, callback: Callable) -> None:
         callback(_NoModels())
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._served.stop()

@@ -13,7 +13,9 @@ import threading
 import time
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local.http_serving import NoDelayHTTPServer
 
 from . import callers
 from .errors import RekognitionError, internal_error
@@ -47,9 +49,7 @@ class FaultInjector:
         return RekognitionError(code, "Rate exceeded (injected by --fail-rate)")
 
 
-class RekognitionHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class RekognitionHTTPServer(NoDelayHTTPServer):
     request_queue_size = 64
 
     def __init__(
@@ -72,9 +72,6 @@ class RekognitionHTTPServer(ThreadingHTTPServer):
 class RekognitionRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LocalRekognition/1.0"
-    # Headers and body leave in separate writes; with Nagle's algorithm the body would wait for
-    # the client's delayed ACK, adding about 40 ms to every call.
-    disable_nagle_algorithm = True
     server: RekognitionHTTPServer
 
     def log_message(self, format: str, *args) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+
+from local.http_serving import BackgroundHttpServer
 
 from .models import ModelSet, shared_models
 from .quota import QuotaLedger
@@ -32,7 +33,7 @@ class RekognitionService:
         # Rekognition's per-operation TPS quota; 0 leaves it off.
         self.quota = QuotaLedger(tps)
         self._server: RekognitionHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: BackgroundHttpServer | None = None
 
     @property
     def fail_rate(self) -> float:
@@ -48,9 +49,9 @@ class RekognitionService:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._served is None:
             raise RuntimeError("the service is not started")
-        return self._server.server_address[1]
+        return self._served.port
 
     @property
     def url(self) -> str:
@@ -61,10 +62,8 @@ class RekognitionService:
         if self._server is not None:
             return self.url
         self._server = RekognitionHTTPServer((self.host, self.requested_port), self.models, self._fail_rate, self.quota)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="rekognition-http", daemon=True
-        )
-        self._thread.start()
+        self._served = BackgroundHttpServer(self._server, "rekognition-http", poll_interval=0.2)
+        self._served.start()
         self.models.start_warm_up()
         return self.url
 
@@ -76,14 +75,9 @@ class RekognitionService:
         return self.models.wait_ready(timeout)
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        served, self._served, self._server = self._served, None, None
+        if served is not None:
+            served.stop()
 
     def __enter__(self) -> RekognitionService:
         self.start()

@@ -16,10 +16,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from lib import webhooks
+from local.http_serving import BackgroundHttpServer
 from local.sidecars import webhook_faults
 from local.sidecars.webhook_faults import WebhookFaults
 
@@ -62,24 +63,19 @@ class WebhookInbox:
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._script: deque[ScriptedAnswer] = deque()
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._served = BackgroundHttpServer.bind((host, port), self._handler_class(), "webhook-inbox")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"{self._served.url}/"
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-inbox", daemon=True)
-        self._thread.start()
+        self._served.start()
         return self.url
 
     def stop(self) -> None:
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._served.stop()
 
     def deliveries(self) -> list[Delivery]:
         with self._lock:
@@ -142,9 +138,6 @@ class WebhookInbox:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes: without this, Nagle's algorithm and the
-            # client's delayed ACK hold every keep-alive response back by about 40 ms.
-            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

@@ -64,8 +64,9 @@ class HttpRoute:
 
 
 @dataclass(frozen=True)
-class JwtAuthorizer:
-    """An HTTP API JWT authorizer; issuer and audience may still hold intrinsics."""
+class DeclaredJwtAuthorizer:
+    """A JWT authorizer as serverless.yml declares it for the HTTP API; issuer and audience may still
+    hold intrinsics. local/apigateway/jwt_auth.py's JwtVerifier checks tokens against it."""
 
     name: str
     identity_source: str
@@ -121,7 +122,7 @@ class Topology:
     subscriptions: tuple[Subscription, ...]
     tables: tuple[Table, ...]
     unsupported: tuple[str, ...]  # resource types declared but not reproduced locally, e.g. IAM roles
-    authorizers: tuple[JwtAuthorizer, ...] = ()
+    authorizers: tuple[DeclaredJwtAuthorizer, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
     user_pool_clients: tuple[UserPoolClient, ...] = ()
     # The HTTP API stage's DefaultRouteSettings throttle: requests per second and burst; None if off.

@@ -19,9 +19,9 @@ from local.paths import SERVERLESS_YML
 from local.topology.model import (
     Bucket,
     BucketNotification,
+    DeclaredJwtAuthorizer,
     Function,
     HttpRoute,
-    JwtAuthorizer,
     Queue,
     SqsTrigger,
     Subscription,
@@ -220,7 +220,7 @@ def _authorizer_name(authorizer: Any) -> str | None:
     return authorizer["name"]
 
 
-def _authorizers(declared: Mapping[str, Any]) -> tuple[JwtAuthorizer, ...]:
+def _authorizers(declared: Mapping[str, Any]) -> tuple[DeclaredJwtAuthorizer, ...]:
     authorizers = []
     for name, spec in declared.items():
         if spec.get("type") != "jwt":
@@ -228,7 +228,7 @@ def _authorizers(declared: Mapping[str, Any]) -> tuple[JwtAuthorizer, ...]:
         source = spec.get("identitySource", "$request.header.Authorization")
         audience = spec.get("audience") or []
         authorizers.append(
-            JwtAuthorizer(
+            DeclaredJwtAuthorizer(
                 name=spec.get("name", name),
                 identity_source=source[0] if isinstance(source, list) else source,
                 issuer=spec["issuerUrl"],

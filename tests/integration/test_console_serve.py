@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import ThreadingHTTPServer
-
 import pytest
 import requests
 
 from local.console.serve import handler_for
+from local.http_serving import BackgroundHttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -17,12 +15,8 @@ API = "https://abc123.execute-api.us-east-1.amazonaws.com"
 
 @pytest.fixture
 def served():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(API))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with BackgroundHttpServer.bind(("127.0.0.1", 0), handler_for(API), "console") as served:
+        yield served.url
 
 
 def test_the_page_points_at_the_api_and_carries_no_local_token(served):

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from local.apigateway.gateway import GatewayRequest, HttpGateway, Route
+from local.apigateway.gateway import HttpGateway
+from local.apigateway.proxy_event import GatewayRequest
+from local.apigateway.routing import Route
 from local.functions.runtime import FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 
 pytestmark = pytest.mark.integration

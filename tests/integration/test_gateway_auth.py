@@ -11,8 +11,9 @@ import pytest
 import requests
 from moto.utilities.utils import load_resource
 
-from local.apigateway.gateway import HttpGateway, Route
-from local.apigateway.jwt_auth import JwtAuthorizer
+from local.apigateway.gateway import HttpGateway
+from local.apigateway.jwt_auth import JwtVerifier
+from local.apigateway.routing import Route
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 
@@ -85,7 +86,7 @@ def gateway(cognito) -> Iterator[tuple[str, list[dict]]]:
         events.append(event)
         return {"statusCode": 200, "body": function_name}
 
-    authorizer = JwtAuthorizer(
+    authorizer = JwtVerifier(
         issuer=cognito.issuer,
         audience=[cognito.client_id],
         jwks_url=f"{cognito.endpoint}/{cognito.pool_id}/.well-known/jwks.json",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local.http_serving import BackgroundHttpServer
 
 
 class JsonHandler(BaseHTTPRequestHandler):
     """A request handler with a one-call JSON reply, and quiet."""
 
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
 
     def reply(self, code: int, body: Any, content_type: str = "application/json") -> None:
         payload = json.dumps(body).encode()
@@ -30,11 +30,8 @@ class BackgroundServer:
     """Serves `handler` on a free loopback port from a daemon thread until `stop()`."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._served = BackgroundHttpServer.bind(("127.0.0.1", 0), handler, handler.__name__)
+        self.url = self._served.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._served.stop()

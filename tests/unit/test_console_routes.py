@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.apigateway.gateway import GatewayRequest
+from local.apigateway.proxy_event import GatewayRequest
 from local.console.routes import LocalOperations, extra_handlers
 
 pytestmark = pytest.mark.unit

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from local.apigateway.jwt_auth import JwtAuthorizer, Unauthorized
+from local.apigateway.jwt_auth import JwtVerifier, Unauthorized
 
 pytestmark = pytest.mark.unit
 
@@ -47,7 +47,7 @@ class Jwks:
 
 @pytest.fixture
 def authorizer(pool_key):
-    return JwtAuthorizer(ISSUER, [CLIENT], "unused", jwk_client=Jwks({"pool": pool_key.public_key()}))
+    return JwtVerifier(ISSUER, [CLIENT], "unused", jwk_client=Jwks({"pool": pool_key.public_key()}))
 
 
 def token(key, kid="pool", algorithm="RS256", **overrides) -> str:
@@ -145,4 +145,4 @@ def _b64(value: dict) -> str:
 
 def test_only_header_identity_sources_are_supported():
     with pytest.raises(ValueError, match="header"):
-        JwtAuthorizer(ISSUER, [CLIENT], "unused", identity_source="$request.querystring.token", jwk_client=Jwks({}))
+        JwtVerifier(ISSUER, [CLIENT], "unused", identity_source="$request.querystring.token", jwk_client=Jwks({}))

@@ -10,8 +10,7 @@ from local import topology
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from local.deploy import deploy_local
-from local.deploy.deployment_check import FAILED, GAP, VERIFIED
-from local.deploy.moto_gaps import MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES
+from local.deploy.findings import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
 
 pytestmark = [
     pytest.mark.integration,
