@@ -10,10 +10,10 @@ from . import params
 from .errors import RekognitionError
 from .faces import LANDMARK_NAMES, estimate_pose
 from .geometry import Box, polygon
-from .images import AnalysisImage, image_from_request
 from .models import ModelSet
 from .moderation import MODERATION_MODEL_VERSION
 from .properties import DEFAULT_MAX_DOMINANT_COLORS, dominant_colors, image_properties, quality, subject_mask
+from .request_image import AnalysisImage, image_from_request
 from .text import MAX_WORDS, TEXT_MODEL_VERSION, Line, line_from_words
 
 LABEL_MODEL_VERSION = "3.0"
@@ -98,8 +98,8 @@ def detect_labels(request: dict, models: ModelSet) -> dict:
         response["Labels"] = [_label_json(label, image, with_properties, max_colors) for label in chosen]
     response["LabelModelVersion"] = LABEL_MODEL_VERSION
     if with_properties:
-        recognised = bool(labels) and labels[0].confidence >= _SUBJECT_MIN_CONFIDENCE
-        heatmap = classification.subject_heatmap() if recognised else None
+        recognized = bool(labels) and labels[0].confidence >= _SUBJECT_MIN_CONFIDENCE
+        heatmap = classification.subject_heatmap() if recognized else None
         bodies = [box for box, _ in person_instances(faces, people, image.width, image.height)]
         foreground = subject_mask(heatmap, bodies, image.width, image.height)
         response["ImageProperties"] = _rounded(image_properties(image.pixels, max_colors, foreground))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from local.rekognition.geometry import Box
-from local.rekognition.images import AnalysisImage
 from local.rekognition.operations import _text_detections
+from local.rekognition.request_image import AnalysisImage
 from local.rekognition.text import Line, Word, _rapidocr_line, line_from_words, parse_tesseract_tsv
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from local.rekognition.errors import RekognitionError
-from local.rekognition.images import MAX_INLINE_BYTES, decode_image, detect_format, image_from_request
+from local.rekognition.request_image import MAX_INLINE_BYTES, decode_image, detect_format, image_from_request
 
 pytestmark = pytest.mark.unit
 
@@ -102,7 +102,7 @@ def test_malformed_image_members_are_invalid_parameters(image, code):
 
 
 def test_a_very_large_jpeg_is_decoded_at_a_reduced_scale_keeping_its_shape():
-    from local.rekognition.images import ANALYSIS_SIDE
+    from local.rekognition.request_image import ANALYSIS_SIDE
 
     image = decode_image(encode(Image.new("RGB", (4400, 300), (90, 90, 200)), "JPEG"))
     assert ANALYSIS_SIDE <= image.width < 4400
