@@ -98,7 +98,6 @@ capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURS
 
 .PHONY: bench
 bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start, hot reload and sizes; writes docs/benchmarks.md (about 5 min)
-	$(PY) tests/bench/reload_bench.py
 	$(PY) tests/bench/bench.py
 
 .PHONY: bench-reload

@@ -35,6 +35,7 @@ from local.observability import logs  # noqa: E402
 from local.sidecars.inbox import Delivery, WebhookInbox  # noqa: E402
 from local.topology import load  # noqa: E402
 from local.waiting import wait_until  # noqa: E402
+from tests.bench.reload_bench import measure as measure_reload  # noqa: E402
 
 DOCS = ROOT / "docs"
 # The first image after `ready` is served warm when it takes at most twice the warm median.
@@ -383,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
     first_invocations = measure_worker_starts()
     inits = measure_inits()
+    say("hot reload: saving handlers/upload.py (a copy) until the answer changes")
+    reloads, _ = measure_reload(rounds=7, concurrency=2)
     sizes = artifact_sizes()
 
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
@@ -423,8 +426,13 @@ def main(argv: list[str] | None = None) -> int:
             verdict(efficiency, GOALS["efficiency"], higher_is_better=True),
         ),
         ("function init, max", f"{init_max:.0f} ms", "", ""),
-        # Hot reload comes with the local runtime's worker pool; until then there is nothing to time.
-        ("hot reload, save to new code serving", "not measured yet", f"≤ {GOALS['reload_s']:.0f} s", ""),
+        (
+            "hot reload, save to new code serving",
+            f"{statistics.median(reloads):.0f} ms median ({min(reloads):.0f}–{max(reloads):.0f}, n={len(reloads)}; "
+            "`tests/bench/reload_bench.py`)",
+            f"≤ {GOALS['reload_s']:.0f} s",
+            verdict(statistics.median(reloads) / 1000, GOALS["reload_s"]),
+        ),
     ]
     table = ["| measure | figure | goal | |", "|---|---|---|---|"] + [
         f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows
