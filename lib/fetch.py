@@ -64,7 +64,7 @@ from lib.errors import (
 )
 from lib.guarded_http import (
     ConnectGuard,
-    Deadline,
+    FetchDeadline,
     GuardedAdapter,
     describe_seconds,
     is_noncanonical_numeric_host,
@@ -117,7 +117,7 @@ class SafeFetcher:
     def fetch(self, url: str) -> FetchedImage:
         """Download `url` under the policy. Raises a DomainError subclass on every refusal or failure."""
         check_url(url, self._addresses)
-        deadline = Deadline(self._policy.total_timeout)
+        deadline = FetchDeadline(self._policy.total_timeout)
         # The adapter is used without a requests.Session on purpose: a Session would bring proxy and
         # .netrc settings from the environment (unless trust_env is off), a cookie jar, and its own
         # redirect machinery (which reads whole redirect bodies), none of which this fetch wants.
@@ -128,7 +128,7 @@ class SafeFetcher:
             adapter.close()
             deadline.close()
 
-    def _follow(self, adapter: GuardedAdapter, url: str, deadline: Deadline) -> FetchedImage:
+    def _follow(self, adapter: GuardedAdapter, url: str, deadline: FetchDeadline) -> FetchedImage:
         visited = {url}
         redirects = 0
         while True:
@@ -159,7 +159,9 @@ class SafeFetcher:
             raise FetchFailed("The URL redirected to a URL that is malformed.") from None
         return target
 
-    def _request(self, adapter: GuardedAdapter, url: str, deadline: Deadline, *, redirected: bool) -> requests.Response:
+    def _request(
+        self, adapter: GuardedAdapter, url: str, deadline: FetchDeadline, *, redirected: bool
+    ) -> requests.Response:
         if deadline.expired:
             raise deadline.timeout_error()
         try:
@@ -189,7 +191,7 @@ class SafeFetcher:
             "Accept-Encoding": "identity",  # take the bytes as sent: no inflating of untrusted data
         }
 
-    def _accept(self, response: requests.Response, url: str, deadline: Deadline) -> FetchedImage:
+    def _accept(self, response: requests.Response, url: str, deadline: FetchDeadline) -> FetchedImage:
         if not 200 <= response.status_code < 300:
             failure = RemoteServerError if response.status_code >= 500 else RemoteClientError
             raise failure(f"The server answered HTTP {_describe_status(response.status_code)}.")
@@ -218,7 +220,7 @@ class SafeFetcher:
                 f"The image is {int(declared)} bytes according to the server; the limit is {limit} bytes."
             )
 
-    def _read_body(self, response: requests.Response, deadline: Deadline) -> bytes:
+    def _read_body(self, response: requests.Response, deadline: FetchDeadline) -> bytes:
         chunks: list[bytes] = []
         received = 0
         for chunk in response.raw.stream(_CHUNK_BYTES, decode_content=False):
@@ -233,7 +235,7 @@ class SafeFetcher:
             raise deadline.timeout_error()
         return b"".join(chunks)
 
-    def _failure(self, error: Exception, host: str, deadline: Deadline) -> FetchFailed:
+    def _failure(self, error: Exception, host: str, deadline: FetchDeadline) -> FetchFailed:
         if deadline.expired:
             return deadline.timeout_error()
         if isinstance(error, requests.exceptions.ConnectTimeout):

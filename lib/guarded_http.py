@@ -7,7 +7,7 @@ the host is resolved once through an injectable resolver, every answer is checke
 address policy, and the socket is connected to one of those checked addresses. The connection object
 keeps the original host name, so the Host header, TLS SNI and certificate verification still use it.
 
-A ``Deadline`` (lib/deadline.py's, plus a watchdog) also watches each socket opened for one fetch and
+A ``FetchDeadline`` (lib/deadline.py's ``Deadline`` plus a watchdog) also watches each socket opened for one fetch and
 shuts them all down when the fetch's wall-clock budget runs out: per-operation socket timeouts alone
 cannot stop a server that dribbles one byte just before each read timeout, in the body or in the headers.
 """
@@ -72,7 +72,7 @@ def describe_seconds(seconds: float) -> str:
     return f"{seconds:g} second" + ("" if seconds == 1 else "s")
 
 
-class Deadline(monotonic.Deadline):
+class FetchDeadline(monotonic.Deadline):
     """A wall-clock budget for one fetch that, once spent, shuts down every socket the fetch opened.
 
     It watches a duplicate of each socket's descriptor: TLS wrapping detaches the original socket
@@ -134,7 +134,7 @@ class ConnectGuard:
         self,
         policy: AddressPolicy,
         resolver: Resolver,
-        deadline: Deadline,
+        deadline: FetchDeadline,
         connect_timeout: float,
     ):
         self._policy = policy

@@ -13,7 +13,7 @@ import requests
 from lib.addresses import AddressPolicy
 from lib.errors import FetchFailed, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
-from lib.guarded_http import ConnectGuard, Deadline, GuardedAdapter
+from lib.guarded_http import ConnectGuard, FetchDeadline, GuardedAdapter
 from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
 pytestmark = pytest.mark.unit
@@ -314,7 +314,7 @@ def test_given_a_proxy_when_the_guarded_adapter_is_asked_to_use_it_then_url_not_
     listener: RecordingListener,
 ) -> None:
     # A proxy connection would go to the proxy's address instead of the checked one.
-    deadline = Deadline(5.0)
+    deadline = FetchDeadline(5.0)
     adapter = GuardedAdapter(ConnectGuard(AddressPolicy(), resolver_for({}), deadline, connect_timeout=1.0))
     prepared = requests.Request("GET", "http://public.test/image.png").prepare()
     try:

@@ -12,7 +12,7 @@ import pytest
 from lib.addresses import AddressPolicy
 from lib.errors import DomainError, HostNotFound, InvalidRequest, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
-from lib.guarded_http import ConnectGuard, Deadline, is_noncanonical_numeric_host
+from lib.guarded_http import ConnectGuard, FetchDeadline, is_noncanonical_numeric_host
 
 pytestmark = pytest.mark.unit
 
@@ -260,7 +260,7 @@ def test_given_the_default_resolver_when_localhost_is_fetched_then_url_not_allow
 # --- the connect-time guard on its own (the authority behind the early URL checks) ----------------
 @pytest.fixture
 def guard() -> Iterator[ConnectGuard]:
-    deadline = Deadline(5.0)
+    deadline = FetchDeadline(5.0)
     yield ConnectGuard(
         AddressPolicy(("127.0.0.1:8123",)), resolver_answering("10.0.0.1"), deadline, connect_timeout=1.0
     )
