@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from local.http_serving import BackgroundHttpServer
+
 Route = Callable[["Handler"], None]
 
 
@@ -76,8 +78,8 @@ class FixtureServer:
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self._thread.start()
+        self._serving = BackgroundHttpServer(self._server, "fetch-fixtures", poll_interval=0.01)
+        self._serving.start()
 
     @property
     def authority(self) -> str:
@@ -97,8 +99,7 @@ class FixtureServer:
 
     def close(self) -> None:
         self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._serving.stop()
 
 
 class RecordingListener:
