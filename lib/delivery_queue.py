@@ -24,6 +24,7 @@ class DeliveryQueue:
         self.queue_url = queue_url
         self.dead_letter_queue_url = dead_letter_queue_url
         self._sqs = sqs
+        self._requeuer = Requeuer(queue_url, sqs=sqs)
 
     def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
         """The message comes back after `delay_seconds` (at most SQS's 12 hours)."""
@@ -50,4 +51,4 @@ class DeliveryQueue:
 
     def requeue_throttled(self, body: str, throttle_count: int) -> int:
         """Sends `body` again, with a delay, as throttled `throttle_count` times; returns the delay."""
-        return Requeuer(self.queue_url, sqs=self._sqs).requeue(body, throttle_count)
+        return self._requeuer.requeue(body, throttle_count)

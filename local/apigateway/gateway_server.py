@@ -11,11 +11,11 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from lib.deadline import Deadline
 from local.apigateway.proxy_event import HttpResponse
 from local.http_serving import NoDelayHTTPServer
 
@@ -177,8 +177,8 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         try:
             connection.shutdown(socket.SHUT_WR)
             connection.settimeout(LINGER_IDLE_SECONDS)
-            give_up = time.monotonic() + LINGER_MAX_SECONDS
-            while time.monotonic() < give_up and connection.recv(READ_CHUNK_BYTES):
+            give_up = Deadline(LINGER_MAX_SECONDS)
+            while not give_up.expired and connection.recv(READ_CHUNK_BYTES):
                 pass
         except OSError:
             pass  # the client is gone or went quiet: either way the connection is done

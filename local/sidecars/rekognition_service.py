@@ -14,9 +14,9 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
+from lib.deadline import Deadline
 from local.aws.credentials import FAKE_CREDENTIALS
 from local.aws.warmup import warm_rekognition
 from local.errors import StackError
@@ -103,8 +103,8 @@ class RekognitionSidecar:
         if self.rekognition_process is None:
             return
         assert self.rekognition_process.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not deadline.expired:
             line = self.rekognition_process.stdout.readline()
             if not line:
                 raise StackError(f"the local Rekognition service exited with code {self.rekognition_process.wait()}")
@@ -121,7 +121,7 @@ class RekognitionSidecar:
                     daemon=True,
                 ).start()
                 return
-        raise StackError("the local Rekognition service did not start listening within 30 s")
+        raise StackError(f"the local Rekognition service did not start listening within {timeout:g} s")
 
     def _warmed_rekognition(self) -> None:
         if self._rekognition_warming is not None:
