@@ -1,10 +1,10 @@
 """deliver: SQS batches of completion events -> signed webhook POSTs.
 
-Retryable failures set the message's next visibility (backoff, honouring Retry-After) and are
+Retryable failures set the message's next visibility (backoff, honoring Retry-After) and are
 reported as batch item failures; the queue's redrive policy dead-letters them after the last try.
 Permanent failures are sent to the dead-letter queue at once, with the reason, and acknowledged.
 A DynamoDB throttle that outlasts the in-invocation backoff re-sends the event with a delay instead
-(lib/delivery_queue.py), so throttling never spends the receiver's tries or dead-letters an event.
+(lib/adapters/delivery_queue.py), so throttling never spends the receiver's tries or dead-letters an event.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lib.clients import in_lambda_init, prepare
+from handlers.sqs_records import queue_times, requeue_throttled
+from lib.adapters.clients import in_lambda_init, prepare
+from lib.adapters.delivery_queue import DeliveryQueue
+from lib.adapters.repository import ImageRepository
+from lib.adapters.webhook_sender import HttpWebhookSender
 from lib.config import DeliverConfig
-from lib.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, Decision, DeliveryPolicy, WebhookDelivery
-from lib.delivery_queue import DeliveryQueue
-from lib.events import CompletionEvent
-from lib.model import parse_utc
+from lib.domain.events import CompletionEvent
+from lib.domain.model import parse_utc
 from lib.observability import (
     END_TO_END_LATENCY,
     WEBHOOK_ATTEMPTS,
@@ -37,9 +39,8 @@ from lib.observability import (
     milliseconds,
     tracer,
 )
-from lib.repository import ImageRepository
-from lib.requeue import throttle_count
 from lib.throttling import Backoff, Throttled
+from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, Decision, DeliveryPolicy, WebhookDelivery
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
@@ -59,26 +60,14 @@ class Deliverer:
 
     def process(self, record: SQSRecord) -> None:
         event = CompletionEvent.from_message(record.body)
-        attributes = record.attributes
-        # When SQS accepted the event and first handed it out: the wait before this function ran.
-        logger.append_keys(
-            image_id=event.image_id,
-            webhook_id=event.id,
-            queue_sent_ms=int(attributes.sent_timestamp or 0) or None,
-            queue_first_receive_ms=int(attributes.approximate_first_receive_timestamp or 0) or None,
-        )
-        attempt = int(attributes.approximate_receive_count or 1)
+        logger.append_keys(image_id=event.image_id, webhook_id=event.id, **queue_times(record))
+        attempt = int(record.attributes.approximate_receive_count or 1)
         try:
             with image_subsegment(event.image_id):
                 decision = self.delivery.deliver(event, attempt)
         except Throttled as error:
             count_if_throttled(error)
-            throttles = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
-            delay = self.queue.requeue_throttled(record.body, throttles)
-            logger.warning(
-                "throttled after backing off; re-queued",
-                extra={"reason": str(error), "throttle_count": throttles, "delay_seconds": delay},
-            )
+            requeue_throttled(record, error, self.queue.requeue_throttled)
             return
         self._observe(event, decision, attempt)
         log = {
@@ -128,6 +117,7 @@ def build_deliverer() -> Deliverer:
         secret=lambda: webhook_secret(config.webhook_secret_parameter),
         # Records are delivered one after another: a short backoff each, so ten fit in the timeout.
         repository=ImageRepository(config.images_table, backoff=Backoff(budget_seconds=1)),
+        sender=HttpWebhookSender(),
     )
     queue = DeliveryQueue(config.integration_queue_url, config.integration_dlq_url)
     return Deliverer(delivery, queue, config.max_attempts)

@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from lib import errors
-from lib.errors import InvalidRequest, PayloadTooLarge
+from lib.domain import errors
+from lib.domain.errors import InvalidRequest, PayloadTooLarge
 
 MAX_JSON_BODY_BYTES = 16 * 1024
 

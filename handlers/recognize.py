@@ -22,11 +22,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lib.arrivals import Arrival, UploadArrivals, is_upload_key
-from lib.clients import in_lambda_init, prepare
+from handlers.sqs_records import queue_times, requeue_throttled
+from lib.adapters.clients import in_lambda_init, prepare
+from lib.adapters.publisher import EventPublisher
+from lib.adapters.rekognition_client import RekognitionRecognizer
+from lib.adapters.repository import ImageRepository
+from lib.adapters.requeue import Requeuer
+from lib.adapters.storage import ImageStore
 from lib.config import RecognizeConfig
-from lib.events import parse_s3_notification
-from lib.image_checks import ImageLimits
+from lib.domain.events import parse_s3_notification
+from lib.domain.image_checks import ImageLimits
+from lib.domain.keys import image_id_from_key, is_upload_key
 from lib.observability import (
     RECOGNITION_LATENCY,
     count_if_throttled,
@@ -37,13 +43,9 @@ from lib.observability import (
     milliseconds,
     tracer,
 )
-from lib.publisher import EventPublisher
-from lib.recognize_image import Outcome, RecognitionWorkflow
-from lib.rekognition_client import Recognizer
-from lib.repository import ImageRepository
-from lib.requeue import Requeuer, throttle_count
-from lib.storage import image_id_from_key
 from lib.throttling import Backoff, Throttled
+from lib.usecases.arrivals import Arrival, UploadArrivals
+from lib.usecases.recognize_image import Outcome, RecognitionWorkflow
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
@@ -65,7 +67,7 @@ def build_workflow() -> RecognitionWorkflow:
     backoff = build_backoff()
     return RecognitionWorkflow(
         repository=ImageRepository(config.images_table, backoff=backoff),
-        recognizer=Recognizer(config.features, config.max_labels, config.min_confidence, backoff=backoff),
+        recognizer=RekognitionRecognizer(config.features, config.max_labels, config.min_confidence, backoff=backoff),
         publisher=EventPublisher(config.results_topic_arn, backoff=backoff),
     )
 
@@ -80,7 +82,9 @@ def build_arrivals() -> UploadArrivals:
     config = RecognizeConfig.from_env()
     repository = ImageRepository(config.images_table, backoff=build_backoff())
     limits = ImageLimits(max_bytes=config.max_image_bytes)
-    return UploadArrivals(repository=repository, limits=limits, announce=build_workflow().announce)
+    return UploadArrivals(
+        repository=repository, limits=limits, announce=build_workflow().announce, store_for=ImageStore
+    )
 
 
 async def record_handler(
@@ -103,12 +107,7 @@ async def record_handler(
             queue_times(record),
         )
     except Throttled as error:
-        throttles = throttle_count(record.raw_event.get("messageAttributes") or {}) + 1
-        delay = (requeuer or build_requeuer()).requeue(record.body, throttles)
-        logger.warning(
-            "throttled after backing off; re-queued",
-            extra={"reason": str(error), "throttle_count": throttles, "delay_seconds": delay},
-        )
+        requeue_throttled(record, error, (requeuer or build_requeuer()).requeue)
 
 
 def process_record(
@@ -137,15 +136,6 @@ def process_record(
         observe(outcome)
 
 
-def queue_times(record: SQSRecord) -> dict[str, Any]:
-    """Epoch milliseconds at which SQS accepted the message and first handed it out."""
-    attributes = record.attributes
-    return {
-        "queue_sent_ms": int(attributes.sent_timestamp or 0) or None,
-        "queue_first_receive_ms": int(attributes.approximate_first_receive_timestamp or 0) or None,
-    }
-
-
 def observe(outcome: Outcome) -> None:
     if outcome.recognition_ms is not None:
         milliseconds(RECOGNITION_LATENCY, outcome.recognition_ms)
@@ -154,7 +144,7 @@ def observe(outcome: Outcome) -> None:
 
 
 def observe_arrival(arrival: Arrival) -> None:
-    # An admitted upload is counted when its copy under images/ is recognised; a refused one here.
+    # An admitted upload is counted when its copy under images/ is recognized; a refused one here.
     if arrival.result == "failed":
         finished(True, arrival.failure_code)
 

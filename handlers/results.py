@@ -15,13 +15,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_response
-from lib.clients import in_lambda_init, prepare, s3_signer
+from lib.adapters.clients import in_lambda_init, prepare, s3_signer
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
 from lib.config import ImagesConfig
-from lib.errors import DomainError, InvalidRequest, NotFound
-from lib.model import FAILED, is_image_id
+from lib.domain.errors import DomainError, InvalidRequest, NotFound
+from lib.domain.model import FAILED, is_image_id
 from lib.observability import annotate_image, tracer
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
 
 logger = Logger()
 

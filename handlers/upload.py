@@ -10,14 +10,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_body, json_response, raw_body
-from lib.clients import in_lambda_init, prepare
+from lib.adapters.clients import in_lambda_init, prepare
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
 from lib.config import UploadConfig
-from lib.errors import DomainError, InvalidRequest, UnsupportedMediaType
-from lib.fetch import FetchPolicy, SafeFetcher
-from lib.image_checks import ImageLimits
-from lib.ingest import IngestService
-from lib.model import ImageRecord
-from lib.names import clean_name
+from lib.domain.errors import DomainError, InvalidRequest, UnsupportedMediaType
+from lib.domain.image_checks import ImageLimits
+from lib.domain.keys import CONTENT_TYPES
+from lib.domain.model import ImageRecord
+from lib.domain.names import clean_name
+from lib.fetching.fetch import FetchPolicy, SafeFetcher
 from lib.observability import (
     IMAGES_ACCEPTED,
     IMAGES_REFUSED,
@@ -28,12 +30,9 @@ from lib.observability import (
     metrics,
     tracer,
 )
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
+from lib.usecases.ingest import IngestService
 
 logger = Logger()
-
-IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png")
 
 
 @functools.cache
@@ -86,7 +85,7 @@ def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecor
         return service.ingest_url(_required_url(query.get("url")), query.get("name"))
 
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type in IMAGE_CONTENT_TYPES:
+    if content_type in CONTENT_TYPES:
         return service.ingest_bytes(raw_body(event), query.get("name"))
     if content_type == "application/json":
         payload = json_body(event)

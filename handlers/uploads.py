@@ -1,7 +1,7 @@
 """uploads: `POST /uploads` `{"name", "content_type"}` -> a presigned S3 POST for one image.
 
 For images too large for the HTTP API's Lambda payload (about 4.4 MB of binary body). The bytes go
-straight to S3; recognition checks them when they arrive (lib/arrivals.py).
+straight to S3; recognition checks them when they arrive (lib/usecases/arrivals.py).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_body, json_response
-from lib.clients import in_lambda_init, prepare, s3_signer
+from lib.adapters.clients import in_lambda_init, prepare, s3_signer
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
 from lib.config import DirectUploadConfig
-from lib.direct_uploads import DirectUploads
-from lib.errors import DomainError, InvalidRequest
+from lib.domain.errors import DomainError, InvalidRequest
 from lib.observability import annotate_image, tracer
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
+from lib.usecases.direct_uploads import DirectUploads
 
 logger = Logger()
 

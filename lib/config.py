@@ -40,6 +40,17 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def parse_features(raw: str) -> frozenset[str]:
+    """RECOGNITION_FEATURES as the recognize function reads it: comma-separated, `labels` when empty."""
+    features = frozenset(part.strip() for part in raw.split(",") if part.strip()) or frozenset({"labels"})
+    unknown = features - RECOGNITION_FEATURES
+    if unknown:
+        raise ConfigurationError(
+            f"RECOGNITION_FEATURES has unknown entries {sorted(unknown)}; known: {sorted(RECOGNITION_FEATURES)}"
+        )
+    return features
+
+
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -91,12 +102,7 @@ class RecognizeConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> RecognizeConfig:
-        features = frozenset(_csv(env, "RECOGNITION_FEATURES")) or frozenset({"labels"})
-        unknown = features - RECOGNITION_FEATURES
-        if unknown:
-            raise ConfigurationError(
-                f"RECOGNITION_FEATURES has unknown entries {sorted(unknown)}; known: {sorted(RECOGNITION_FEATURES)}"
-            )
+        features = parse_features(env.get("RECOGNITION_FEATURES", ""))
         return cls(
             images_table=_required(env, "IMAGES_TABLE"),
             results_topic_arn=_required(env, "RESULTS_TOPIC_ARN"),

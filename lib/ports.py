@@ -1,26 +1,50 @@
-"""What each use case needs of its adapters, as small Protocols.
+"""What each use case needs of its adapters, as small Protocols, and the values that cross them.
 
-The real adapters (lib/repository.py, lib/storage.py, lib/fetch.py, lib/rekognition_client.py,
-lib/publisher.py, lib/webhook_sender.py) and the in-memory fakes of the unit tests both implement
-these; tests/unit/test_ports.py checks that their signatures match, so a fake cannot drift from
-what it stands in for.
+The real adapters (lib/adapters/, lib/fetching/fetch.py) and the in-memory fakes of the unit tests
+both implement these; tests/unit/test_ports.py checks that their signatures match, so a fake cannot
+drift from what it stands in for. This module imports only the domain: use cases depend on it,
+adapters implement it, and neither needs the other.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from lib.events import CompletionEvent
-    from lib.fetch import FetchedImage
-    from lib.model import Failure, ImageRecord, Label
-    from lib.rekognition_client import Recognition
-    from lib.webhook_sender import Reply
+    from lib.domain.events import CompletionEvent
+    from lib.domain.model import Failure, ImageRecord, Label, UploadSlot
 
 
-# --- ingest (lib/ingest.py) -----------------------------------------------------------------------
+# --- values that cross the ports --------------------------------------------------------------------
+@dataclass(frozen=True)
+class FetchedImage:
+    # Only the bytes: the server's Content-Type is untrusted, and the checks sniff the bytes instead.
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Recognition:
+    labels: list[Label]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int | None  # None when no answer came
+    retry_after: str | None = None
+    error: str | None = None  # why no answer came, safe to log
+
+
+# --- ingest (lib/usecases/ingest.py) ----------------------------------------------------------------
 class Fetcher(Protocol):
     def fetch(self, url: str) -> FetchedImage: ...
 
@@ -37,9 +61,44 @@ class PendingImages(Protocol):
     def delete(self, image_id: str) -> None: ...
 
 
-# --- recognition (lib/recognize_image.py) ---------------------------------------------------------
-class Analyser(Protocol):
-    def analyse(self, bucket: str, key: str, version_id: str | None = None) -> Recognition: ...
+# --- direct uploads (lib/usecases/direct_uploads.py) ------------------------------------------------
+class UploadSlots(Protocol):
+    def create_slot(self, slot: UploadSlot) -> None: ...
+
+
+class PostSigner(Protocol):
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost: ...
+
+
+# --- admission of direct uploads (lib/usecases/arrivals.py) -----------------------------------------
+class UploadedObjects(Protocol):
+    def get(self, key: str, etag: str | None = None) -> tuple[bytes, str] | None: ...
+
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class ArrivalRecords(Protocol):
+    def get(self, image_id: str) -> ImageRecord | None: ...
+
+    def get_slot(self, image_id: str, now: float) -> UploadSlot | None: ...
+
+    def create_pending(self, record: ImageRecord) -> None: ...
+
+    def complete(
+        self,
+        record: ImageRecord,
+        status: str,
+        labels: Iterable[Label] = (),
+        details: dict[str, Any] | None = None,
+        failure: Failure | None = None,
+    ) -> ImageRecord: ...
+
+
+# --- recognition (lib/usecases/recognize_image.py) --------------------------------------------------
+class Recognizer(Protocol):
+    def recognize(self, bucket: str, key: str, version_id: str | None = None) -> Recognition: ...
 
 
 class RecognitionRecords(Protocol):
@@ -61,7 +120,7 @@ class Publisher(Protocol):
     def publish(self, event: CompletionEvent) -> None: ...
 
 
-# --- delivery (lib/delivery.py) -------------------------------------------------------------------
+# --- delivery (lib/usecases/delivery.py) ------------------------------------------------------------
 class DeliveryRecords(Protocol):
     def is_delivered(self, image_id: str) -> bool: ...
 

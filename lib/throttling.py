@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from lib.errors import TransientError
+from lib.domain.errors import TransientError
 
 T = TypeVar("T")
 

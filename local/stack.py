@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lib import webhooks
+from lib.domain import webhooks
 from local import topology as topology_module
 from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway

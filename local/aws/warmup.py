@@ -17,7 +17,7 @@ from typing import Any
 
 logger = logging.getLogger("local.aws.warmup")
 
-# lib/config.py's feature names -> the calls lib/rekognition_client.py makes for them.
+# lib/config.py's feature names -> the calls lib/adapters/rekognition_client.py makes for them.
 _CALLS = {
     "faces": ("detect_faces", {"Attributes": ["DEFAULT"]}),
     "text": ("detect_text", {}),

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lib.events import FAILED as EVENT_FAILED
-from lib.events import RECOGNIZED, CompletionEvent
-from lib.model import normalise_label
-from lib.storage import image_id_from_key
+from lib.domain.events import FAILED as EVENT_FAILED
+from lib.domain.events import RECOGNIZED, CompletionEvent
+from lib.domain.keys import image_id_from_key
+from lib.domain.model import normalize_label
 from local.chaos.load import Accepted
 from local.sidecars.inbox import Delivery
 from local.stack import LocalStack
@@ -115,7 +115,7 @@ def _items(stack: LocalStack) -> tuple[dict[str, dict[str, Any]], list[tuple[str
                 "name": item["name"]["S"],
                 "status": item["status"]["S"],
                 "failure": item.get("failure", {}).get("S", ""),
-                "labels": {normalise_label(label["name"]) for label in json.loads(item["labels"]["S"] or "[]")},
+                "labels": {normalize_label(label["name"]) for label in json.loads(item["labels"]["S"] or "[]")},
             }
     return records, label_items
 

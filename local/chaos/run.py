@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib import webhooks
+from lib.domain import webhooks
 from local.chaos.audit import Figures, audit
 from local.chaos.killer import WorkerKiller
 from local.chaos.load import LoadDriver

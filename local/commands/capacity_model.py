@@ -57,7 +57,7 @@ class Limits:
     api_burst: int = 200
     api_account_rate: float = 10_000.0
     dynamodb_partition_writes: float = 1000.0  # write units a second per partition
-    listing_shards: int = 8  # lib/listing.py
+    listing_shards: int = 8  # lib/domain/listing.py
     s3_puts_per_prefix: float = 3500.0
     sqs_in_flight: int = 120_000  # a standard queue's in-flight messages
 

@@ -34,7 +34,7 @@ SHARED_IMPORTS = (
     "aws_lambda_powertools.utilities.batch",
 )
 DEFAULT_PRELOAD = SHARED_IMPORTS
-# The AWS services the handlers build clients for (lib/clients.py, powertools' parameters).
+# The AWS services the handlers build clients for (lib/adapters/clients.py, powertools' parameters).
 SHARED_AWS_SERVICES = ("dynamodb", "rekognition", "s3", "sns", "sqs", "ssm")
 
 

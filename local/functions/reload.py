@@ -89,7 +89,7 @@ def _imported_modules(root: Path, path: Path) -> set[str]:
             if not base:
                 continue
             modules.add(base)
-            # `from lib import fetch` may name a submodule rather than an attribute.
+            # `from lib.fetching import fetch` may name a submodule rather than an attribute.
             modules.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
     return modules
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from lib import webhooks
+from lib.domain import webhooks
 from local.http_serving import BackgroundHttpServer
 from local.sidecars import webhook_faults
 from local.sidecars.webhook_faults import WebhookFaults

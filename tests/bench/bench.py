@@ -29,7 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lib import webhooks  # noqa: E402
+from lib.domain import webhooks  # noqa: E402
 from local.functions.runtime import FunctionSpec, LambdaRuntime  # noqa: E402
 from local.observability import logs  # noqa: E402
 from local.sidecars.inbox import Delivery, WebhookInbox  # noqa: E402

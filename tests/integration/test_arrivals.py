@@ -7,12 +7,12 @@ import time
 import pytest
 from aws_lambda_powertools import Logger
 
-from lib.arrivals import UploadArrivals
-from lib.events import ObjectCreated
-from lib.image_checks import ImageLimits
-from lib.model import FAILED, PENDING, UploadSlot, utc_now
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
+from lib.domain.events import ObjectCreated
+from lib.domain.image_checks import ImageLimits
+from lib.domain.model import FAILED, PENDING, UploadSlot, utc_now
+from lib.usecases.arrivals import UploadArrivals
 from tests.support.hostile_images import noise_png
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ def world(aws):
             )
 
         def slot(self, expires_in=300):
-            from lib.model import new_image_id
+            from lib.domain.model import new_image_id
 
             slot = UploadSlot(new_image_id(), "big.png", "image/png", utc_now(), int(time.time()) + expires_in)
             self.repository.create_slot(slot)

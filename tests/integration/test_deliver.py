@@ -8,11 +8,12 @@ import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from handlers import deliver
-from lib import webhooks
-from lib.delivery import DeliveryPolicy, WebhookDelivery
-from lib.delivery_queue import DeliveryQueue
-from lib.events import RECOGNIZED, CompletionEvent
-from lib.repository import ImageRepository
+from lib.adapters.delivery_queue import DeliveryQueue
+from lib.adapters.repository import ImageRepository
+from lib.adapters.webhook_sender import HttpWebhookSender
+from lib.domain import webhooks
+from lib.domain.events import RECOGNIZED, CompletionEvent
+from lib.usecases.delivery import DeliveryPolicy, WebhookDelivery
 from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, image_record, sqs_event
 
@@ -36,7 +37,9 @@ def world(aws, inbox):
     queue_url = aws.ref("IntegrationQueue")
 
     def deliverer(url=inbox.url, secret=SECRET):
-        delivery = WebhookDelivery(DeliveryPolicy(url, 2, 10, 900), secret=lambda: secret, repository=repository)
+        delivery = WebhookDelivery(
+            DeliveryPolicy(url, 2, 10, 900), secret=lambda: secret, repository=repository, sender=HttpWebhookSender()
+        )
         queue = DeliveryQueue(queue_url, aws.ref("IntegrationDeadLetterQueue"), sqs=lambda: sqs)
         return deliver.Deliverer(delivery, queue)
 

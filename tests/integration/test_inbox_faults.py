@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from lib import webhooks
+from lib.domain import webhooks
 from local.sidecars import webhook_faults
 from local.sidecars.inbox import WebhookInbox
 from local.sidecars.webhook_faults import WebhookFaults

@@ -7,14 +7,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers import recognize
-from lib.errors import TransientError
-from lib.model import DONE, FAILED, PENDING, new_image_id
-from lib.publisher import EventPublisher
-from lib.recognize_image import RecognitionWorkflow
-from lib.rekognition_client import Recognizer
-from lib.repository import ImageRepository
-from lib.requeue import Requeuer
+from lib.adapters.publisher import EventPublisher
+from lib.adapters.rekognition_client import RekognitionRecognizer
+from lib.adapters.repository import ImageRepository
+from lib.adapters.requeue import Requeuer
+from lib.domain.errors import TransientError
+from lib.domain.model import DONE, FAILED, PENDING, new_image_id
 from lib.throttling import Backoff
+from lib.usecases.recognize_image import RecognitionWorkflow
 from local.functions.pollers import messages_to_delete
 from local.functions.pollers import sqs_event as lambda_event
 from tests.support.builders import (
@@ -68,7 +68,7 @@ def world(aws):
         return RecognitionWorkflow(
             repository=repository,
             # No backoff inside the invocation: a throttle goes straight to the re-queue path.
-            recognizer=Recognizer(
+            recognizer=RekognitionRecognizer(
                 frozenset({"labels", "properties"}), rekognition=lambda: rekognition, backoff=Backoff(budget_seconds=0)
             ),
             publisher=EventPublisher(aws.ref("ResultsTopic"), sns=lambda: aws.client("sns")),

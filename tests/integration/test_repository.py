@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from lib.errors import AlreadyExists, InvalidRequest
-from lib.model import DONE, FAILED, Failure, Label
-from lib.repository import ImageRepository
+from lib.adapters.repository import ImageRepository
+from lib.domain.errors import AlreadyExists, InvalidRequest
+from lib.domain.model import DONE, FAILED, Failure, Label
 from tests.support.builders import image_record
 
 pytestmark = pytest.mark.integration
@@ -147,7 +147,7 @@ def test_a_label_item_left_by_an_interrupted_try_does_not_list_the_image(reposit
 
 
 def test_listing_stays_newest_first_and_complete_across_shards_and_legacy_items(repository, aws, calls):
-    from lib.listing import LEGACY_PARTITION, PARTITIONS, partition_for
+    from lib.domain.listing import LEGACY_PARTITION, PARTITIONS, partition_for
 
     _, seen = calls
     # GIVEN 40 images over the shards, a few created in the same microsecond, and 5 written before
@@ -185,7 +185,7 @@ def test_listing_stays_newest_first_and_complete_across_shards_and_legacy_items(
 
 
 def test_a_cursor_of_the_unsharded_listing_still_pages_on():
-    from lib.listing import decode_cursor
+    from lib.domain.listing import decode_cursor
 
     cursor = encoded(GOOD_KEYS)
     assert decode_cursor(cursor) == (GOOD_KEYS["created"], GOOD_KEYS["pk"])

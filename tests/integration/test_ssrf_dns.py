@@ -16,13 +16,13 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from urllib3.util import parse_url
 
 from handlers import upload
-from lib.addresses import AddressPolicy
-from lib.fetch import FetchPolicy, SafeFetcher
-from lib.guarded_http import literal_address
-from lib.image_checks import ImageLimits
-from lib.ingest import IngestService
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
+from lib.domain.image_checks import ImageLimits
+from lib.fetching.addresses import AddressPolicy
+from lib.fetching.fetch import FetchPolicy, SafeFetcher
+from lib.fetching.guarded_http import literal_address
+from lib.usecases.ingest import IngestService
 from tests.support.builders import http_event
 from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 from tests.support.ssrf_corpus import Ports, address_stays_on_this_machine, dns_cases

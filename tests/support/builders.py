@@ -11,7 +11,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from lib.model import PENDING, ImageRecord, new_image_id, utc_now
+from lib.domain.model import PENDING, ImageRecord, new_image_id, utc_now
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -8,15 +8,14 @@ that every method here has the signature of the Protocol it implements, as the r
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from lib.errors import AlreadyExists, RemoteClientError, TransientError
-from lib.events import CompletionEvent
-from lib.fetch import FetchedImage
-from lib.model import PENDING, Failure, ImageRecord, Label, utc_now
-from lib.rekognition_client import Recognition
-from lib.webhook_sender import Reply
+from lib.domain.errors import AlreadyExists, RemoteClientError, TransientError
+from lib.domain.events import CompletionEvent
+from lib.domain.model import PENDING, Failure, ImageRecord, Label, UploadSlot, utc_now
+from lib.ports import FetchedImage, PresignedPost, Recognition, Reply
 
 
 class FakeFetcher:
@@ -38,11 +37,27 @@ class FakeImageStore:
         self.bucket = bucket
         self.failing = failing
         self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+        self.presigned: list[str] = []
 
     def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
         if self.failing:
             raise TransientError("could not store the image: the bucket is unavailable")
         self.objects[key] = (data, content_type, dict(metadata))
+
+    def get(self, key: str, etag: str | None = None) -> tuple[bytes, str] | None:
+        """The object and its ETag (here, a hash of the bytes); None when gone or, given etag, replaced."""
+        if key not in self.objects:
+            return None
+        data = self.objects[key][0]
+        current = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        return None if etag and etag.strip('"') != current else (data, current)
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
+        self.presigned.append(key)
+        return PresignedPost(url=f"https://{self.bucket}.s3.example.test/", fields={"key": key})
 
 
 class FakeImageRepository:
@@ -52,6 +67,15 @@ class FakeImageRepository:
     def __init__(self, *records: ImageRecord):
         self.records: dict[str, ImageRecord] = {record.image_id: record for record in records}
         self.delivered: set[str] = set()
+        self.slots: dict[str, UploadSlot] = {}
+
+    # --- direct uploads
+    def create_slot(self, slot: UploadSlot) -> None:
+        self.slots[slot.image_id] = slot
+
+    def get_slot(self, image_id: str, now: float) -> UploadSlot | None:
+        slot = self.slots.get(image_id)
+        return slot if slot is not None and slot.expires_at > now else None
 
     # --- ingest
     def create_pending(self, record: ImageRecord) -> None:
@@ -100,16 +124,16 @@ class FakeImageRepository:
             raise AlreadyExists("conditional update_item found no record")
 
 
-class FakeAnalyser:
+class FakeRecognizer:
     """Answers every image with the same labels, or raises the error it was given."""
 
     def __init__(self, labels: Iterable[Label] = (Label("Cat", 98.5),), error: Exception | None = None):
         self.labels = list(labels)
         self.error = error
-        self.analysed: list[tuple[str, str, str | None]] = []
+        self.recognized: list[tuple[str, str, str | None]] = []
 
-    def analyse(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
-        self.analysed.append((bucket, key, version_id))
+    def recognize(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
+        self.recognized.append((bucket, key, version_id))
         if self.error is not None:
             raise self.error
         return Recognition(labels=list(self.labels))

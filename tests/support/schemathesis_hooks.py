@@ -24,9 +24,9 @@ import schemathesis
 from schemathesis.openapi.checks import RejectedPositiveData
 from urllib3.util import parse_url
 
-from lib.addresses import AddressPolicy
-from lib.errors import DomainError
-from lib.fetch import check_url
+from lib.domain.errors import DomainError
+from lib.fetching.addresses import AddressPolicy
+from lib.fetching.fetch import check_url
 
 FIXTURE_IMAGE = "/chelsea.jpg"
 MAX_URL_LENGTH = 2048  # the spec's maxLength for `url`, which handlers/upload.py enforces

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from urllib3.util import parse_url
 
-from lib.addresses import AddressPolicy
-from lib.errors import InvalidRequest, UrlNotAllowed
-from lib.fetch import check_url
-from lib.guarded_http import literal_address
+from lib.domain.errors import InvalidRequest, UrlNotAllowed
+from lib.fetching.addresses import AddressPolicy
+from lib.fetching.fetch import check_url
+from lib.fetching.guarded_http import literal_address
 
 CORPUS_PATH = Path(__file__).resolve().parents[1] / "corpora" / "ssrf.yaml"
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

@@ -3,10 +3,10 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from lib.aws_errors import Translation, call_aws
-from lib.errors import AlreadyExists, NotFound, TransientError
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
+from lib.domain.errors import AlreadyExists, NotFound, TransientError
 from lib.throttling import Backoff, Throttled
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lib.deadline import Deadline, poll
-from lib.guarded_http import FetchDeadline
+from lib.fetching.guarded_http import FetchDeadline
 from local.waiting import WaitTimedOut, wait_until
 
 

@@ -1,10 +1,10 @@
-"""The retry policy for a receiver's answer (lib/delivery.py)."""
+"""The retry policy for a receiver's answer (lib/usecases/delivery.py)."""
 
 import random
 
 import pytest
 
-from lib import delivery
+from lib.usecases import delivery
 
 pytestmark = pytest.mark.unit
 

@@ -1,14 +1,14 @@
-"""Webhook delivery (lib/delivery.py) in memory: signed, once in effect, and what to do with each answer."""
+"""Webhook delivery (lib/usecases/delivery.py) in memory: signed, once in effect, and what to do with each answer."""
 
 import json
 
 import pytest
 from aws_lambda_powertools import Logger
 
-from lib import webhooks
-from lib.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, DeliveryPolicy, WebhookDelivery
-from lib.events import RECOGNIZED, CompletionEvent
-from lib.webhook_sender import Reply
+from lib.domain import webhooks
+from lib.domain.events import RECOGNIZED, CompletionEvent
+from lib.ports import Reply
+from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, DeliveryPolicy, WebhookDelivery
 from tests.support.builders import image_record
 from tests.support.fakes import FakeImageRepository, FakeWebhookSender
 

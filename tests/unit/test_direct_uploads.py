@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lib.direct_uploads import EXPIRES_IN_SECONDS, DirectUploads
-from lib.errors import InvalidRequest, UnsupportedMediaType
-from lib.storage import ImageStore
+from lib.adapters.storage import ImageStore
+from lib.domain.errors import InvalidRequest, UnsupportedMediaType
+from lib.usecases.direct_uploads import EXPIRES_IN_SECONDS, DirectUploads
 
 pytestmark = pytest.mark.unit
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from lib.errors import InvalidRequest
-from lib.events import FAILED, RECOGNIZED, CompletionEvent, parse_s3_notification
+from lib.domain.errors import InvalidRequest
+from lib.domain.events import FAILED, RECOGNIZED, CompletionEvent, parse_s3_notification
 from tests.support.builders import s3_notification, s3_test_event, sns_envelope
 
 pytestmark = pytest.mark.unit

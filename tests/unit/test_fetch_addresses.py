@@ -5,9 +5,9 @@ import socket
 
 import pytest
 
-from lib.addresses import AddressPolicy, embedded_ipv4, non_public_reason, parse_allow_entry
-from lib.errors import UrlNotAllowed
-from lib.fetch import FetchPolicy, SafeFetcher
+from lib.domain.errors import UrlNotAllowed
+from lib.fetching.addresses import AddressPolicy, embedded_ipv4, non_public_reason, parse_allow_entry
+from lib.fetching.fetch import FetchPolicy, SafeFetcher
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import requests.adapters
 
-from lib.errors import ConnectionRefused, DownloadTooSlow, FetchFailed, PayloadTooLarge
-from lib.fetch import FetchedImage, FetchPolicy, SafeFetcher
+from lib.domain.errors import ConnectionRefused, DownloadTooSlow, FetchFailed, PayloadTooLarge
+from lib.fetching.fetch import FetchPolicy, SafeFetcher
+from lib.ports import FetchedImage
 from tests.support.fetch_servers import (
     Counter,
     FixtureServer,

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from lib.addresses import AddressPolicy
-from lib.errors import FetchFailed, UrlNotAllowed
-from lib.fetch import FetchPolicy, SafeFetcher
-from lib.guarded_http import ConnectGuard, FetchDeadline, GuardedAdapter
+from lib.domain.errors import FetchFailed, UrlNotAllowed
+from lib.fetching.addresses import AddressPolicy
+from lib.fetching.fetch import FetchPolicy, SafeFetcher
+from lib.fetching.guarded_http import ConnectGuard, FetchDeadline, GuardedAdapter
 from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
 pytestmark = pytest.mark.unit

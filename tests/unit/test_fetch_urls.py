@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from lib.addresses import AddressPolicy
-from lib.errors import DomainError, HostNotFound, InvalidRequest, UrlNotAllowed
-from lib.fetch import FetchPolicy, SafeFetcher
-from lib.guarded_http import ConnectGuard, FetchDeadline, is_noncanonical_numeric_host
+from lib.domain.errors import DomainError, HostNotFound, InvalidRequest, UrlNotAllowed
+from lib.fetching.addresses import AddressPolicy
+from lib.fetching.fetch import FetchPolicy, SafeFetcher
+from lib.fetching.guarded_http import ConnectGuard, FetchDeadline, is_noncanonical_numeric_host
 
 pytestmark = pytest.mark.unit
 

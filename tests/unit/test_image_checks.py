@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
-from lib.image_checks import ImageInfo, ImageLimits, inspect_image
+from lib.domain.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from lib.domain.image_checks import ImageInfo, ImageLimits, inspect_image
 
 pytestmark = pytest.mark.unit
 
@@ -49,12 +49,12 @@ def jpeg(
 @pytest.mark.parametrize(
     ("fixture", "expected"),
     [
-        ("astronaut.jpg", ImageInfo("jpeg", "image/jpeg", "jpg", 512, 512)),
-        ("chelsea.jpg", ImageInfo("jpeg", "image/jpeg", "jpg", 451, 300)),
-        ("coffee.jpg", ImageInfo("jpeg", "image/jpeg", "jpg", 600, 400)),
-        ("rocket.jpg", ImageInfo("jpeg", "image/jpeg", "jpg", 640, 427)),
-        ("sign.png", ImageInfo("png", "image/png", "png", 640, 240)),
-        ("text.png", ImageInfo("png", "image/png", "png", 448, 172)),
+        ("astronaut.jpg", ImageInfo("jpeg", "image/jpeg", 512, 512)),
+        ("chelsea.jpg", ImageInfo("jpeg", "image/jpeg", 451, 300)),
+        ("coffee.jpg", ImageInfo("jpeg", "image/jpeg", 600, 400)),
+        ("rocket.jpg", ImageInfo("jpeg", "image/jpeg", 640, 427)),
+        ("sign.png", ImageInfo("png", "image/png", 640, 240)),
+        ("text.png", ImageInfo("png", "image/png", 448, 172)),
     ],
 )
 def test_given_a_real_photo_when_inspected_then_format_and_dimensions_are_read(
@@ -357,5 +357,5 @@ def test_given_another_format_when_inspected_then_unsupported_media_type_names_i
     ids=["random", "text", "jpeg-soi-only", "jpeg-soi-then-junk", "png-signature-cut", "nul", "bm-short"],
 )
 def test_given_unrecognizable_bytes_when_inspected_then_unsupported_media_type(data: bytes) -> None:
-    with pytest.raises(UnsupportedMediaType, match="not recognised"):
+    with pytest.raises(UnsupportedMediaType, match="not recognized"):
         inspect_image(data)

@@ -1,12 +1,12 @@
-"""Ingest (lib/ingest.py) in memory: fetch or receive, check, record PENDING, store; nothing left behind on failure."""
+"""Ingest (lib/usecases/ingest.py) in memory: fetch or receive, check, record PENDING, store; nothing left behind."""
 
 import pytest
 from aws_lambda_powertools import Logger
 
-from lib.errors import InvalidRequest, RemoteClientError, TransientError, UnsupportedMediaType
-from lib.image_checks import ImageLimits
-from lib.ingest import IngestService
-from lib.model import PENDING
+from lib.domain.errors import InvalidRequest, RemoteClientError, TransientError, UnsupportedMediaType
+from lib.domain.image_checks import ImageLimits
+from lib.domain.model import PENDING
+from lib.usecases.ingest import IngestService
 from tests.support import hostile_images
 from tests.support.fakes import FakeFetcher, FakeImageRepository, FakeImageStore
 

@@ -1,7 +1,7 @@
 import pytest
 
-from lib.errors import InvalidRequest
-from lib.names import clean_name
+from lib.domain.errors import InvalidRequest
+from lib.domain.names import clean_name
 
 pytestmark = pytest.mark.unit
 

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from handlers import deliver, recognize
-from lib import delivery, observability
-from lib.recognize_image import Outcome
+from lib import observability
+from lib.usecases import delivery
+from lib.usecases.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
 
@@ -212,8 +213,8 @@ def test_the_trace_says_what_it_could_not_find():
 def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
     from botocore.exceptions import ClientError
 
-    from lib.errors import TransientError
-    from lib.rekognition_client import Recognizer
+    from lib.adapters.rekognition_client import RekognitionRecognizer
+    from lib.domain.errors import TransientError
     from lib.throttling import Throttled
 
     def throttled_rekognition():
@@ -224,7 +225,9 @@ def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
         return Client()
 
     with pytest.raises(Throttled) as raised:
-        Recognizer(frozenset({"labels"}), rekognition=throttled_rekognition).analyse("bucket", "images/x.jpg")
+        RekognitionRecognizer(frozenset({"labels"}), rekognition=throttled_rekognition).recognize(
+            "bucket", "images/x.jpg"
+        )
     observability.count_if_throttled(raised.value)
     observability.count_if_throttled(TransientError("a timeout is not throttling"))
     documents = flushed()

@@ -44,6 +44,6 @@ def test_only_the_endpoints_module_reads_the_endpoints_variable():
 
 def test_only_lib_deadline_defines_a_deadline_and_a_poll():
     # The fetcher's FetchDeadline extends lib/deadline.py's Deadline with a socket watchdog.
-    assert _files_matching(r"^class \w*Deadline\b") == ["lib/deadline.py", "lib/guarded_http.py"]
-    assert _files_matching(r"class FetchDeadline\(monotonic\.Deadline\)") == ["lib/guarded_http.py"]
+    assert _files_matching(r"^class \w*Deadline\b") == ["lib/deadline.py", "lib/fetching/guarded_http.py"]
+    assert _files_matching(r"class FetchDeadline\(monotonic\.Deadline\)") == ["lib/fetching/guarded_http.py"]
     assert _files_matching(r"^def _?poll\(") == ["lib/deadline.py"]

@@ -14,15 +14,17 @@ from typing import Protocol
 import pytest
 
 from lib import ports
-from lib.delivery import WebhookDelivery
-from lib.fetch import SafeFetcher
-from lib.ingest import IngestService
-from lib.publisher import EventPublisher
-from lib.recognize_image import RecognitionWorkflow
-from lib.rekognition_client import Recognizer
-from lib.repository import ImageRepository
-from lib.storage import ImageStore
-from lib.webhook_sender import HttpWebhookSender
+from lib.adapters.publisher import EventPublisher
+from lib.adapters.rekognition_client import RekognitionRecognizer
+from lib.adapters.repository import ImageRepository
+from lib.adapters.storage import ImageStore
+from lib.adapters.webhook_sender import HttpWebhookSender
+from lib.fetching.fetch import SafeFetcher
+from lib.usecases.arrivals import UploadArrivals
+from lib.usecases.delivery import WebhookDelivery
+from lib.usecases.direct_uploads import DirectUploads
+from lib.usecases.ingest import IngestService
+from lib.usecases.recognize_image import RecognitionWorkflow
 from tests.support import fakes
 
 pytestmark = pytest.mark.unit
@@ -31,7 +33,11 @@ IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.Fetcher: (SafeFetcher, fakes.FakeFetcher),
     ports.ImageBytes: (ImageStore, fakes.FakeImageStore),
     ports.PendingImages: (ImageRepository, fakes.FakeImageRepository),
-    ports.Analyser: (Recognizer, fakes.FakeAnalyser),
+    ports.UploadSlots: (ImageRepository, fakes.FakeImageRepository),
+    ports.PostSigner: (ImageStore, fakes.FakeImageStore),
+    ports.UploadedObjects: (ImageStore, fakes.FakeImageStore),
+    ports.ArrivalRecords: (ImageRepository, fakes.FakeImageRepository),
+    ports.Recognizer: (RekognitionRecognizer, fakes.FakeRecognizer),
     ports.RecognitionRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.Publisher: (EventPublisher, fakes.FakePublisher),
     ports.DeliveryRecords: (ImageRepository, fakes.FakeImageRepository),
@@ -91,8 +97,13 @@ def annotations_of(use_case: type) -> dict[str, str]:
     ("use_case", "expected"),
     [
         (IngestService, {"fetcher": "Fetcher", "store": "ImageBytes", "repository": "PendingImages"}),
-        (RecognitionWorkflow, {"repository": "RecognitionRecords", "recognizer": "Analyser", "publisher": "Publisher"}),
-        (WebhookDelivery, {"repository": "DeliveryRecords", "sender": "WebhookSender | None"}),
+        (
+            RecognitionWorkflow,
+            {"repository": "RecognitionRecords", "recognizer": "Recognizer", "publisher": "Publisher"},
+        ),
+        (WebhookDelivery, {"repository": "DeliveryRecords", "sender": "WebhookSender"}),
+        (DirectUploads, {"store": "PostSigner", "repository": "UploadSlots"}),
+        (UploadArrivals, {"repository": "ArrivalRecords", "store_for": "Callable[[str], UploadedObjects]"}),
     ],
 )
 def test_the_use_cases_depend_on_the_ports_not_on_the_adapters(use_case, expected):

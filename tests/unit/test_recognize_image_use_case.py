@@ -1,15 +1,15 @@
-"""Recognition of one stored object (lib/recognize_image.py) in memory: once in effect under at-least-once delivery."""
+"""Recognition of one stored object (lib/usecases/recognize_image.py) in memory: once in effect, delivered twice."""
 
 import pytest
 from aws_lambda_powertools import Logger
 
-from lib.errors import InvalidImage, TransientError
-from lib.events import FAILED as EVENT_FAILED
-from lib.events import RECOGNIZED, ObjectCreated
-from lib.model import DONE, FAILED, PENDING, Label
-from lib.recognize_image import RecognitionWorkflow
+from lib.domain.errors import InvalidImage, TransientError
+from lib.domain.events import FAILED as EVENT_FAILED
+from lib.domain.events import RECOGNIZED, ObjectCreated
+from lib.domain.model import DONE, FAILED, PENDING, Label
+from lib.usecases.recognize_image import RecognitionWorkflow
 from tests.support.builders import image_record
-from tests.support.fakes import FakeAnalyser, FakeImageRepository, FakePublisher
+from tests.support.fakes import FakeImageRepository, FakePublisher, FakeRecognizer
 
 pytestmark = pytest.mark.unit
 
@@ -17,11 +17,11 @@ Logger()  # the handler's logger, whose child loggers the use case logs through
 
 
 class World:
-    def __init__(self, *records, analyser=None, publisher=None):
+    def __init__(self, *records, recognizer=None, publisher=None):
         self.repository = FakeImageRepository(*records)
-        self.analyser = analyser or FakeAnalyser([Label("Cat", 98.5), Label("Pet", 90.0)])
+        self.recognizer = recognizer or FakeRecognizer([Label("Cat", 98.5), Label("Pet", 90.0)])
         self.publisher = publisher or FakePublisher()
-        self.workflow = RecognitionWorkflow(self.repository, self.analyser, self.publisher)
+        self.workflow = RecognitionWorkflow(self.repository, self.recognizer, self.publisher)
 
     def deliver(self, record):
         """The S3 event of the record's object, as the queue hands it over (again and again)."""
@@ -40,14 +40,14 @@ def test_given_a_pending_image_when_its_object_arrives_then_it_is_done_with_labe
     done = world.repository.get(record.image_id)
     assert (outcome.result, outcome.image_id, done.status) == ("recognized", record.image_id, DONE)
     assert [label.name for label in done.labels] == ["Cat", "Pet"] and done.event_published
-    assert world.analyser.analysed == [(record.bucket, record.key, "v1")]
+    assert world.recognizer.recognized == [(record.bucket, record.key, "v1")]
     assert world.published() == [(RECOGNIZED, record.image_id)]
     assert world.publisher.published[0].data["labels"][0]["name"] == "Cat"
 
 
 def test_given_an_image_recognition_rejects_when_processed_then_it_fails_with_the_code_and_is_announced():
     record = image_record()
-    world = World(record, analyser=FakeAnalyser(error=InvalidImage("Rekognition rejected the image")))
+    world = World(record, recognizer=FakeRecognizer(error=InvalidImage("Rekognition rejected the image")))
 
     outcome = world.deliver(record)
 
@@ -64,7 +64,7 @@ def test_given_the_same_event_twice_when_processed_then_one_analysis_one_result_
     first, second = world.deliver(record), world.deliver(record)
 
     assert (first.result, second.result) == ("recognized", "duplicate")
-    assert len(world.analyser.analysed) == 1 and len(world.published()) == 1
+    assert len(world.recognizer.recognized) == 1 and len(world.published()) == 1
 
 
 def test_given_a_result_whose_event_was_never_published_when_delivered_again_then_it_is_published_not_redone():
@@ -77,14 +77,14 @@ def test_given_a_result_whose_event_was_never_published_when_delivered_again_the
 
     outcome = world.deliver(record)
 
-    assert outcome.result == "republished" and len(world.analyser.analysed) == 1
+    assert outcome.result == "republished" and len(world.recognizer.recognized) == 1
     assert world.published() == [(RECOGNIZED, record.image_id)]
     assert world.repository.get(record.image_id).event_published
 
 
 def test_given_recognition_is_briefly_down_when_processed_then_it_raises_and_the_image_stays_pending():
     record = image_record()
-    world = World(record, analyser=FakeAnalyser(error=TransientError("Rekognition detect_labels failed")))
+    world = World(record, recognizer=FakeRecognizer(error=TransientError("Rekognition detect_labels failed")))
 
     with pytest.raises(TransientError):
         world.deliver(record)
@@ -98,7 +98,7 @@ def test_given_an_object_this_system_did_not_write_when_processed_then_it_is_ign
     outcome = world.workflow.process(ObjectCreated("b", "elsewhere/cat.jpg", version_id=None, size=3))
 
     assert (outcome.result, outcome.image_id) == ("ignored", None)
-    assert world.analyser.analysed == [] and world.published() == []
+    assert world.recognizer.recognized == [] and world.published() == []
 
 
 def test_given_an_object_with_no_record_when_processed_then_it_is_ignored():
@@ -106,4 +106,4 @@ def test_given_an_object_with_no_record_when_processed_then_it_is_ignored():
 
     outcome = world.deliver(image_record())
 
-    assert outcome.result == "ignored" and world.analyser.analysed == [] and world.published() == []
+    assert outcome.result == "ignored" and world.recognizer.recognized == [] and world.published() == []

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from lib.events import RECOGNIZED, CompletionEvent
-from lib.image_items import image_item, serialise
-from lib.model import ImageRecord, Label
-from lib.rekognition_client import Recognizer
+from lib.adapters.image_items import image_item, serialize
+from lib.adapters.rekognition_client import RekognitionRecognizer
+from lib.domain.events import RECOGNIZED, CompletionEvent
+from lib.domain.model import ImageRecord, Label
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
 from tests.support.builders import image_record
 
@@ -26,7 +26,7 @@ LONG = "W" * 120  # longer than any label, parent, category or colour name Rekog
 def largest_record() -> ImageRecord:
     labels = tuple(
         Label(name=f"{LONG}{i}", confidence=99.123456, parents=(LONG,) * 10, categories=(LONG,) * 3)
-        for i in range(Recognizer(frozenset()).max_labels)
+        for i in range(RekognitionRecognizer(frozenset()).max_labels)
     )
     box = {"Width": 0.123456789, "Height": 0.123456789, "Left": 0.123456789, "Top": 0.123456789}
     details = {
@@ -65,7 +65,7 @@ def test_the_largest_image_item_fits_a_dynamodb_item_():
         "details": json.dumps(record.details),
         "failure": json.dumps({"code": "X" * 64, "message": "m" * 1000}),
     }
-    size = item_size(serialise(item))
+    size = item_size(serialize(item))
     assert size < ITEM_LIMIT_BYTES, size
 
 

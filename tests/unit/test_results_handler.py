@@ -6,7 +6,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers import results
-from lib.repository import Page
+from lib.adapters.repository import Page
 from tests.support.builders import http_event
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from lib.errors import TransientError
+from lib.domain.errors import TransientError
 from lib.throttling import SQS_MAX_DELAY_SECONDS, Backoff, Throttled, is_throttle, requeue_delay
 
 

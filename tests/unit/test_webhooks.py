@@ -1,6 +1,6 @@
 import pytest
 
-from lib import webhooks
+from lib.domain import webhooks
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 EXPECTED_GRANTS = {
     "upload": {
         *XRAY,
-        ("s3:PutObject", IMAGES),  # lib/storage.py
+        ("s3:PutObject", IMAGES),  # lib/adapters/storage.py
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
         ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
     },
@@ -35,11 +35,11 @@ EXPECTED_GRANTS = {
         ("sqs:ReceiveMessage", "UploadsQueue"),
         ("sqs:DeleteMessage", "UploadsQueue"),
         ("sqs:GetQueueAttributes", "UploadsQueue"),
-        ("sqs:SendMessage", "UploadsQueue"),  # lib/requeue.py: a throttled record, sent again delayed
+        ("sqs:SendMessage", "UploadsQueue"),  # lib/adapters/requeue.py: a throttled record, sent again delayed
         # Rekognition reads the object (and the version the event names) with the caller's rights
         ("s3:GetObject", IMAGES),
         ("s3:GetObjectVersion", IMAGES),
-        # lib/arrivals.py: a direct upload is read, checked, written to its image key, then deleted
+        # lib/usecases/arrivals.py: a direct upload is read, checked, written to its image key, then deleted
         ("s3:GetObject", UPLOADS),
         ("s3:DeleteObject", UPLOADS),
         ("s3:PutObject", IMAGES),
@@ -48,7 +48,7 @@ EXPECTED_GRANTS = {
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
         ("dynamodb:BatchWriteItem", "ImagesTable"),  # ImageRepository.complete: the label items
         ("dynamodb:UpdateItem", "ImagesTable"),  # ImageRepository.complete, mark_event_published
-        ("sns:Publish", "ResultsTopic"),  # lib/publisher.py
+        ("sns:Publish", "ResultsTopic"),  # lib/adapters/publisher.py
     },
     "images": {
         *XRAY,
@@ -63,7 +63,7 @@ EXPECTED_GRANTS = {
         ("sqs:DeleteMessage", "IntegrationQueue"),
         ("sqs:GetQueueAttributes", "IntegrationQueue"),
         ("sqs:ChangeMessageVisibility", "IntegrationQueue"),  # backoff before the next try
-        ("sqs:SendMessage", "IntegrationQueue"),  # lib/requeue.py: an event whose table calls stayed throttled
+        ("sqs:SendMessage", "IntegrationQueue"),  # lib/adapters/requeue.py: an event whose table calls stayed throttled
         ("sqs:SendMessage", "IntegrationDeadLetterQueue"),  # a final failure goes straight there
         (
             "ssm:GetParameter",  # the webhook secret; the AWS-managed SSM key needs no kms grant

@@ -17,7 +17,7 @@ SEEN_AT_IMPORT = {
 def handler(event, context):
     import boto3
 
-    # A client on the default session, as lib/clients.py builds them, signs with this function's keys.
+    # A client on the default session, as lib/adapters/clients.py builds them, signs with this function's keys.
     boto3.client("sqs", region_name="us-east-1")
     signing_key = boto3.DEFAULT_SESSION.get_credentials().access_key
     return {

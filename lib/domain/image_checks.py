@@ -5,7 +5,7 @@ What is checked, and the error for each failure:
 * Empty data -> ``InvalidImage``; more than ``max_bytes`` -> ``PayloadTooLarge``.
 * The format comes from the magic bytes only; a declared content type or file extension is never
   consulted. Anything but JPEG or PNG -> ``UnsupportedMediaType``, naming the format when it is
-  recognisable (GIF, WebP, BMP, TIFF, HEIC/AVIF, SVG, HTML, PDF, ...).
+  recognizable (GIF, WebP, BMP, TIFF, HEIC/AVIF, SVG, HTML, PDF, ...).
 * Dimensions come from the headers: PNG's IHDR chunk (length, type, CRC and field values checked),
   JPEG's first SOFn frame header, found by walking the marker segments up to the first scan by their
   lengths with bounds checks (linear, and capped in segment count). Zero width or height, a side above ``max_dimension``
@@ -25,7 +25,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from lib.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from lib.domain.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,6 @@ class ImageLimits:
 class ImageInfo:
     format: str  # "jpeg" | "png"
     content_type: str  # "image/jpeg" | "image/png"
-    extension: str  # "jpg" | "png"
     width: int
     height: int
 
@@ -66,10 +65,10 @@ def inspect_image(data: bytes, limits: ImageLimits = ImageLimits()) -> ImageInfo
         raise PayloadTooLarge(f"The image is {len(data)} bytes; the limit is {limits.max_bytes} bytes.")
     if data.startswith(_PNG_SIGNATURE):
         width, height = _png_dimensions(data)
-        info = ImageInfo("png", "image/png", "png", width, height)
+        info = ImageInfo("png", "image/png", width, height)
     elif data.startswith(_JPEG_MAGIC):
         width, height = _jpeg_dimensions(data, limits.max_metadata_bytes)
-        info = ImageInfo("jpeg", "image/jpeg", "jpg", width, height)
+        info = ImageInfo("jpeg", "image/jpeg", width, height)
     else:
         raise UnsupportedMediaType(_unsupported_message(data))
     _check_dimensions(info, limits)
@@ -91,7 +90,7 @@ def _check_dimensions(info: ImageInfo, limits: ImageLimits) -> None:
 # --- PNG ------------------------------------------------------------------------------------------
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # zero length, type, CRC: identical in every PNG
-_IHDR = struct.Struct(">I4sIIBBBBBI")  # length, type, width, height, depth, colour, compression, filter, interlace, CRC
+_IHDR = struct.Struct(">I4sIIBBBBBI")  # length, type, width, height, depth, color, compression, filter, interlace, CRC
 _PNG_BIT_DEPTHS = {
     0: {1, 2, 4, 8, 16},
     2: {8, 16},
@@ -111,7 +110,7 @@ def _png_dimensions(data: bytes) -> tuple[int, int]:
         width,
         height,
         depth,
-        colour,
+        color,
         compression,
         filter_method,
         interlace,
@@ -121,7 +120,7 @@ def _png_dimensions(data: bytes) -> tuple[int, int]:
         raise InvalidImage("The PNG image is corrupt (it does not start with a valid IHDR chunk).")
     if zlib.crc32(data[len(_PNG_SIGNATURE) + 4 : header_end - 4]) != crc:
         raise InvalidImage("The PNG image is corrupt (its IHDR chunk fails its checksum).")
-    if depth not in _PNG_BIT_DEPTHS.get(colour, ()) or compression != 0 or filter_method != 0 or interlace > 1:
+    if depth not in _PNG_BIT_DEPTHS.get(color, ()) or compression != 0 or filter_method != 0 or interlace > 1:
         raise InvalidImage("The PNG image is corrupt (its IHDR chunk has invalid field values).")
     if width > 0x7FFFFFFF or height > 0x7FFFFFFF:  # the PNG spec caps both at 2^31-1
         raise InvalidImage("The PNG image is corrupt (its declared size is out of range).")
@@ -210,7 +209,7 @@ def _jpeg_frame_size(data: bytes, max_metadata_bytes: int) -> tuple[int, int]:
 def _unsupported_message(data: bytes) -> str:
     detected = _detect_other_format(data)
     if detected is None:
-        return f"The data is not a JPEG or PNG image (format not recognised); {_SEND_INSTEAD}."
+        return f"The data is not a JPEG or PNG image (format not recognized); {_SEND_INSTEAD}."
     return f"{detected} are not supported; {_SEND_INSTEAD}."
 
 
@@ -243,7 +242,7 @@ _MAGIC_PREFIXES: tuple[tuple[bytes, str], ...] = (
 
 
 def _detect_other_format(data: bytes) -> str | None:
-    """A plural noun phrase for a recognisable non-JPEG/PNG format ("GIF images"), or None."""
+    """A plural noun phrase for a recognizable non-JPEG/PNG format ("GIF images"), or None."""
     for prefix, name in _MAGIC_PREFIXES:
         if data.startswith(prefix):
             return name

@@ -1,26 +1,19 @@
 """How the image table stores an image: keys, the item <-> ImageRecord mapping, and the label listing's cursors.
 
-The repository (lib/repository.py) decides what to read and write; this module only shapes items.
+The repository (lib/adapters/repository.py) decides what to read and write; this module only shapes items.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from lib import listing
-from lib.errors import InvalidRequest
-from lib.model import Failure, ImageRecord, Label, normalise_label
+from lib.domain import listing
+from lib.domain.keys import image_pk
+from lib.domain.model import Failure, ImageRecord, Label, normalize_label
 
 IMAGE_SK = "IMAGE"
-
-
-def image_pk(image_id: str) -> str:
-    return f"IMAGE#{image_id}"
 
 
 # --- item mapping ----------------------------------------------------------------------------------
@@ -72,10 +65,10 @@ def record_from_item(item: dict[str, Any]) -> ImageRecord:
 
 
 def distinct_labels(labels: Iterable[Label]) -> list[Label]:
-    """One label item per normalised name; the most confident wins."""
+    """One label item per normalized name; the most confident wins."""
     best: dict[str, Label] = {}
     for label in labels:
-        key = normalise_label(label.name)
+        key = normalize_label(label.name)
         if key not in best or label.confidence > best[key].confidence:
             best[key] = label
     return sorted(best.values(), key=lambda label: -label.confidence)
@@ -85,21 +78,13 @@ def distinct_labels(labels: Iterable[Label]) -> list[Label]:
 def label_cursor(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None
-    raw = json.dumps(deserialise(last_key), separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-_CURSOR_PK = re.compile(r"IMAGE#[0-9a-f]{32}")
-_CURSOR_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+    return listing.encode_payload(deserialize(last_key))
 
 
 def label_start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any]:
     if not cursor:
         return {}
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page") from None
+    decoded = listing.decode_payload(cursor)
     if (
         not isinstance(decoded, dict)
         or set(decoded) != set(fields)
@@ -107,22 +92,22 @@ def label_start_key(cursor: str | None, fields: tuple[str, ...], partition: tupl
         # A cursor of another label's listing would start the query at a key outside it.
         or decoded[partition[0]] != partition[1]
         # Keys of the wrong shape would make DynamoDB itself refuse the query (a ValidationException).
-        or not _CURSOR_PK.fullmatch(decoded["pk"])
+        or not listing.IMAGE_PK.fullmatch(decoded["pk"])
         or not (decoded["sk"] == IMAGE_SK or decoded["sk"].startswith("LABEL#"))
-        or not _CURSOR_CREATED.fullmatch(decoded["created"])
+        or not listing.CREATED.fullmatch(decoded["created"])
     ):
-        raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
-    return {"ExclusiveStartKey": serialise(decoded)}
+        raise listing.foreign_cursor()
+    return {"ExclusiveStartKey": serialize(decoded)}
 
 
-def serialise(plain: dict[str, Any]) -> dict[str, Any]:
+def serialize(plain: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeSerializer
 
     serializer = TypeSerializer()
     return {k: serializer.serialize(v) for k, v in plain.items()}
 
 
-def deserialise(item: dict[str, Any]) -> dict[str, Any]:
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeDeserializer
 
     deserializer = TypeDeserializer()

@@ -16,9 +16,9 @@ from email.utils import parsedate_to_datetime
 
 from aws_lambda_powertools import Logger
 
-from lib import webhooks
-from lib.errors import AlreadyExists, TransientError
-from lib.events import CompletionEvent
+from lib.domain import webhooks
+from lib.domain.errors import AlreadyExists, TransientError
+from lib.domain.events import CompletionEvent
 from lib.ports import DeliveryRecords, WebhookSender
 
 logger = Logger(child=True)
@@ -53,20 +53,12 @@ class WebhookDelivery:
         policy: DeliveryPolicy,
         secret: Callable[[], str],
         repository: DeliveryRecords,
-        sender: WebhookSender | None = None,
+        sender: WebhookSender,
     ):
         self.policy = policy
         self._secret = secret
         self.repository = repository
-        self._sender = sender
-
-    @property
-    def sender(self) -> WebhookSender:
-        if self._sender is None:
-            from lib.webhook_sender import HttpWebhookSender
-
-            self._sender = HttpWebhookSender()
-        return self._sender
+        self.sender = sender
 
     def deliver(self, event: CompletionEvent, attempt: int) -> Decision:
         if not self.policy.url:
@@ -144,8 +136,8 @@ def decide(
     if status is None or status in (408, 429) or status >= 500:
         reason = error or f"HTTP {status}"
         delay = backoff_seconds(attempt, base, maximum)
-        honoured = parse_retry_after(retry_after)
-        if honoured is not None:
-            delay = min(maximum, max(delay, honoured))
+        honored = parse_retry_after(retry_after)
+        if honored is not None:
+            delay = min(maximum, max(delay, honored))
         return Decision(RETRY, reason, delay)
     return Decision(PERMANENT, f"HTTP {status}: the receiver refused the event; it will not be retried")

@@ -11,8 +11,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import InvalidRequest
-from lib.model import utc_now
+from lib.domain.errors import InvalidRequest
+from lib.domain.model import utc_now
 
 RECOGNIZED = "image.recognized"
 FAILED = "image.failed"

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from lib.errors import DomainError
-from lib.image_checks import ImageLimits, inspect_image
-from lib.model import PENDING, ImageRecord, new_image_id, utc_now
-from lib.names import clean_name
+from lib.domain.errors import DomainError
+from lib.domain.image_checks import ImageLimits, inspect_image
+from lib.domain.keys import key_for
+from lib.domain.model import PENDING, ImageRecord, new_image_id, utc_now
+from lib.domain.names import clean_name
 from lib.ports import Fetcher, ImageBytes, PendingImages
-from lib.storage import key_for
 
 logger = Logger(child=True)
 
@@ -53,7 +53,7 @@ class IngestService:
             created=now,
             updated=now,
             bucket=self.store.bucket,
-            key=key_for(image_id, info.extension),
+            key=key_for(image_id, info.content_type),
             content_type=info.content_type,
             size_bytes=len(data),
             width=info.width,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# A presigned upload slot whose object has not arrived yet (see lib/direct_uploads.py).
+# A presigned upload slot whose object has not arrived yet (see lib/usecases/direct_uploads.py).
 AWAITING_UPLOAD = "AWAITING_UPLOAD"
 PENDING = "PENDING"
 DONE = "DONE"
@@ -35,7 +35,7 @@ def parse_utc(value: str) -> float | None:
         return None
 
 
-def normalise_label(name: str) -> str:
+def normalize_label(name: str) -> str:
     """Label filters are case-insensitive: `?label=cat` finds "Cat"."""
     return " ".join(name.split()).casefold()
 

@@ -2,7 +2,7 @@
 
 One table holds two kinds of item:
 - the image item (sk=IMAGE), which also carries `listing`, one of a few shards, so the `by-created`
-  index lists all images without a single hot partition (lib/listing.py);
+  index lists all images without a single hot partition (lib/domain/listing.py);
 - one small label item per (image, label) (sk=LABEL#<name>), indexed by `by-label`.
 Both indexes sort by `created`, so "newest first" and "newest labelled X" are Queries, never Scans.
 """
@@ -16,22 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib import listing
-from lib.aws_errors import Translation, call_aws
-from lib.clients import client
-from lib.errors import AlreadyExists
-from lib.image_items import (
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client
+from lib.adapters.image_items import (
     IMAGE_SK,
-    deserialise,
+    deserialize,
     distinct_labels,
     image_item,
-    image_pk,
     label_cursor,
     label_start_key,
     record_from_item,
-    serialise,
+    serialize,
 )
-from lib.model import PENDING, Failure, ImageRecord, Label, UploadSlot, normalise_label, utc_now
+from lib.domain import listing
+from lib.domain.errors import AlreadyExists
+from lib.domain.keys import image_pk
+from lib.domain.model import PENDING, Failure, ImageRecord, Label, UploadSlot, normalize_label, utc_now
 from lib.throttling import Backoff, Throttled
 
 # An upload slot lives beside its image's item, under the same pk, and carries no index key: no
@@ -43,7 +43,8 @@ SLOT_RETENTION_SECONDS = 24 * 3600
 BY_CREATED = "by-created"
 BY_LABEL = "by-label"
 BATCH_WRITE_LIMIT = 25
-# After boto3's own short retries, throttling is left to the queue's retries and counted.
+# Every call goes through the Backoff it is given (lib/throttling.py): throttling is retried with
+# jitter inside the invocation, and only what outlasts that budget is re-queued by the handler.
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,12 @@ class ImageRepository:
         self._call(
             "put_item",
             TableName=self.table_name,
-            Item=serialise(image_item(record)),
+            Item=serialize(image_item(record)),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def delete(self, image_id: str) -> None:
-        self._call("delete_item", TableName=self.table_name, Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}))
+        self._call("delete_item", TableName=self.table_name, Key=serialize({"pk": image_pk(image_id), "sk": IMAGE_SK}))
 
     def create_slot(self, slot: UploadSlot) -> None:
         item = {
@@ -84,7 +85,7 @@ class ImageRepository:
             "ttl": slot.expires_at + SLOT_RETENTION_SECONDS,
         }
         self._call(
-            "put_item", TableName=self.table_name, Item=serialise(item), ConditionExpression="attribute_not_exists(pk)"
+            "put_item", TableName=self.table_name, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
         )
 
     def get_slot(self, image_id: str, now: float) -> UploadSlot | None:
@@ -92,12 +93,12 @@ class ImageRepository:
         response = self._call(
             "get_item",
             TableName=self.table_name,
-            Key=serialise({"pk": image_pk(image_id), "sk": SLOT_SK}),
+            Key=serialize({"pk": image_pk(image_id), "sk": SLOT_SK}),
             ConsistentRead=True,
         )
         if "Item" not in response:
             return None
-        item = deserialise(response["Item"])
+        item = deserialize(response["Item"])
         if int(item["expires_at"]) <= now:
             return None
         return UploadSlot(
@@ -141,12 +142,12 @@ class ImageRepository:
         self._call(
             "update_item",
             TableName=self.table_name,
-            Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}),
+            Key=serialize({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             UpdateExpression="SET #status = :status, updated = :updated, labels = :labels, "
             "details = :details, failure = :failure",
             ConditionExpression="#status = :pending",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialise(values),
+            ExpressionAttributeValues=serialize(values),
         )
         return finished
 
@@ -154,11 +155,11 @@ class ImageRepository:
         requests = [
             {
                 "PutRequest": {
-                    "Item": serialise(
+                    "Item": serialize(
                         {
                             "pk": image_pk(record.image_id),
-                            "sk": f"LABEL#{normalise_label(label.name)}",
-                            "label": normalise_label(label.name),
+                            "sk": f"LABEL#{normalize_label(label.name)}",
+                            "label": normalize_label(label.name),
                             "created": record.created,
                             "image_id": record.image_id,
                         }
@@ -192,10 +193,10 @@ class ImageRepository:
         self._call(
             "update_item",
             TableName=self.table_name,
-            Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}),
+            Key=serialize({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             UpdateExpression=f"SET {flag} = :true",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=serialise({":true": True}),
+            ExpressionAttributeValues=serialize({":true": True}),
         )
 
     # --- reads -------------------------------------------------------------------------------------
@@ -231,12 +232,12 @@ class ImageRepository:
                 TableName=self.table_name,
                 IndexName=BY_CREATED,
                 KeyConditionExpression=condition,
-                ExpressionAttributeValues=serialise(values),
+                ExpressionAttributeValues=serialize(values),
                 ScanIndexForward=False,
                 Limit=limit + 1,
                 **start,
             )
-            for item in (deserialise(raw) for raw in response.get("Items", [])):
+            for item in (deserialize(raw) for raw in response.get("Items", [])):
                 # Items created in the same microsecond as the cursor's are ordered by pk.
                 if after is None or listing.position(item) < after:
                     found.append(item)
@@ -251,33 +252,33 @@ class ImageRepository:
             TableName=self.table_name,
             IndexName=BY_LABEL,
             KeyConditionExpression="label = :label",
-            ExpressionAttributeValues=serialise({":label": normalise_label(label)}),
+            ExpressionAttributeValues=serialize({":label": normalize_label(label)}),
             ScanIndexForward=False,
             Limit=limit,
-            **label_start_key(cursor, ("pk", "sk", "label", "created"), partition=("label", normalise_label(label))),
+            **label_start_key(cursor, ("pk", "sk", "label", "created"), partition=("label", normalize_label(label))),
         )
-        pks = [deserialise(item)["pk"] for item in response.get("Items", [])]
+        pks = [deserialize(item)["pk"] for item in response.get("Items", [])]
         by_pk = self._batch_get(pks)
         # Label items are written just before the image's final status, and a retried recognition
         # may answer other labels than a first try that stopped half-way: the image record decides.
-        wanted = normalise_label(label)
+        wanted = normalize_label(label)
         records = [
             record
             for record in (record_from_item(by_pk[pk]) for pk in pks if pk in by_pk)
-            if record.status != PENDING and any(normalise_label(mine.name) == wanted for mine in record.labels)
+            if record.status != PENDING and any(normalize_label(mine.name) == wanted for mine in record.labels)
         ]
         return Page(records, label_cursor(response.get("LastEvaluatedKey")))
 
     def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        keys = [serialise({"pk": pk, "sk": IMAGE_SK}) for pk in dict.fromkeys(pks)]
+        keys = [serialize({"pk": pk, "sk": IMAGE_SK}) for pk in dict.fromkeys(pks)]
         # BatchGetItem may return part of the answer as UnprocessedKeys; ask again, a bounded number of times.
         for _ in range(5):
             if not keys:
                 break
             response = self._call("batch_get_item", RequestItems={self.table_name: {"Keys": keys}})
             for item in response.get("Responses", {}).get(self.table_name, []):
-                plain = deserialise(item)
+                plain = deserialize(item)
                 found[plain["pk"]] = plain
             keys = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
         if keys:
@@ -288,10 +289,10 @@ class ImageRepository:
         response = self._call(
             "get_item",
             TableName=self.table_name,
-            Key=serialise({"pk": image_pk(image_id), "sk": IMAGE_SK}),
+            Key=serialize({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             ConsistentRead=consistent,
         )
-        return deserialise(response["Item"]) if "Item" in response else None
+        return deserialize(response["Item"]) if "Item" in response else None
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         return self._backoff.run(lambda: self._call_once(operation, **kwargs))

@@ -13,8 +13,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from lib.aws_errors import Translation, call_aws
-from lib.clients import client
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client
 from lib.throttling import THROTTLE_COUNT_ATTRIBUTE, requeue_delay
 
 

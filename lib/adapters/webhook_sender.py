@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import requests
+
+from lib.ports import Reply
 
 # Connecting is quick or never: the rest of the time limit is left to the receiver.
 CONNECT_TIMEOUT_SECONDS = 3
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int | None  # None when no answer came
-    retry_after: str | None = None
-    error: str | None = None  # why no answer came, safe to log
 
 
 class HttpWebhookSender:

@@ -1,7 +1,7 @@
 """A directly uploaded object arrives under `uploads/`: check it, then admit it as an image or fail it.
 
 No function saw these bytes before, so the checks an upload through the API runs come first, with
-the same error codes (lib/image_checks.py). An object that passes is copied to its image key under
+the same error codes (lib/domain/image_checks.py). An object that passes is copied to its image key under
 `images/`, whose own S3 event starts recognition as for any other image; one that fails leaves a
 FAILED image and is deleted. Either way the `uploads/` object is removed.
 
@@ -20,23 +20,18 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from lib.errors import AlreadyExists, InvalidImage, PayloadTooLarge, UnsupportedMediaType
-from lib.events import ObjectCreated
-from lib.image_checks import ImageLimits, inspect_image
-from lib.model import FAILED, PENDING, Failure, ImageRecord, UploadSlot, utc_now
-from lib.repository import ImageRepository
-from lib.storage import UPLOAD_PREFIX, ImageStore, image_id_from_key, key_for
+from lib.domain.errors import AlreadyExists, InvalidImage, PayloadTooLarge, UnsupportedMediaType
+from lib.domain.events import ObjectCreated
+from lib.domain.image_checks import ImageLimits, inspect_image
+from lib.domain.keys import UPLOAD_PREFIX, image_id_from_key, key_for
+from lib.domain.model import FAILED, PENDING, Failure, ImageRecord, UploadSlot, utc_now
+from lib.ports import ArrivalRecords, UploadedObjects
 
 logger = Logger(child=True)
 
 # S3 checks a POST's expiry when it starts; a large upload may finish after it.
 ARRIVAL_GRACE_SECONDS = 15 * 60
 _CHECK_FAILURES = (InvalidImage, PayloadTooLarge, UnsupportedMediaType)
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
-
-
-def is_upload_key(key: str) -> bool:
-    return key.startswith(UPLOAD_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -49,10 +44,10 @@ class Arrival:
 class UploadArrivals:
     def __init__(
         self,
-        repository: ImageRepository,
+        repository: ArrivalRecords,
         limits: ImageLimits,
         announce: Callable[[ImageRecord], None],
-        store_for: Callable[[str], ImageStore] = ImageStore,
+        store_for: Callable[[str], UploadedObjects],
     ):
         self.repository = repository
         self.limits = limits
@@ -136,7 +131,7 @@ def _pending_from(slot: UploadSlot | None, obj: ObjectCreated, etag: str) -> Ima
         created=now,
         updated=now,
         bucket=obj.bucket,
-        key=key_for(slot.image_id, _EXTENSIONS[slot.content_type]),
+        key=key_for(slot.image_id, slot.content_type),
         content_type=slot.content_type,
         size_bytes=max(obj.size or 0, 1),
         width=0,

@@ -4,7 +4,7 @@ A Lambda invocation carries at most 6 MB, and a binary body travels in it base64
 HTTP API cannot take an image much over 4.4 MB. Instead, `POST /uploads` hands out a presigned S3
 POST for one key under `uploads/`, bound to the promised content type and to 1 byte to
 `max_bytes`, valid for five minutes. No function sees the bytes on the way in: recognition checks
-them on arrival (lib/arrivals.py).
+them on arrival (lib/usecases/arrivals.py).
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lib.errors import UnsupportedMediaType
-from lib.model import UploadSlot, new_image_id, utc_now
-from lib.names import clean_name
-from lib.repository import ImageRepository
-from lib.storage import ImageStore, PresignedPost, upload_key_for
+from lib.domain.errors import UnsupportedMediaType
+from lib.domain.keys import EXTENSIONS, upload_key_for
+from lib.domain.model import UploadSlot, new_image_id, utc_now
+from lib.domain.names import clean_name
+from lib.ports import PostSigner, PresignedPost, UploadSlots
 
 EXPIRES_IN_SECONDS = 300
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,8 @@ class OpenedUpload:
 
 @dataclass(frozen=True)
 class DirectUploads:
-    store: ImageStore
-    repository: ImageRepository
+    store: PostSigner
+    repository: UploadSlots
     max_bytes: int
 
     def open(self, name: str | None, content_type: str, now: float | None = None) -> OpenedUpload:
@@ -44,6 +43,6 @@ class DirectUploads:
         # The slot first: an object that arrives must find it.
         self.repository.create_slot(slot)
         post = self.store.presign_post(
-            upload_key_for(image_id, EXTENSIONS[content_type]), content_type, self.max_bytes, EXPIRES_IN_SECONDS
+            upload_key_for(image_id, content_type), content_type, self.max_bytes, EXPIRES_IN_SECONDS
         )
         return OpenedUpload(slot, post)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lib.aws_errors import Translation, call_aws
-from lib.clients import client
-from lib.events import CompletionEvent
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client
+from lib.domain.events import CompletionEvent
 from lib.throttling import Backoff
 
 

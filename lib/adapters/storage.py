@@ -1,34 +1,14 @@
-"""S3 adapter for image bytes. Keys come from generated ids only, never from user input."""
+"""S3 adapter for image bytes, under the keys lib/domain/keys.py names."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from lib.aws_errors import Translation, call_aws
-from lib.clients import client, s3_signer
-from lib.errors import NotFound
-from lib.model import is_image_id
-
-KEY_PREFIX = "images/"
-# Where presigned POSTs put objects. Only recognition moves them on to KEY_PREFIX, after checking
-# them, so a second object sent with the same presigned POST can never replace an accepted image.
-UPLOAD_PREFIX = "uploads/"
-
-
-@dataclass(frozen=True)
-class PresignedPost:
-    url: str
-    fields: dict[str, str]
-
-
-def key_for(image_id: str, extension: str) -> str:
-    return f"{KEY_PREFIX}{image_id}.{extension}"
-
-
-def upload_key_for(image_id: str, extension: str) -> str:
-    return f"{UPLOAD_PREFIX}{image_id}.{extension}"
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client, s3_signer
+from lib.domain.errors import NotFound
+from lib.ports import PresignedPost
 
 
 def _gone(code: str, error: Any) -> NotFound:
@@ -46,14 +26,6 @@ def _failed(action: str, codes: Mapping[str, Callable[[str, Any], NotFound]] | N
 _PUT = _failed("store the image")
 _GET = _failed("read the object", codes=_GONE)
 _DELETE = _failed("delete the object")
-
-
-def image_id_from_key(key: str, prefix: str = KEY_PREFIX) -> str | None:
-    """The id an object key was made from, or None for an object this system did not write."""
-    if not key.startswith(prefix):
-        return None
-    stem = key[len(prefix) :].rsplit(".", 1)[0]
-    return stem if is_image_id(stem) else None
 
 
 class ImageStore:

@@ -1,7 +1,8 @@
 """Recognition of one stored object, exactly once in effect under at-least-once delivery.
 
-The record's status is the idempotency key: only a PENDING image is analysed and written (a
-conditional transaction), and the completion event is published until the record says it was.
+The record's status is the idempotency key: only a PENDING image is recognized and written (its
+label items first, then a status change conditional on PENDING; see lib/adapters/repository.py), and
+the completion event is published until the record says it was.
 A duplicate S3 event therefore yields one result and one event; a crash between the write and the
 publish yields the event on the next delivery.
 """
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from lib.errors import AlreadyExists, InvalidImage
-from lib.events import FAILED as EVENT_FAILED
-from lib.events import RECOGNIZED, CompletionEvent, ObjectCreated
-from lib.model import DONE, FAILED, PENDING, Failure, ImageRecord
-from lib.ports import Analyser, Publisher, RecognitionRecords
-from lib.storage import image_id_from_key
+from lib.domain.errors import AlreadyExists, InvalidImage
+from lib.domain.events import FAILED as EVENT_FAILED
+from lib.domain.events import RECOGNIZED, CompletionEvent, ObjectCreated
+from lib.domain.keys import image_id_from_key
+from lib.domain.model import DONE, FAILED, PENDING, Failure, ImageRecord
+from lib.ports import Publisher, RecognitionRecords, Recognizer
 
 logger = Logger(child=True)
 
@@ -33,7 +34,7 @@ class Outcome:
 
 
 class RecognitionWorkflow:
-    def __init__(self, repository: RecognitionRecords, recognizer: Analyser, publisher: Publisher):
+    def __init__(self, repository: RecognitionRecords, recognizer: Recognizer, publisher: Publisher):
         self.repository = repository
         self.recognizer = recognizer
         self.publisher = publisher
@@ -54,7 +55,7 @@ class RecognitionWorkflow:
 
         started = time.perf_counter()
         try:
-            recognition = self.recognizer.analyse(obj.bucket, obj.key, obj.version_id)
+            recognition = self.recognizer.recognize(obj.bucket, obj.key, obj.version_id)
             status, failure = DONE, None
             labels, details = recognition.labels, recognition.details
         except InvalidImage as e:

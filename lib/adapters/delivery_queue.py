@@ -2,7 +2,7 @@
 
 A retry waits by pushing the message's visibility out (the queue then redelivers it, and its
 redrive policy dead-letters it after the last try); a permanent refusal is sent to the dead-letter
-queue at once with its reason; a throttle re-sends the message with a delay (lib/requeue.py).
+queue at once with its reason; a throttle re-sends the message with a delay (lib/adapters/requeue.py).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lib.aws_errors import Translation, call_aws
-from lib.clients import client
-from lib.requeue import Requeuer
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client
+from lib.adapters.requeue import Requeuer
 
 MAX_VISIBILITY_SECONDS = 43200  # SQS's ceiling: 12 hours
 # SQS allows 256 KB of attributes, but a reason is read by people: a short one is enough.

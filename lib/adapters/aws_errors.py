@@ -1,4 +1,4 @@
-"""The one place where botocore's errors become domain errors (lib/errors.py).
+"""The one place where botocore's errors become domain errors (lib/domain/errors.py).
 
 Each adapter describes its own translation (which error codes mean something to it, whether a
 throttle is worth backing off, how to word a failure) and runs its calls through `call_aws`.
@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from lib.errors import DomainError, TransientError
+from lib.domain.errors import DomainError, TransientError
 from lib.throttling import Throttled, is_throttle
 
 T = TypeVar("T")

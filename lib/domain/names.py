@@ -9,7 +9,7 @@ in API responses and webhooks, so it must be printable, bounded and free of path
    and the bidirectional override/embedding/isolate controls that can make "photo<RLO>gpj.exe"
    display as "photoexe.jpg". Zero-width joiners stay allowed: emoji sequences and several scripts
    need them.
-3. Unicode is normalised to NFC (so "é" typed two ways compares equal) and kept: non-ASCII names are legitimate.
+3. Unicode is normalized to NFC (so "é" typed two ways compares equal) and kept: non-ASCII names are legitimate.
 4. Refused with ``InvalidRequest``: a name longer than `max_length` characters, measured on the
    name as given (after NFC and trimming), before any directory part is dropped.
 5. Any directory part is dropped, for "/" and "\\" alike: "../../etc/passwd" -> "passwd",
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from lib.errors import InvalidRequest
+from lib.domain.errors import InvalidRequest
 
 DEFAULT_NAME = "image"
 

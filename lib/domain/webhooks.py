@@ -1,4 +1,4 @@
-"""Standard Webhooks v1: signing and verification (the retry policy is lib/delivery.py's).
+"""Standard Webhooks v1: signing and verification (the retry policy is lib/usecases/delivery.py's).
 
 Signature: base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")), sent as `v1,<signature>`, where
 the key is the base64 part of a `whsec_...` secret. See https://www.standardwebhooks.com/.

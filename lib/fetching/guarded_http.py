@@ -29,8 +29,8 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 
 from lib import deadline as monotonic
-from lib.addresses import AddressPolicy, IPAddress
-from lib.errors import DownloadTooSlow, HostNotFound, UrlNotAllowed
+from lib.domain.errors import DownloadTooSlow, HostNotFound, UrlNotAllowed
+from lib.fetching.addresses import AddressPolicy, IPAddress
 
 Resolver = Callable[[str, int], list[str]]
 

@@ -1,6 +1,6 @@
 """Amazon Rekognition adapter: one image in S3 in, labels and optional details out.
 
-Rekognition's error codes are translated (through lib/aws_errors.py) into three domain outcomes:
+Rekognition's error codes are translated (through lib/adapters/aws_errors.py) into three domain outcomes:
 the image is unusable (InvalidImage: permanent, the image is marked FAILED), the caller is over its
 quota (Throttled: backed off here, then re-queued by the handler, never dead-lettered), or the call
 may work later (TransientError: the queue retries it).
@@ -9,13 +9,13 @@ may work later (TransientError: the queue retries it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from lib.aws_errors import Translation, call_aws
-from lib.clients import client
-from lib.errors import InvalidImage
-from lib.model import Label
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client
+from lib.domain.errors import InvalidImage
+from lib.domain.model import Label
+from lib.ports import Recognition
 from lib.throttling import Backoff
 
 # The image itself is the problem: retrying cannot help.
@@ -32,13 +32,7 @@ _PERMANENT = frozenset(
 MAX_INSTANCES = 10
 
 
-@dataclass(frozen=True)
-class Recognition:
-    labels: list[Label]
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-class Recognizer:
+class RekognitionRecognizer:
     def __init__(
         self,
         features: frozenset[str],
@@ -53,7 +47,7 @@ class Recognizer:
         self._rekognition = rekognition
         self._backoff = backoff or Backoff()
 
-    def analyse(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
+    def recognize(self, bucket: str, key: str, version_id: str | None = None) -> Recognition:
         image: dict[str, Any] = {"S3Object": {"Bucket": bucket, "Name": key}}
         if version_id:
             image["S3Object"]["Version"] = version_id

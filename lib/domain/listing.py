@@ -23,19 +23,21 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from lib.errors import InvalidRequest
+from lib.domain.errors import InvalidRequest
+from lib.domain.keys import IMAGE_PREFIX
 
 SHARDS = 8
 LEGACY_PARTITION = "IMAGE"
-PARTITIONS = tuple(f"IMAGE#{shard}" for shard in range(SHARDS)) + (LEGACY_PARTITION,)
+PARTITIONS = tuple(f"{IMAGE_PREFIX}{shard}" for shard in range(SHARDS)) + (LEGACY_PARTITION,)
 
-_PK = re.compile(r"IMAGE#[0-9a-f]{32}")
-_CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+# The shapes a cursor's keys must have: anything else would make DynamoDB itself refuse the query.
+IMAGE_PK = re.compile(re.escape(IMAGE_PREFIX) + r"[0-9a-f]{32}")
+CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
 def partition_for(image_id: str) -> str:
     """The shard of an image: stable, and even over random ids."""
-    return f"IMAGE#{int(image_id[:8], 16) % SHARDS}"
+    return f"{IMAGE_PREFIX}{int(image_id[:8], 16) % SHARDS}"
 
 
 Position = tuple[str, str]  # (created, pk)
@@ -51,17 +53,30 @@ def newest_first(pages: Iterable[list[dict[str, Any]]], limit: int) -> list[dict
     return merged[:limit]
 
 
-def encode_cursor(last: Position) -> str:
-    raw = json.dumps({"created": last[0], "pk": last[1]}, separators=(",", ":"), sort_keys=True).encode()
+# --- cursors: opaque to clients, but checked on the way back in --------------------------------------
+def encode_payload(fields: dict[str, Any]) -> str:
+    raw = json.dumps(fields, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_payload(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page") from None
+
+
+def foreign_cursor() -> InvalidRequest:
+    return InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
+
+
+def encode_cursor(last: Position) -> str:
+    return encode_payload({"created": last[0], "pk": last[1]})
 
 
 def decode_cursor(cursor: str) -> Position:
     """The position a cursor names; also accepts the index key cursors of the unsharded listing."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page") from None
+    decoded = decode_payload(cursor)
     legacy = {"pk", "sk", "listing", "created"}
     if isinstance(decoded, dict) and set(decoded) == legacy:
         if decoded["listing"] != LEGACY_PARTITION or decoded["sk"] != "IMAGE":
@@ -72,8 +87,8 @@ def decode_cursor(cursor: str) -> Position:
         not isinstance(decoded, dict)
         or set(decoded) != {"created", "pk"}
         or not all(isinstance(value, str) for value in decoded.values())
-        or not _PK.fullmatch(decoded["pk"])
-        or not _CREATED.fullmatch(decoded["created"])
+        or not IMAGE_PK.fullmatch(decoded["pk"])
+        or not CREATED.fullmatch(decoded["created"])
     ):
-        raise InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
+        raise foreign_cursor()
     return (decoded["created"], decoded["pk"])

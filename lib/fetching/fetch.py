@@ -11,9 +11,9 @@ Decisions (each one is tested):
   ``inet_aton`` or browsers would interpret (``2130706433``, ``0177.0.0.1``, ``0x7f.1``, ``127.1``, ``0``)
   are refused with ``UrlNotAllowed`` instead of interpreted.
 * Addresses: checked at connect time, on the very address the socket connects to (see
-  ``lib.guarded_http``). If ANY address a name resolves to is not allowed, the whole host is refused
+  ``lib.fetching.guarded_http``). If ANY address a name resolves to is not allowed, the whole host is refused
   (``UrlNotAllowed``): a name that mixes public and private answers is not one we want to talk to, and
-  the error is then the same whatever order DNS answers in. The policy itself is in ``lib.addresses``.
+  the error is then the same whatever order DNS answers in. The policy itself is in ``lib.fetching.addresses``.
   Note for local setups: ``localhost`` usually resolves to ::1 as well as 127.0.0.1, so allow-list and
   use ``http://127.0.0.1:<port>/`` rather than ``localhost``.
 * Redirects: followed by hand, only for 301/302/303/307/308 with a Location, at most
@@ -51,8 +51,7 @@ import requests
 import urllib3.exceptions
 from urllib3.util import Url, parse_url
 
-from lib.addresses import AddressPolicy
-from lib.errors import (
+from lib.domain.errors import (
     ConnectionRefused,
     DomainError,
     FetchFailed,
@@ -62,7 +61,8 @@ from lib.errors import (
     RemoteServerError,
     UrlNotAllowed,
 )
-from lib.guarded_http import (
+from lib.fetching.addresses import AddressPolicy
+from lib.fetching.guarded_http import (
     ConnectGuard,
     FetchDeadline,
     GuardedAdapter,
@@ -71,6 +71,7 @@ from lib.guarded_http import (
     literal_address,
     system_resolver,
 )
+from lib.ports import FetchedImage
 
 _CHUNK_BYTES = 64 * 1024
 _MAX_URL_LENGTH = 8192
@@ -96,12 +97,6 @@ class FetchPolicy:
         if self.max_redirects < 0:
             raise ValueError(f"FetchPolicy.max_redirects must not be negative, got {self.max_redirects!r}")
         AddressPolicy(self.allowed)  # raises ValueError on a malformed entry, at construction
-
-
-@dataclass(frozen=True)
-class FetchedImage:
-    # Only the bytes: the server's Content-Type is untrusted, and the checks sniff the bytes instead.
-    content: bytes
 
 
 class SafeFetcher:
