@@ -52,7 +52,7 @@ from local.topology import PhysicalIds, Topology, resolve
 logger = logging.getLogger("local.stack")
 
 
-class LocalStack(RekognitionSidecar, FunctionConfiguration):
+class LocalSystem(RekognitionSidecar, FunctionConfiguration):
     def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
         self.options = options or StackOptions()
         self.options.validate()
@@ -276,7 +276,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
             self.emulator.stop()
             self.emulator = None
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalSystem:
         self.start()
         return self
 

@@ -40,7 +40,7 @@ from local.chaos.scenario import with_visibility
 from local.errors import StackError
 from local.paths import FIXTURES_DIR
 from local.rekognition.quota import QUOTA_PATH
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalSystem, StackOptions
 from local.waiting import WaitTimedOut
 
 logger = logging.getLogger("local.burst")
@@ -101,7 +101,7 @@ class BurstReport:
         )
 
 
-def burst_stack(settings: BurstSettings, log_path: Path) -> LocalStack:
+def burst_stack(settings: BurstSettings, log_path: Path) -> LocalSystem:
     options = StackOptions(
         stage=settings.stage,
         rekognition=settings.rekognition,
@@ -115,7 +115,7 @@ def burst_stack(settings: BurstSettings, log_path: Path) -> LocalStack:
         "UploadsQueue": settings.visibility_timeout,
         "IntegrationQueue": settings.integration_visibility_timeout,
     }
-    return LocalStack(options, with_visibility(topology.load(settings.stage), visibility))
+    return LocalSystem(options, with_visibility(topology.load(settings.stage), visibility))
 
 
 def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) -> BurstReport:
@@ -157,7 +157,7 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
         )
 
 
-def quota_figures(stack: LocalStack) -> dict:
+def quota_figures(stack: LocalSystem) -> dict:
     answer = requests.get(stack.rekognition_url + QUOTA_PATH, timeout=10).json()
     return answer["operations"].get(OPERATION, {})
 
@@ -165,7 +165,7 @@ def quota_figures(stack: LocalStack) -> dict:
 class Uploader:
     """Uploads the burst through the API; a 429 is counted and retried after a short jittered pause."""
 
-    def __init__(self, stack: LocalStack, settings: BurstSettings):
+    def __init__(self, stack: LocalSystem, settings: BurstSettings):
         assert stack.endpoints is not None
         self.api = stack.endpoints.api
         self.settings = settings
@@ -213,7 +213,7 @@ class Uploader:
 class _Progress:
     """A line every few seconds: uploads, recognitions, throttles, the backlog and the workers in use."""
 
-    def __init__(self, stack: LocalStack, uploads: Uploader, began: float, out: Callable[[str], None]):
+    def __init__(self, stack: LocalSystem, uploads: Uploader, began: float, out: Callable[[str], None]):
         self.stack, self.uploads, self.began, self.out = stack, uploads, began, out
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="burst-progress", daemon=True)

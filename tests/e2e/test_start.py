@@ -6,15 +6,15 @@ import pytest
 
 from local import topology
 from local.aws.provision import Provisioner
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.e2e_stack import stack_options
 
 pytestmark = pytest.mark.e2e
 
 
-def start(stage: str) -> LocalStack:
+def start(stage: str) -> LocalSystem:
     # moto's state is per process: a stage of its own keeps these resources apart from the session's.
-    stack = LocalStack(stack_options(rekognition="moto"), topology.load(stage))
+    stack = LocalSystem(stack_options(rekognition="moto"), topology.load(stage))
     stack.start()
     return stack
 
