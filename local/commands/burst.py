@@ -158,7 +158,7 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
 
 
 def quota_figures(stack: LocalSystem) -> dict:
-    answer = requests.get(stack.rekognition_url + QUOTA_PATH, timeout=10).json()
+    answer = requests.get(stack.rekognition.url + QUOTA_PATH, timeout=10).json()
     return answer["operations"].get(OPERATION, {})
 
 

@@ -22,7 +22,7 @@ def start(stage: str) -> LocalSystem:
 def test_the_workers_start_with_the_ids_the_resources_really_have():
     stack = start("e2e-start")
     try:
-        assert stack.runtime.specs == stack._function_specs(stack.ids)
+        assert stack.runtime.specs == stack.functions.specs(stack.ids)
         assert all(stack.runtime.stats(name)["cold_starts"] == 1 for name in stack.runtime.function_names)
     finally:
         stack.stop()
@@ -40,7 +40,7 @@ def test_a_wrong_plan_is_caught_and_the_workers_restart_with_the_real_ids(monkey
     stack = start("e2e-replan")
     try:
         queue_url = stack.ids.refs["IntegrationQueue"]
-        assert stack.runtime.specs == stack._function_specs(stack.ids)
+        assert stack.runtime.specs == stack.functions.specs(stack.ids)
         assert (
             dict(next(s for s in stack.runtime.specs if s.name == "deliver").environment)["INTEGRATION_QUEUE_URL"]
             == queue_url
