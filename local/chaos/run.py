@@ -103,7 +103,7 @@ def _under_faults(
         load.push()
         upload_seconds = time.perf_counter() - upload_started
         progress(f"{len(load.accepted)} images accepted in {upload_seconds:.1f} s; waiting for the queues to drain")
-        if load.accepted:  # with nothing to recognise there is no batch to kill: the report says so
+        if load.accepted:  # with nothing to recognize there is no batch to kill: the report says so
             _wait_for_kills(killer, settings.drain_timeout)
         wait_drained(stack, settings.drain_timeout)
     finally:

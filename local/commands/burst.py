@@ -62,7 +62,7 @@ class BurstSettings:
     # keep enough calls waiting on the quota that the quota, not this machine, sets the pace.
     max_workers: int = 4
     # moto's DynamoDB fails an UpdateItem now and then when another thread reads the same item (a
-    # race inside moto, not an AWS behaviour); the record is retried after its visibility timeout,
+    # race inside moto, not an AWS behavior); the record is retried after its visibility timeout,
     # which the burst stage shortens from minutes so that such a retry does not dominate the drain.
     # Longer than a recognize batch takes, so a running batch is not delivered twice.
     visibility_timeout: int = 30
