@@ -5,18 +5,16 @@ inbox and fixture server, one warm worker per function, the SQS pollers, and las
 gateway. The endpoints file (local/endpoints.py) is written once all of it answers and removed on a
 clean stop.
 
-This module composes the parts; each job has a module of its own: the options
-(local/stack_options.py), the Rekognition endpoint (local/sidecars/rekognition_service.py), each
-function's configuration (local/functions/configuration.py), the emulators (local/aws/) and the
-gateway (local/apigateway/).
+This module composes the parts, each an object of its own given what it needs: the options
+(local/stack_options.py), the Rekognition endpoint (local/sidecars/rekognition_service.py), the
+functions' configuration (local/functions/configuration.py), the emulator (local/aws/, behind
+local/aws/backend.py's EmulatorBackend) and the gateway (local/apigateway/).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from local.apigateway import api_docs
 from local.apigateway.gateway import HttpGateway
 from local.apigateway.jwt_auth import JwtVerifier
 from local.apigateway.routing import Route
+from local.aws.backend import EmulatorBackend
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
@@ -35,7 +34,7 @@ from local.console import routes as console_routes
 from local.console.operations import local_operations
 from local.endpoints import Endpoints, write_endpoints
 from local.errors import StackError
-from local.functions.background import Background, StartingRuntime
+from local.functions.background import StartingRuntime
 from local.functions.configuration import FunctionConfiguration
 from local.functions.event_sources import start_pollers
 from local.functions.runtime import FunctionSpec, LambdaRuntime
@@ -52,7 +51,7 @@ from local.topology import PhysicalIds, Topology, resolve
 logger = logging.getLogger("local.stack")
 
 
-class LocalStack(RekognitionSidecar, FunctionConfiguration):
+class LocalSystem:
     def __init__(self, options: StackOptions | None = None, topology: Topology | None = None):
         self.options = options or StackOptions()
         self.options.validate()
@@ -62,11 +61,10 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         self.topology = topology
         enforce = self.options.enforce_iam and self.options.emulator == "moto" and self.options.rekognition != "aws"
         self.iam: LocalIam | None = LocalIam(MotoEmulator.account_id) if enforce else None
-        self.emulator: Any = None
-        self.rekognition_process: subprocess.Popen[str] | None = None
-        self._rekognition_models_ready = threading.Event()
-        self._rekognition_warming: Background | None = None
-        self.rekognition_url = ""
+        self.emulator: EmulatorBackend | None = None
+        self.rekognition = RekognitionSidecar(self.options, self.topology, self.iam, self._progress)
+        # Built once the IAM layer configured the topology (_start_workers_and_resources).
+        self.functions: FunctionConfiguration | None = None
         self.inbox: WebhookInbox | None = None
         self.fixtures: FixtureServer | None = None
         self.runtime: LambdaRuntime | None = None
@@ -79,8 +77,6 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         # Lets the console (and only a page the stack served) call the local-only routes.
         self.console_token = secrets.token_urlsafe(24)
         self.started_in = 0.0
-        self._rekognition_denials: list[str] = []
-        self.rekognition_warmup_ms: float | None = None  # set once a warm-up call was served, before ready
         self.access_log: logs.JsonLinesLog | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -103,19 +99,19 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         # start first, on the endpoint and resource ids the emulator will have, while the
         # emulator starts and the resources are created. An emulator that cannot say its
         # endpoint before it runs (LocalStack's port is mapped at start) is started first.
-        self.emulator = self._make_emulator()
-        aws = getattr(self.emulator, "planned_endpoint", None) or self.emulator.start()
-        self.rekognition_url = self._rekognition_endpoint(aws)
+        emulator = self.emulator = self._make_emulator()
+        aws = emulator.planned_endpoint or emulator.start()
+        self.rekognition.plan(aws)
         # Its models take the longest to load and depend on nothing else here: they load, and are
-        # warmed with one call, while the rest starts; `ready` waits for them (_warm_rekognition).
-        self._start_rekognition(aws)
-        self._rekognition_warming = Background(lambda: self._listen_and_warm_rekognition(began), "rekognition")
+        # warmed with one call, while the rest starts; `ready` waits for them (wait_warm below).
+        self.rekognition.start(aws)
+        self.rekognition.warm_in_background(began)
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
         self.fixtures.start()
 
-        session = self._start_workers_and_resources(aws, began)
+        session = self._start_workers_and_resources(emulator, aws, began)
         self._start_pollers(session)
 
         routes = [Route(r.method, r.path, r.function, r.authorizer) for r in self.topology.routes]
@@ -131,11 +127,11 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         api = self.gateway.start().rstrip("/")
         for bucket in self.topology.buckets:
             allow_origin(session.client("s3"), self.physical(bucket.logical_id), api)
-        self._warmed_rekognition()
+        self.rekognition.wait_warm()
         self.endpoints = Endpoints(
             api=api,
             aws=aws,
-            rekognition=self.rekognition_url,
+            rekognition=self.rekognition.url,
             webhook_inbox=self.webhook_target(),
             fixtures=self.fixtures.url.rstrip("/"),
         )
@@ -165,7 +161,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         self.emulator = MinistackEmulator(log_path=self.functions_log)
         aws = self.emulator.start()
         self._progress(f"emulator (ministack) at {aws}", began)
-        self.rekognition_url = self._rekognition_endpoint(aws)
+        self.rekognition.plan(aws)
         self.inbox = WebhookInbox(self.webhook_secret)
         self.inbox.start()
         self.fixtures = FixtureServer(self.options.fixtures_dir)
@@ -183,16 +179,16 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         self._progress(f"deployed {len(deployed.ids.refs)} resources with osls", began)
         for name, deployed_name in deployed.functions.items():
             extra = dict(self.options.function_environment.get(name, {}))
-            extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+            extra["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition.url
             add_environment(session, deployed_name, extra)
         discard_startup_messages(session, [self.ids.refs[trigger.queue] for trigger in self.topology.sqs_triggers])
-        self._start_rekognition(aws)
-        self._wait_for_rekognition()
+        self.rekognition.start(aws)
+        self.rekognition.wait_listening()
         self.gateway = HostProxy(aws, f"{deployed.api_id}.execute-api.localhost", self.options.api_port)
         self.endpoints = Endpoints(
             api=self.gateway.start(),
             aws=aws,
-            rekognition=self.rekognition_url,
+            rekognition=self.rekognition.url,
             webhook_inbox=self.webhook_target(),
             fixtures=self.fixtures.url.rstrip("/"),
         )
@@ -203,29 +199,39 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         operations = local_operations(self.topology, self.inbox, sqs, self.physical)
         return console_routes.extra_handlers(self.console_token, operations)
 
-    def _start_workers_and_resources(self, aws: str, began: float) -> Any:
+    def _start_workers_and_resources(self, emulator: EmulatorBackend, aws: str, began: float) -> Any:
         """Workers warm on the planned ids while the emulator starts and the resources are created."""
-        planned = Provisioner(self.topology, None, account_id=self.emulator.account_id).plan(aws)
+        assert self.fixtures is not None
+        planned = Provisioner(self.topology, None, account_id=emulator.account_id).plan(aws)
         if self.iam is not None:
             # Before anything is created: a role or policy the layer cannot enforce stops the start.
             self.topology = self.iam.configure(self.topology, planned)
-        runtime = self._start_runtime(self._function_specs(planned))
-        if not self.emulator.endpoint:
-            if self.emulator.start() != aws:
-                raise StackError(f"the emulator listens on {self.emulator.endpoint}, not {aws}")
-        self._progress(f"emulator ({self.emulator.name}) at {aws}", began)
+        functions = self.functions = FunctionConfiguration(
+            self.options,
+            self.topology,
+            self.iam,
+            aws_endpoint=aws,
+            rekognition_url=self.rekognition.url,
+            webhook_url=self.webhook_target(),
+            fixtures_address=self.fixtures.address,
+        )
+        runtime = self._start_runtime(functions.specs(planned), functions, emulator.account_id)
+        if not emulator.endpoint:
+            if emulator.start() != aws:
+                raise StackError(f"the emulator listens on {emulator.endpoint}, not {aws}")
+        self._progress(f"emulator ({emulator.name}) at {aws}", began)
         session = self.session()
-        self.ids = Provisioner(self.topology, session, account_id=self.emulator.account_id).provision()
+        self.ids = Provisioner(self.topology, session, account_id=emulator.account_id).provision()
         if self.iam is not None:
             self.iam.configure(self.topology, self.ids)
         self._store_webhook_secret(session)
         self._progress(f"provisioned {self._resource_summary()}", began)
         runtime.wait_started()
-        actual = self._function_specs(self.ids)
+        actual = functions.specs(self.ids)
         if actual != runtime.specs:
             # The emulator named something differently than planned: start over with the real ids.
             runtime.stop()
-            self._start_runtime(actual).wait_started()
+            self._start_runtime(actual, functions, emulator.account_id).wait_started()
         self._progress(f"{len(self.topology.functions)} functions warm", began)
         return session
 
@@ -236,13 +242,15 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         for poller in start_pollers(self.topology, self.ids, self.runtime, session, self.iam, wait):
             self.pollers.append(poller)  # one by one: stop() stops those started before a failure
 
-    def _start_runtime(self, specs: list[FunctionSpec]) -> StartingRuntime:
+    def _start_runtime(
+        self, specs: list[FunctionSpec], functions: FunctionConfiguration, account_id: str
+    ) -> StartingRuntime:
         runtime = StartingRuntime(
             specs,
             project_root=PROJECT_ROOT,
-            base_env=self._base_environment(),
+            base_env=functions.base_environment(),
             region=self.topology.region,
-            account_id=self.emulator.account_id,
+            account_id=account_id,
             log_path=self.functions_log,
         )
         self.runtime = runtime  # so that stop() reaps its workers whatever happens next
@@ -271,12 +279,12 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
             if server is not None:
                 server.stop()
         self.inbox = self.fixtures = self.gateway = self.runtime = None
-        self._stop_rekognition()
+        self.rekognition.stop()
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalSystem:
         self.start()
         return self
 
@@ -286,6 +294,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
     # --- helpers for callers -------------------------------------------------------------------------
     def session(self) -> Any:
         """A boto3 session for the emulator, with fake credentials."""
+        assert self.emulator is not None, "start() the stack first"
         return fake_session(self.topology.region, self.emulator.endpoint)
 
     @property
@@ -302,7 +311,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
         return self.ids.refs[logical_id]
 
     # --- parts ------------------------------------------------------------------------------------------
-    def _make_emulator(self) -> Any:
+    def _make_emulator(self) -> EmulatorBackend:
         if self.options.emulator == "localstack":
             from local.aws.localstack import LocalStackEmulator
 
@@ -313,7 +322,7 @@ class LocalStack(RekognitionSidecar, FunctionConfiguration):
 
     def problems(self) -> list[str]:
         """Deliveries dropped and calls denied by the IAM and resource policies, oldest first."""
-        return [*(self.iam.problems() if self.iam else []), *self._rekognition_denials]
+        return [*(self.iam.problems() if self.iam else []), *self.rekognition.denials]
 
     def _access_log(self) -> logs.JsonLinesLog | None:
         if self.options.log_dir is None:

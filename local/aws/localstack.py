@@ -1,8 +1,8 @@
 """LocalStack in Docker, through testcontainers, as the AWS emulator (`EMULATOR=localstack`).
 
-It stands in for moto behind the same interface (`name`, `endpoint`, `account_id`, `start`,
-`stop`). LocalStack has no Rekognition in any edition, so the local Rekognition service
-serves this backend too, as it serves moto's.
+It stands in for moto behind the same interface, local/aws/backend.py's EmulatorBackend. LocalStack
+has no Rekognition in any edition, so the local Rekognition service serves this backend too, as it
+serves moto's.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class LocalStackEmulator:
     name = "localstack"
     # LocalStack's default account, which its ARNs carry.
     account_id = "000000000000"
+    # Docker maps its port when the container starts: the stack starts it before the workers.
+    planned_endpoint: str | None = None
 
     def __init__(
         self,

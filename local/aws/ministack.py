@@ -38,7 +38,8 @@ class MinistackEmulator:
     name = "ministack"
     # ministack's default account, which its ARNs carry.
     account_id = "000000000000"
-    planned_endpoint = None
+    # The stack deploys to it once it runs (local/deploy/ministack_deploy.py); nothing starts earlier.
+    planned_endpoint: str | None = None
 
     def __init__(self, log_path: Path | None = None, startup_timeout: float = 30.0):
         self.endpoint = ""

@@ -23,7 +23,7 @@ from lib.domain.keys import image_id_from_key
 from lib.domain.model import normalize_label
 from local.chaos.load import Accepted
 from local.sidecars.inbox import Delivery
-from local.stack import LocalStack
+from local.stack import LocalSystem
 
 EVENT_TYPE_FOR = {"DONE": RECOGNIZED, "FAILED": EVENT_FAILED}
 
@@ -54,7 +54,7 @@ class Figures:
         )
 
 
-def audit(stack: LocalStack, accepted: Mapping[str, Accepted], deliveries: Iterable[Delivery]) -> Figures:
+def audit(stack: LocalSystem, accepted: Mapping[str, Accepted], deliveries: Iterable[Delivery]) -> Figures:
     records, label_items = _items(stack)
     keys = _object_keys(stack)
     dead_lettered = _dead_lettered_events(stack)
@@ -101,7 +101,7 @@ def audit(stack: LocalStack, accepted: Mapping[str, Accepted], deliveries: Itera
     )
 
 
-def _items(stack: LocalStack) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+def _items(stack: LocalSystem) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
     """The image records by id, and every label item as (image id, label)."""
     dynamodb = stack.session().client("dynamodb")
     records: dict[str, dict[str, Any]] = {}
@@ -120,13 +120,13 @@ def _items(stack: LocalStack) -> tuple[dict[str, dict[str, Any]], list[tuple[str
     return records, label_items
 
 
-def _object_keys(stack: LocalStack) -> set[str]:
+def _object_keys(stack: LocalSystem) -> set[str]:
     s3 = stack.session().client("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.physical("ImagesBucket"))
     return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
 
 
-def _dead_lettered_events(stack: LocalStack) -> dict[str, set[str]]:
+def _dead_lettered_events(stack: LocalSystem) -> dict[str, set[str]]:
     """Event types per image in the integration DLQ. Read with a long visibility, so each is seen once."""
     sqs, url = stack.session().client("sqs"), stack.physical("IntegrationDeadLetterQueue")
     found: dict[str, set[str]] = defaultdict(set)
@@ -149,7 +149,7 @@ def _attempts_by_image(deliveries: Iterable[Delivery]) -> dict[str, list[Deliver
     return attempts
 
 
-def _depth(stack: LocalStack, logical_id: str) -> int:
+def _depth(stack: LocalSystem, logical_id: str) -> int:
     attributes = (
         stack.session()
         .client("sqs")

@@ -21,7 +21,7 @@ import requests
 
 from local.chaos.scenario import ChaosSettings
 from local.paths import FIXTURES_DIR
-from local.stack import LocalStack
+from local.stack import LocalSystem
 
 PHOTOS = ("chelsea.jpg", "coffee.jpg", "rocket.jpg", "astronaut.jpg", "sign.png", "text.png")
 UNDECODABLE_EVERY = 25
@@ -68,7 +68,7 @@ def undecodable_png(fixtures: Path = FIXTURES_DIR) -> bytes:
 
 
 class LoadDriver:
-    def __init__(self, stack: LocalStack, settings: ChaosSettings):
+    def __init__(self, stack: LocalSystem, settings: ChaosSettings):
         assert stack.endpoints is not None, "start the stack first"
         self.stack = stack
         self.settings = settings

@@ -17,7 +17,7 @@ from local.chaos.scenario import SOURCE_QUEUES, WEBHOOK_TIMEOUT_SECONDS, ChaosSe
 from local.functions.pollers import SqsPoller
 from local.sidecars.inbox import WebhookInbox
 from local.sidecars.webhook_faults import WebhookFaults
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from local.waiting import WaitTimedOut, wait_until
 
 logger = logging.getLogger("local.chaos")
@@ -83,7 +83,7 @@ def run(settings: ChaosSettings, progress: Callable[[str], None] = logger.info) 
 
 
 def _under_faults(
-    stack: LocalStack,
+    stack: LocalSystem,
     settings: ChaosSettings,
     receiver: WebhookInbox,
     faults: WebhookFaults,
@@ -103,7 +103,7 @@ def _under_faults(
         load.push()
         upload_seconds = time.perf_counter() - upload_started
         progress(f"{len(load.accepted)} images accepted in {upload_seconds:.1f} s; waiting for the queues to drain")
-        if load.accepted:  # with nothing to recognise there is no batch to kill: the report says so
+        if load.accepted:  # with nothing to recognize there is no batch to kill: the report says so
             _wait_for_kills(killer, settings.drain_timeout)
         wait_drained(stack, settings.drain_timeout)
     finally:
@@ -133,7 +133,7 @@ def _wait_for_kills(killer: WorkerKiller, timeout: float) -> None:
         logger.warning("chaos: %s", error)
 
 
-def _extra_pollers(stack: LocalStack, count: int) -> list[SqsPoller]:
+def _extra_pollers(stack: LocalSystem, count: int) -> list[SqsPoller]:
     """More pollers on the same queues, invoking the same functions, as Lambda scales its pollers."""
     assert stack.runtime is not None
     pollers = []
@@ -151,7 +151,7 @@ def _extra_pollers(stack: LocalStack, count: int) -> list[SqsPoller]:
     return pollers
 
 
-def wait_drained(stack: LocalStack, timeout: float) -> None:
+def wait_drained(stack: LocalSystem, timeout: float) -> None:
     """Until both source queues hold nothing, visible or in flight, twice in a row a second apart."""
     sqs = stack.session().client("sqs")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local import topology
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalSystem, StackOptions
 from local.topology import Topology
 
 SOURCE_QUEUES = ("UploadsQueue", "IntegrationQueue")
@@ -69,7 +69,7 @@ def with_visibility(base: Topology, visibility: dict[str, int]) -> Topology:
     return dataclasses.replace(base, queues=queues)
 
 
-def chaos_stack(settings: ChaosSettings, webhook_url: str, webhook_secret: str, log_path: Path) -> LocalStack:
+def chaos_stack(settings: ChaosSettings, webhook_url: str, webhook_secret: str, log_path: Path) -> LocalSystem:
     options = StackOptions(
         stage=settings.stage,
         rekognition=settings.rekognition,
@@ -88,4 +88,4 @@ def chaos_stack(settings: ChaosSettings, webhook_url: str, webhook_secret: str, 
             }
         },
     )
-    return LocalStack(options, chaos_topology(settings))
+    return LocalSystem(options, chaos_topology(settings))

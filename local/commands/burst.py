@@ -40,7 +40,7 @@ from local.chaos.scenario import with_visibility
 from local.errors import StackError
 from local.paths import FIXTURES_DIR
 from local.rekognition.quota import QUOTA_PATH
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalSystem, StackOptions
 from local.waiting import WaitTimedOut
 
 logger = logging.getLogger("local.burst")
@@ -62,7 +62,7 @@ class BurstSettings:
     # keep enough calls waiting on the quota that the quota, not this machine, sets the pace.
     max_workers: int = 4
     # moto's DynamoDB fails an UpdateItem now and then when another thread reads the same item (a
-    # race inside moto, not an AWS behaviour); the record is retried after its visibility timeout,
+    # race inside moto, not an AWS behavior); the record is retried after its visibility timeout,
     # which the burst stage shortens from minutes so that such a retry does not dominate the drain.
     # Longer than a recognize batch takes, so a running batch is not delivered twice.
     visibility_timeout: int = 30
@@ -101,7 +101,7 @@ class BurstReport:
         )
 
 
-def burst_stack(settings: BurstSettings, log_path: Path) -> LocalStack:
+def burst_stack(settings: BurstSettings, log_path: Path) -> LocalSystem:
     options = StackOptions(
         stage=settings.stage,
         rekognition=settings.rekognition,
@@ -115,7 +115,7 @@ def burst_stack(settings: BurstSettings, log_path: Path) -> LocalStack:
         "UploadsQueue": settings.visibility_timeout,
         "IntegrationQueue": settings.integration_visibility_timeout,
     }
-    return LocalStack(options, with_visibility(topology.load(settings.stage), visibility))
+    return LocalSystem(options, with_visibility(topology.load(settings.stage), visibility))
 
 
 def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) -> BurstReport:
@@ -157,15 +157,15 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
         )
 
 
-def quota_figures(stack: LocalStack) -> dict:
-    answer = requests.get(stack.rekognition_url + QUOTA_PATH, timeout=10).json()
+def quota_figures(stack: LocalSystem) -> dict:
+    answer = requests.get(stack.rekognition.url + QUOTA_PATH, timeout=10).json()
     return answer["operations"].get(OPERATION, {})
 
 
 class Uploader:
     """Uploads the burst through the API; a 429 is counted and retried after a short jittered pause."""
 
-    def __init__(self, stack: LocalStack, settings: BurstSettings):
+    def __init__(self, stack: LocalSystem, settings: BurstSettings):
         assert stack.endpoints is not None
         self.api = stack.endpoints.api
         self.settings = settings
@@ -213,7 +213,7 @@ class Uploader:
 class _Progress:
     """A line every few seconds: uploads, recognitions, throttles, the backlog and the workers in use."""
 
-    def __init__(self, stack: LocalStack, uploads: Uploader, began: float, out: Callable[[str], None]):
+    def __init__(self, stack: LocalSystem, uploads: Uploader, began: float, out: Callable[[str], None]):
         self.stack, self.uploads, self.began, self.out = stack, uploads, began, out
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="burst-progress", daemon=True)

@@ -97,7 +97,7 @@ def record_seconds(workload: Workload) -> float:
 
 
 def lambda_rate(concurrency: int, batch_size: int, seconds_a_record: float) -> float:
-    """Images a second that `concurrency` batches can recognise: a batch's records run in parallel,
+    """Images a second that `concurrency` batches can recognize: a batch's records run in parallel,
     so a batch takes about as long as one record."""
     return concurrency * batch_size / seconds_a_record
 

@@ -1,7 +1,7 @@
 """`python -m local metrics [--logs DIR]`: the running totals of the functions' metrics.
 
 Read from the EMF documents in the local stack's logs (`.local/logs/` by default, one block per
-run directory): counts are summed, latencies summarised. On AWS, CloudWatch does this from the
+run directory): counts are summed, latencies summarized. On AWS, CloudWatch does this from the
 same lines; the dashboard in serverless.yml shows it.
 """
 

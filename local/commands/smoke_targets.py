@@ -101,14 +101,14 @@ def _answers(api: str) -> bool:
 
 def fresh_local_target() -> Target:
     """A local stack started for this run alone, stopped by the target's `close`."""
-    from local.stack import LocalStack, StackOptions
+    from local.stack import LocalSystem, StackOptions
 
     try:
         options = StackOptions.from_env()
         options.write_endpoints = False  # stopped at the end of the run: no one else should find it
         options.log_path = None  # in the run's log directory: keeps the step lines readable
         options.log_dir = RUN_LOGS
-        stack: Any = LocalStack(options)
+        stack: Any = LocalSystem(options)
         endpoints = stack.start()
     except StackError as error:
         raise TargetError(f"could not start a local stack: {error}") from None

@@ -11,7 +11,7 @@ import threading
 from local.endpoints import shown
 from local.errors import StackError
 from local.observability.logs import Follower
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalSystem, StackOptions
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         options = StackOptions.from_env()
         if args.api_port is not None:
             options.api_port = args.api_port
-        stack = LocalStack(options)
+        stack = LocalSystem(options)
         stack.start()
     except StackError as e:
         print(f"local: {e}", file=sys.stderr)
@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _banner(stack: LocalStack) -> str:
+def _banner(stack: LocalSystem) -> str:
     e = stack.endpoints
     assert e is not None
     auth = (
@@ -88,7 +88,7 @@ Metrics so far:    .venv/bin/python -m local metrics
 Ctrl-C stops everything."""
 
 
-def _logs(stack: LocalStack) -> str:
+def _logs(stack: LocalSystem) -> str:
     directory = stack.options.log_dir
     if directory is None:
         return "the terminal"

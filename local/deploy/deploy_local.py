@@ -14,9 +14,9 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 from local import topology as topology_module
+from local.aws.backend import EmulatorBackend
 from local.aws.credentials import FAKE_CREDENTIALS, fake_session
 from local.aws.emulator import MotoEmulator
 from local.deploy.deployment_check import DeploymentCheck
@@ -54,7 +54,7 @@ def deploy_and_check(
     # stack, would only bury them.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
-    emulator: Any = MotoEmulator()
+    emulator: EmulatorBackend = MotoEmulator()
     if emulator_name == "ministack":
         from local.aws.ministack import MinistackEmulator
 

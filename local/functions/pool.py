@@ -35,7 +35,7 @@ class Slot:
     idle: list[WorkerProcess] = field(default_factory=list)
     busy: list[WorkerProcess] = field(default_factory=list)
     capacity: threading.Semaphore = field(init=False)
-    # Signalled whenever a worker turns idle or is reaped, for an event waiting to get one.
+    # Signaled whenever a worker turns idle or is reaped, for an event waiting to get one.
     changed: threading.Condition = field(init=False)
     in_flight: int = 0
     peak: int = 0
@@ -121,7 +121,7 @@ class WorkerPools:
     def replace_workers(self, function_name: str) -> int:
         """Retire the idle workers now and the busy ones after their event. Returns how many were retired now.
 
-        Busy workers finish their event on the code they imported; nothing is cancelled or run
+        Busy workers finish their event on the code they imported; nothing is canceled or run
         again. The next events start fresh workers, which import the handler again.
         """
         slot = self._slot(function_name)

@@ -3,7 +3,7 @@
 The watcher (watchfiles, on inotify) runs on a thread of its own. Which functions a file affects is
 read from each handler module's import graph within the project, parsed again at every change so
 that a new import counts at once. A reload goes through `LambdaRuntime.reload`: events in flight
-finish on the code they started with, nothing is cancelled or run twice, and a pool never holds
+finish on the code they started with, nothing is canceled or run twice, and a pool never holds
 more workers than its concurrency. serverless.yml builds the whole topology at start, so a change
 to it is reported as needing a restart rather than half applied.
 """

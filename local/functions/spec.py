@@ -43,7 +43,7 @@ class FunctionInitError(RuntimeError):
     """A worker could not import its handler at start-up."""
 
     def __init__(self, function_name: str, error_type: str, detail: str):
-        super().__init__(f"function '{function_name}' failed to initialise: {error_type}: {detail}")
+        super().__init__(f"function '{function_name}' failed to initialize: {error_type}: {detail}")
         self.function_name = function_name
         self.error_type = error_type
         self.detail = detail

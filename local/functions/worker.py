@@ -36,7 +36,7 @@ def encode_frame(message: dict[str, Any]) -> bytes:
 
 
 def _lambda_json_default(value: Any) -> Any:
-    # The real Python runtime serialises Decimal (what DynamoDB hands back) as a JSON number.
+    # The real Python runtime serializes Decimal (what DynamoDB hands back) as a JSON number.
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -14,10 +14,12 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lib.config import parse_features
 from lib.deadline import Deadline
-from local.aws.credentials import FAKE_CREDENTIALS
+from local.aws.credentials import FAKE_CREDENTIALS, fake_session
 from local.aws.warmup import warm_rekognition
 from local.errors import StackError
 from local.functions.background import Background
@@ -35,38 +37,48 @@ WARMUP_IMAGE = "chelsea.jpg"
 
 
 class RekognitionSidecar:
-    """The Rekognition part of LocalStack (local/stack.py), which sets these attributes and methods."""
+    """The Rekognition endpoint the functions call, and the process that serves it when it is local.
 
-    options: StackOptions
-    topology: Topology
-    iam: LocalIam | None
-    rekognition_url: str
-    rekognition_process: subprocess.Popen[str] | None
-    rekognition_warmup_ms: float | None
-    _rekognition_models_ready: threading.Event
-    _rekognition_warming: Background | None
-    _rekognition_denials: list[str]
+    `options` is read when each step runs: the ministack start sets REKOGNITION=local on it first.
+    `progress(message, began)` reports the warm-up in the stack's start-up lines.
+    """
 
-    if TYPE_CHECKING:
+    def __init__(
+        self,
+        options: StackOptions,
+        topology: Topology,
+        iam: LocalIam | None,
+        progress: Callable[[str, float], None],
+    ):
+        self.options = options
+        self.region = topology.region
+        self.features = recognition_features(topology)
+        self.iam = iam
+        self.progress = progress
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+        self.warmup_ms: float | None = None  # set once a warm-up call was served, before ready
+        # Lines "IAM denied: ..." the service printed, oldest first.
+        self.denials: list[str] = []
+        self._models_ready = threading.Event()
+        self._warming: Background | None = None
 
-        def session(self) -> Any: ...
-        def physical(self, logical_id: str) -> str: ...
-        @staticmethod
-        def _progress(message: str, began: float) -> None: ...
-
-    def _rekognition_endpoint(self, aws_endpoint: str) -> str:
+    def plan(self, aws_endpoint: str) -> str:
+        """Chooses the endpoint (`url`) before anything starts, and returns it."""
         if self.options.rekognition == "moto" and not self.options.rekognition_tps:
-            return aws_endpoint
-        if self.options.rekognition == "aws":
-            return f"https://rekognition.{self.topology.region}.amazonaws.com"
-        # The port is chosen now, so the functions' environment can name the service before it listens.
-        return f"http://127.0.0.1:{_free_port()}"
+            self.url = aws_endpoint
+        elif self.options.rekognition == "aws":
+            self.url = f"https://rekognition.{self.region}.amazonaws.com"
+        else:
+            # The port is chosen now, so the functions' environment can name the service before it listens.
+            self.url = f"http://127.0.0.1:{_free_port()}"
+        return self.url
 
-    def _start_rekognition(self, aws_endpoint: str) -> None:
+    def start(self, aws_endpoint: str) -> None:
         tps = self.options.rekognition_tps
-        if self.options.rekognition == "aws" or self.rekognition_url == aws_endpoint:
+        if self.options.rekognition == "aws" or self.url == aws_endpoint:
             return
-        port = self.rekognition_url.rsplit(":", 1)[1]
+        port = self.url.rsplit(":", 1)[1]
         command = [sys.executable, "-m", "local", "rekognition", "--port", port]
         if self.options.rekognition == "moto":
             # moto's canned answer behind the quota (local/rekognition/quota_proxy.py).
@@ -78,17 +90,17 @@ class RekognitionSidecar:
         if self.options.rekognition == "local":
             # Only the models of the features recognize uses load before ready; others on first use.
             # lib/config.py always adds labels to the features.
-            command += ["--features", ",".join(sorted({"labels", *self._recognition_features()}))]
+            command += ["--features", ",".join(sorted({"labels", *self.features}))]
         env = {
             **os.environ,
             **FAKE_CREDENTIALS,
             "AWS_ENDPOINT_URL": aws_endpoint,
-            "AWS_DEFAULT_REGION": self.topology.region,
+            "AWS_DEFAULT_REGION": self.region,
         }
         if self.iam is not None:
             env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
             env["LOCAL_CALLER_REKOGNITION"] = self.iam.caller_rekognition()
-        self.rekognition_process = subprocess.Popen(
+        self.process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
             env=env,
@@ -98,60 +110,55 @@ class RekognitionSidecar:
             start_new_session=True,
         )
 
-    def _wait_for_rekognition(self, timeout: float = 30.0) -> None:
+    def wait_listening(self, timeout: float = 30.0) -> None:
         """Waits for the service to listen; its models keep warming in the background."""
-        if self.rekognition_process is None:
+        if self.process is None:
             return
-        assert self.rekognition_process.stdout is not None
+        assert self.process.stdout is not None
         deadline = Deadline(timeout)
         while not deadline.expired:
-            line = self.rekognition_process.stdout.readline()
+            line = self.process.stdout.readline()
             if not line:
-                raise StackError(f"the local Rekognition service exited with code {self.rekognition_process.wait()}")
+                raise StackError(f"the local Rekognition service exited with code {self.process.wait()}")
             match = re.search(r"listening on (http://\S+)", line)
             if match:
-                if match.group(1).rstrip("/") != self.rekognition_url:
-                    raise StackError(
-                        f"the local Rekognition service listens on {match.group(1)}, not {self.rekognition_url}"
-                    )
+                if match.group(1).rstrip("/") != self.url:
+                    raise StackError(f"the local Rekognition service listens on {match.group(1)}, not {self.url}")
                 # Keep draining its stdout so the service never blocks on a full pipe.
                 threading.Thread(
                     target=_drain,
-                    args=(self.rekognition_process.stdout, self._rekognition_denials, self._rekognition_models_ready),
+                    args=(self.process.stdout, self.denials, self._models_ready),
                     daemon=True,
                 ).start()
                 return
         raise StackError(f"the local Rekognition service did not start listening within {timeout:g} s")
 
-    def _warmed_rekognition(self) -> None:
-        if self._rekognition_warming is not None:
-            self._rekognition_warming.join()
+    def warm_in_background(self, began: float) -> None:
+        """Its models take the longest to load and depend on nothing else: they load, and are
+        warmed with one call, while the rest starts; `wait_warm` waits for them."""
+        self._warming = Background(lambda: self._listen_and_warm(began), "rekognition")
 
-    def _recognition_features(self) -> list[str]:
-        """RECOGNITION_FEATURES of the recognize function, as serverless.yml sets it for the stage."""
-        declared = next(
-            (f.environment.get("RECOGNITION_FEATURES", "") for f in self.topology.functions if f.name == "recognize"),
-            "",
-        )
-        return [name.strip() for name in str(declared).split(",") if name.strip()]
+    def wait_warm(self) -> None:
+        if self._warming is not None:
+            self._warming.join()
 
-    def _listen_and_warm_rekognition(self, began: float) -> None:
-        self._wait_for_rekognition()
-        self._warm_rekognition(began)
+    def _listen_and_warm(self, began: float) -> None:
+        self.wait_listening()
+        self._warm(began)
 
-    def _warm_rekognition(self, began: float, timeout: float = 120.0) -> None:
+    def _warm(self, began: float, timeout: float = 120.0) -> None:
         """`ready` means a recognition call is served warm: the models loaded, and each used once."""
         if self.options.rekognition != "local":
             return  # moto answers at once; real Rekognition is AWS's to keep warm, and bills each call
-        if not self._rekognition_models_ready.wait(timeout):
+        if not self._models_ready.wait(timeout):
             raise StackError(f"the local Rekognition service did not load its models within {timeout:.0f} s")
-        rekognition = self.session().client("rekognition", endpoint_url=self.rekognition_url)
-        took = warm_rekognition(rekognition, FIXTURES_DIR / WARMUP_IMAGE, self._recognition_features())
-        self.rekognition_warmup_ms = took
-        self._progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
+        rekognition = fake_session(self.region, self.url).client("rekognition")
+        took = warm_rekognition(rekognition, FIXTURES_DIR / WARMUP_IMAGE, self.features)
+        self.warmup_ms = took
+        self.progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
 
-    def _stop_rekognition(self) -> None:
-        process, self.rekognition_process = self.rekognition_process, None
+    def stop(self) -> None:
+        process, self.process = self.process, None
         if process is None:
             return
         process.terminate()
@@ -160,6 +167,15 @@ class RekognitionSidecar:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def recognition_features(topology: Topology) -> list[str]:
+    """RECOGNITION_FEATURES of the recognize function, as serverless.yml sets it for the stage."""
+    declared = next(
+        (f.environment.get("RECOGNITION_FEATURES", "") for f in topology.functions if f.name == "recognize"),
+        "",
+    )
+    return sorted(parse_features(str(declared)))
 
 
 def _free_port() -> int:

@@ -22,11 +22,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from local.stack import LocalStack, StackOptions  # noqa: E402
+from local.stack import LocalSystem, StackOptions  # noqa: E402
 from local.waiting import wait_until  # noqa: E402
 
 
-def one_flow(stack: LocalStack, http: requests.Session) -> float:
+def one_flow(stack: LocalSystem, http: requests.Session) -> float:
     """Seconds from the upload request to the verified webhook for that image."""
     began = time.time()
     response = http.post(
@@ -49,7 +49,7 @@ def one_flow(stack: LocalStack, http: requests.Session) -> float:
 def measure(emulator: str, flows: int) -> str:
     began = time.perf_counter()
     options = StackOptions(emulator=emulator, write_endpoints=False, log_path=ROOT / ".local" / f"bench-{emulator}.log")
-    with LocalStack(options) as stack, requests.Session() as http:
+    with LocalSystem(options) as stack, requests.Session() as http:
         startup = time.perf_counter() - began
         first = one_flow(stack, http)
         to_first_webhook = time.perf_counter() - began

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from local import topology
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.e2e_stack import stack_options
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,7 +37,7 @@ def console_stack(tmp_path_factory):
         "recognize": {"RECOGNITION_FEATURES": "labels,properties,faces,text"},
     }
     # moto's state is per process: a stage of its own keeps these resources apart from the e2e stacks'.
-    with LocalStack(options, topology.load("browser-console")) as stack:
+    with LocalSystem(options, topology.load("browser-console")) as stack:
         yield stack
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from local.aws.localstack import docker_problem
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.e2e_stack import Stack, ministack_problem, stack_options
 
 
@@ -20,5 +20,5 @@ def stack(request, tmp_path_factory):
         pytest.skip(ministack_problem())
     # The functions' log and the API's access log, as `make local` keeps them under .local/logs/.
     options = stack_options(emulator=request.param, log_dir=tmp_path_factory.mktemp("logs"))
-    with LocalStack(options) as stack:
+    with LocalSystem(options) as stack:
         yield Stack(stack)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from local.paths import PROJECT_ROOT
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalSystem, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.e2e_stack import ministack_problem, stack_options
 
@@ -34,7 +34,7 @@ def auth_stack(request, tmp_path_factory):
         endpoints_file=endpoints,
         emulator=request.param,
     )
-    with LocalStack(options) as stack:
+    with LocalSystem(options) as stack:
         yield stack, endpoints
 
 

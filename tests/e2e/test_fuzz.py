@@ -16,7 +16,7 @@ import yaml
 
 from local import topology
 from local.paths import PROJECT_ROOT
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.contract import spec_document
 from tests.support.e2e_stack import stack_options
 
@@ -30,7 +30,7 @@ RUN_SECONDS_LIMIT = 240
 def fuzzed_stack(tmp_path_factory):
     options = stack_options(rekognition="moto", log_path=tmp_path_factory.mktemp("fuzz-logs") / "functions.log")
     # moto's state is per process: a stage of its own keeps these resources apart from the session stack's.
-    with LocalStack(options, topology.load("e2e-contract")) as stack:
+    with LocalSystem(options, topology.load("e2e-contract")) as stack:
         yield stack
 
 

@@ -99,7 +99,7 @@ def test_ready_means_rekognition_has_served_a_call_from_s3_and_left_nothing_behi
     )
     if stack.stack.options.rekognition != "local":
         pytest.skip("only the local Rekognition service is warmed; moto's answers at once")
-    assert stack.stack.rekognition_warmup_ms is not None
-    assert requests.get(f"{stack.stack.rekognition_url}/health", timeout=5).json()["ready"] is True
+    assert stack.stack.rekognition.warmup_ms is not None
+    assert requests.get(f"{stack.stack.rekognition.url}/health", timeout=5).json()["ready"] is True
     listed = stack.session.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="warmup/")
     assert listed.get("KeyCount", 0) == 0

@@ -6,15 +6,15 @@ import pytest
 
 from local import topology
 from local.aws.provision import Provisioner
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.e2e_stack import stack_options
 
 pytestmark = pytest.mark.e2e
 
 
-def start(stage: str) -> LocalStack:
+def start(stage: str) -> LocalSystem:
     # moto's state is per process: a stage of its own keeps these resources apart from the session's.
-    stack = LocalStack(stack_options(rekognition="moto"), topology.load(stage))
+    stack = LocalSystem(stack_options(rekognition="moto"), topology.load(stage))
     stack.start()
     return stack
 
@@ -22,7 +22,7 @@ def start(stage: str) -> LocalStack:
 def test_the_workers_start_with_the_ids_the_resources_really_have():
     stack = start("e2e-start")
     try:
-        assert stack.runtime.specs == stack._function_specs(stack.ids)
+        assert stack.runtime.specs == stack.functions.specs(stack.ids)
         assert all(stack.runtime.stats(name)["cold_starts"] == 1 for name in stack.runtime.function_names)
     finally:
         stack.stop()
@@ -40,7 +40,7 @@ def test_a_wrong_plan_is_caught_and_the_workers_restart_with_the_real_ids(monkey
     stack = start("e2e-replan")
     try:
         queue_url = stack.ids.refs["IntegrationQueue"]
-        assert stack.runtime.specs == stack._function_specs(stack.ids)
+        assert stack.runtime.specs == stack.functions.specs(stack.ids)
         assert (
             dict(next(s for s in stack.runtime.specs if s.name == "deliver").environment)["INTEGRATION_QUEUE_URL"]
             == queue_url

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from local import topology
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.contract import ContractSession
 from tests.support.e2e_stack import stack_options
 from tests.support.http_servers import BackgroundServer, JsonHandler
@@ -65,7 +65,7 @@ def slow_stack():
         rekognition="moto",
         function_environment={"recognize": {"AWS_ENDPOINT_URL_REKOGNITION": rekognition.url}},
     )
-    stack = LocalStack(options, dataclasses.replace(base, functions=functions, queues=queues))
+    stack = LocalSystem(options, dataclasses.replace(base, functions=functions, queues=queues))
     stack.start()
     yield stack, rekognition
     stack.stop()

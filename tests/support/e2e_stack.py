@@ -15,7 +15,7 @@ import requests
 
 from local.aws import ministack
 from local.errors import StackError
-from local.stack import LocalStack, StackOptions
+from local.stack import LocalSystem, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until
 
@@ -52,7 +52,7 @@ def skip_on_ministack(stack: Stack, gap: str) -> None:
 class Stack:
     """The running stack plus the few things tests do with it."""
 
-    def __init__(self, stack: LocalStack):
+    def __init__(self, stack: LocalSystem):
         self.stack = stack
         self.api = stack.endpoints.api
         # Every response from the API is checked against docs/openapi.yaml before a test sees it.

@@ -13,7 +13,7 @@ from typing import Any
 from local.aws.credentials import boto3_session
 from local.aws.iam.guard import AccessGuard
 from local.aws.iam.policy import Request, decide
-from local.aws.iam.resource_policies import bucket_policies, honour_delivery_policies
+from local.aws.iam.resource_policies import bucket_policies, honor_delivery_policies
 from local.aws.iam.roles import FunctionRole, RoleCredentials, function_roles
 from local.topology import PhysicalIds, Topology
 
@@ -34,10 +34,10 @@ class LocalIam:
         roles = function_roles(topology, ids, self.credentials)
         self.roles = {role.function: role for role in roles}
         self.guard.configure(roles, bucket_policies(topology, ids))
-        honoured, warnings = honour_delivery_policies(topology, ids)
-        # Called again with the final ids on a topology already honoured: keep the first warnings.
+        honored, warnings = honor_delivery_policies(topology, ids)
+        # Called again with the final ids on a topology already honored: keep the first warnings.
         self.warnings = list(dict.fromkeys([*self.warnings, *warnings]))
-        return honoured
+        return honored
 
     def function_environment(self, function_name: str) -> dict[str, str]:
         return self.credentials.for_function(function_name).environment()

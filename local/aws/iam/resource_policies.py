@@ -3,7 +3,7 @@
 moto delivers S3 -> SNS and SNS -> SQS whatever the policies say (see ../shared/FACTS.md). AWS
 does not: S3 cannot notify a topic whose policy does not let `s3.amazonaws.com` publish for that
 bucket, and SNS silently drops messages to a queue whose policy does not let `sns.amazonaws.com`
-send for that topic. `honour_delivery_policies` therefore leaves such deliveries out of the
+send for that topic. `honor_delivery_policies` therefore leaves such deliveries out of the
 topology before it is provisioned, so nothing arrives, and says which policy is missing.
 """
 
@@ -52,7 +52,7 @@ def bucket_policies(topology: Topology, ids: PhysicalIds) -> dict[str, tuple[Sta
     }
 
 
-def honour_delivery_policies(topology: Topology, ids: PhysicalIds) -> tuple[Topology, list[str]]:
+def honor_delivery_policies(topology: Topology, ids: PhysicalIds) -> tuple[Topology, list[str]]:
     """The topology without the deliveries AWS would drop, and one warning for each."""
     account = ids.pseudo["AWS::AccountId"]
     topic_policies = policies_by_target(topology, ids, "AWS::SNS::TopicPolicy")
@@ -106,8 +106,8 @@ def honour_delivery_policies(topology: Topology, ids: PhysicalIds) -> tuple[Topo
             )
     for warning in warnings:
         logger.warning("%s", warning)
-    honoured = dataclasses.replace(topology, buckets=tuple(buckets), subscriptions=tuple(subscriptions))
-    return honoured, warnings
+    honored = dataclasses.replace(topology, buckets=tuple(buckets), subscriptions=tuple(subscriptions))
+    return honored, warnings
 
 
 def _allows(statements: tuple[Statement, ...], request: Request) -> bool:

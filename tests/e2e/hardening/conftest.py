@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from local import topology
-from local.stack import LocalStack
+from local.stack import LocalSystem
 from tests.support.e2e_stack import Stack, stack_options
 from tests.support.fetch_servers import FixtureServer, RecordingListener
 from tests.support.ssrf_corpus import Ports
@@ -38,7 +38,7 @@ class Listeners:
 class Hardened(Stack):
     """The running stack, its hostile server and listeners, and the requests the suites make."""
 
-    def __init__(self, stack: LocalStack, server: FixtureServer, listeners: Listeners):
+    def __init__(self, stack: LocalSystem, server: FixtureServer, listeners: Listeners):
         super().__init__(stack)
         self.server = server
         self.listeners = listeners
@@ -101,5 +101,5 @@ def hardened(hostile_server, listeners, tmp_path_factory):
         fetch_allowlist=hostile_server.allow_entry,
         log_path=tmp_path_factory.mktemp("hardening-logs") / "functions.log",
     )
-    with LocalStack(options, topology.load("e2e-hardening")) as stack:
+    with LocalSystem(options, topology.load("e2e-hardening")) as stack:
         yield Hardened(stack, hostile_server, listeners)

@@ -6,7 +6,7 @@ import pytest
 
 from local import topology
 from local.aws.iam.policy import Request, decide
-from local.aws.iam.resource_policies import honour_delivery_policies
+from local.aws.iam.resource_policies import honor_delivery_policies
 from local.aws.iam.roles import RoleCredentials, function_roles
 from local.aws.provision import Provisioner
 from local.errors import StackError
@@ -67,20 +67,20 @@ def test_an_unknown_managed_policy_or_condition_stops_the_start_naming_it(system
 
 
 def test_the_declared_policies_allow_every_delivery(system, ids):
-    honoured, warnings = honour_delivery_policies(system, ids)
+    honored, warnings = honor_delivery_policies(system, ids)
     assert warnings == []
-    assert honoured.subscriptions == system.subscriptions and honoured.buckets == system.buckets
+    assert honored.subscriptions == system.subscriptions and honored.buckets == system.buckets
 
 
 def test_without_its_queue_policy_the_subscription_is_dropped_with_a_warning_naming_it(system, ids):
-    honoured, warnings = honour_delivery_policies(without(system, "UploadsQueuePolicy"), ids)
-    assert [s.queue for s in honoured.subscriptions] == ["IntegrationQueue"]
+    honored, warnings = honor_delivery_policies(without(system, "UploadsQueuePolicy"), ids)
+    assert [s.queue for s in honored.subscriptions] == ["IntegrationQueue"]
     assert len(warnings) == 1 and "AWS::SQS::QueuePolicy on UploadsQueue" in warnings[0]
 
 
 def test_without_its_topic_policy_the_bucket_cannot_notify(system, ids):
-    honoured, warnings = honour_delivery_policies(without(system, "UploadsTopicPolicy"), ids)
-    assert all(not bucket.notifications for bucket in honoured.buckets)
+    honored, warnings = honor_delivery_policies(without(system, "UploadsTopicPolicy"), ids)
+    assert all(not bucket.notifications for bucket in honored.buckets)
     # One warning per dropped notification (images/ and the presigned uploads/ prefix).
     assert len(warnings) == sum(len(bucket.notifications) for bucket in system.buckets) == 2
     assert all("AWS::SNS::TopicPolicy on UploadsTopic" in warning for warning in warnings)

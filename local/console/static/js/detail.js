@@ -1,5 +1,5 @@
 // One image in detail: labels with confidence bars, boxes over the image (label instances and
-// faces), text, dominant colours and moderation labels when present, and the error when it FAILED.
+// faces), text, dominant colors and moderation labels when present, and the error when it FAILED.
 
 import { getJson, imageSource } from "./api.js";
 
@@ -95,7 +95,7 @@ export class Detail {
         swatch.style.background = c.hex;
         return element("li", {}, swatch, `${c.name ?? ""} ${c.hex} (${(c.percent ?? 0).toFixed(1)}%)`);
       });
-      this.facts.append(section("Dominant colours", element("ul", { className: "swatches" }, ...swatches)));
+      this.facts.append(section("Dominant colors", element("ul", { className: "swatches" }, ...swatches)));
     }
     if (details.moderation?.length) {
       this.facts.append(section("Moderation labels", labelList(details.moderation)));
