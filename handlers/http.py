@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from lib.domain import errors
 from lib.domain.errors import InvalidRequest, PayloadTooLarge
+from lib.domain.model import PUBLIC_OWNER
 
 MAX_JSON_BODY_BYTES = 16 * 1024
 
@@ -27,6 +28,23 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.FetchFailed, 422),
     (errors.TransientError, 503),
 ]
+
+
+def owner_of(event: APIGatewayProxyEventV2) -> str:
+    """Whose request this is: the verified JWT's `sub` when the route has an authorizer, else the
+    fixed owner of a stage without auth.
+
+    API Gateway puts the claims there only after verifying the token, and a caller cannot write
+    them: this is the one place the owner is read, never from a header, query or body.
+    """
+    claims = event.request_context.authorizer.jwt_claim or {}
+    if not claims:
+        return PUBLIC_OWNER
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        # A verified token with no subject names nobody: never fall back to the public owner.
+        raise InvalidRequest("the token has no subject (sub) claim")
+    return subject
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:

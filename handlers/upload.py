@@ -9,7 +9,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from handlers.http import domain_error_response, internal_error_response, json_body, json_response, raw_body
+from handlers.http import (
+    domain_error_response,
+    internal_error_response,
+    json_body,
+    json_response,
+    owner_of,
+    raw_body,
+)
 from lib.adapters.clients import in_lambda_init, prepare
 from lib.adapters.repository import ImageRepository
 from lib.adapters.storage import ImageStore
@@ -81,18 +88,19 @@ def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, A
 
 def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecord:
     query = event.query_string_parameters or {}
+    owner = owner_of(event)
     if event.request_context.http.method == "GET":
-        return service.ingest_url(_required_url(query.get("url")), query.get("name"))
+        return service.ingest_url(_required_url(query.get("url")), query.get("name"), owner)
 
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type in CONTENT_TYPES:
-        return service.ingest_bytes(raw_body(event), query.get("name"))
+        return service.ingest_bytes(raw_body(event), query.get("name"), owner)
     if content_type == "application/json":
         payload = json_body(event)
         # The body's name wins; a `?name=` beside it is still held to the same rules, as the contract says.
         clean_name(query.get("name"))
         name = payload.get("name") if payload.get("name") is not None else query.get("name")
-        return service.ingest_url(_required_url(payload.get("url")), name)
+        return service.ingest_url(_required_url(payload.get("url")), name, owner)
     raise UnsupportedMediaType(
         'send application/json with {"url", "name"}, or the image itself as image/jpeg or image/png'
     )

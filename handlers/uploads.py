@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from handlers.http import domain_error_response, internal_error_response, json_body, json_response
+from handlers.http import domain_error_response, internal_error_response, json_body, json_response, owner_of
 from lib.adapters.clients import in_lambda_init, prepare, s3_signer
 from lib.adapters.repository import ImageRepository
 from lib.adapters.storage import ImageStore
@@ -46,7 +46,7 @@ def handle(event: APIGatewayProxyEventV2, service: DirectUploads) -> dict[str, A
         content_type = payload.get("content_type")
         if not isinstance(content_type, str):
             raise InvalidRequest("content_type is required: image/jpeg or image/png")
-        opened = service.open(payload.get("name"), content_type)
+        opened = service.open(payload.get("name"), content_type, owner_of(event))
     except DomainError as e:
         logger.info("upload slot refused", extra={"code": e.code, "reason": e.message})
         return domain_error_response(e)

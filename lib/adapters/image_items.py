@@ -11,7 +11,7 @@ from typing import Any
 
 from lib.domain import listing
 from lib.domain.keys import image_pk
-from lib.domain.model import Failure, ImageRecord, Label, normalize_label
+from lib.domain.model import NO_OWNER, Failure, ImageRecord, Label, normalize_label
 
 IMAGE_SK = "IMAGE"
 
@@ -38,6 +38,7 @@ def image_item(record: ImageRecord) -> dict[str, Any]:
         "details": "{}",
         "failure": "",
         "upload_etag": record.upload_etag or "",
+        "owner": record.owner,
     }
 
 
@@ -61,6 +62,7 @@ def record_from_item(item: dict[str, Any]) -> ImageRecord:
         failure=Failure(**failure) if failure else None,
         event_published=bool(item.get("event_published")),
         upload_etag=item.get("upload_etag") or None,
+        owner=item.get("owner") or NO_OWNER,
     )
 
 

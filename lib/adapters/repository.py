@@ -31,7 +31,7 @@ from lib.adapters.image_items import (
 from lib.domain import listing
 from lib.domain.errors import AlreadyExists
 from lib.domain.keys import image_pk
-from lib.domain.model import PENDING, Failure, ImageRecord, Label, UploadSlot, normalize_label, utc_now
+from lib.domain.model import NO_OWNER, PENDING, Failure, ImageRecord, Label, UploadSlot, normalize_label, utc_now
 from lib.throttling import Backoff, Throttled
 
 # An upload slot lives beside its image's item, under the same pk, and carries no index key: no
@@ -82,6 +82,7 @@ class ImageRepository:
             "content_type": slot.content_type,
             "created": slot.created,
             "expires_at": slot.expires_at,
+            "owner": slot.owner,
             "ttl": slot.expires_at + SLOT_RETENTION_SECONDS,
         }
         self._call(
@@ -107,6 +108,7 @@ class ImageRepository:
             content_type=item["content_type"],
             created=item["created"],
             expires_at=int(item["expires_at"]),
+            owner=item.get("owner") or NO_OWNER,
         )
 
     def complete(

@@ -83,12 +83,18 @@ class CompletionEvent:
     data: dict[str, Any]
 
     @classmethod
-    def for_image(cls, event_type: str, image: dict[str, Any]) -> CompletionEvent:
-        return cls(id=f"msg_{image['image_id']}", type=event_type, timestamp=utc_now(), data=image)
+    def for_image(cls, event_type: str, image: dict[str, Any], owner: str) -> CompletionEvent:
+        """The event about an image, carrying its owner in `data`: whoever delivers it routes by that."""
+        data = {**image, "owner": owner}
+        return cls(id=f"msg_{image['image_id']}", type=event_type, timestamp=utc_now(), data=data)
 
     @property
     def image_id(self) -> str:
         return str(self.data.get("image_id", ""))
+
+    @property
+    def owner(self) -> str:
+        return str(self.data.get("owner", ""))
 
     def to_message(self) -> str:
         return json.dumps({"id": self.id, "type": self.type, "timestamp": self.timestamp, "data": self.data})

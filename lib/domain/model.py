@@ -72,6 +72,13 @@ class Label:
         )
 
 
+# The owner of every image when auth is off. With auth on, an owner is the verified JWT's `sub`
+# (handlers/http.py's owner_of). A record written before owners existed has none ("") and belongs
+# to nobody until it is assigned one.
+PUBLIC_OWNER = "public"
+NO_OWNER = ""
+
+
 @dataclass(frozen=True)
 class Failure:
     code: str
@@ -99,6 +106,7 @@ class ImageRecord:
     # The ETag of the directly uploaded object this image was made from: a second object sent with
     # the same presigned POST has another ETag and is refused.
     upload_etag: str | None = None
+    owner: str = NO_OWNER
 
     def to_api(self) -> dict[str, Any]:
         """The public representation. Storage locations stay internal."""
@@ -136,6 +144,7 @@ class UploadSlot:
     content_type: str
     created: str
     expires_at: int
+    owner: str = NO_OWNER
 
     @property
     def expires_at_text(self) -> str:

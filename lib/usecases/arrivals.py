@@ -137,6 +137,7 @@ def _pending_from(slot: UploadSlot | None, obj: ObjectCreated, etag: str) -> Ima
         width=0,
         height=0,
         upload_etag=etag,
+        owner=slot.owner,
     )
 
 

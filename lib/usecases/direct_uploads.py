@@ -33,13 +33,13 @@ class DirectUploads:
     repository: UploadSlots
     max_bytes: int
 
-    def open(self, name: str | None, content_type: str, now: float | None = None) -> OpenedUpload:
+    def open(self, name: str | None, content_type: str, owner: str, now: float | None = None) -> OpenedUpload:
         name = clean_name(name)
         if content_type not in EXTENSIONS:
             raise UnsupportedMediaType("content_type must be image/jpeg or image/png")
         image_id = new_image_id()
         expires_at = int(now if now is not None else time.time()) + EXPIRES_IN_SECONDS
-        slot = UploadSlot(image_id, name, content_type, created=utc_now(), expires_at=expires_at)
+        slot = UploadSlot(image_id, name, content_type, created=utc_now(), expires_at=expires_at, owner=owner)
         # The slot first: an object that arrives must find it.
         self.repository.create_slot(slot)
         post = self.store.presign_post(

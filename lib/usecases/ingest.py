@@ -30,17 +30,17 @@ class IngestService:
     repository: PendingImages
     limits: ImageLimits
 
-    def ingest_url(self, url: str, name: str | None) -> ImageRecord:
+    def ingest_url(self, url: str, name: str | None, owner: str) -> ImageRecord:
         name = clean_name(name)  # checked before the fetch: a bad name costs no outbound request
         started = time.perf_counter()
         fetched = self.fetcher.fetch(url)
         fetch_ms = round((time.perf_counter() - started) * 1000, 1)
-        return self._store(fetched.content, name, source_url=without_credentials(url), fetch_ms=fetch_ms)
+        return self._store(fetched.content, name, owner, source_url=without_credentials(url), fetch_ms=fetch_ms)
 
-    def ingest_bytes(self, data: bytes, name: str | None) -> ImageRecord:
-        return self._store(data, clean_name(name), source_url=None)
+    def ingest_bytes(self, data: bytes, name: str | None, owner: str) -> ImageRecord:
+        return self._store(data, clean_name(name), owner, source_url=None)
 
-    def _store(self, data: bytes, name: str, source_url: str | None, fetch_ms: float = 0.0) -> ImageRecord:
+    def _store(self, data: bytes, name: str, owner: str, source_url: str | None, fetch_ms: float = 0.0) -> ImageRecord:
         started = time.perf_counter()
         info = inspect_image(data, self.limits)
         image_id = new_image_id()
@@ -59,6 +59,7 @@ class IngestService:
             width=info.width,
             height=info.height,
             source_url=source_url,
+            owner=owner,
         )
         self.repository.create_pending(record)
         try:

@@ -100,5 +100,5 @@ class RecognitionWorkflow:
 
     def announce(self, record: ImageRecord) -> None:
         event_type = RECOGNIZED if record.status == DONE else EVENT_FAILED
-        self.publisher.publish(CompletionEvent.for_image(event_type, record.to_api()))
+        self.publisher.publish(CompletionEvent.for_image(event_type, record.to_api(), record.owner))
         self.repository.mark_event_published(record.image_id)

@@ -46,7 +46,7 @@ def world(aws, inbox):
     def image_event():
         record = image_record()
         repository.create_pending(record)
-        return CompletionEvent.for_image(RECOGNIZED, record.to_api())
+        return CompletionEvent.for_image(RECOGNIZED, record.to_api(), record.owner)
 
     def receive(event):
         """Sends the event through the real queue and returns the record as Lambda would get it."""

@@ -110,8 +110,11 @@ def http_event(
     body: bytes | str | None = None,
     path_parameters: dict[str, str] | None = None,
     route_key: str | None = None,
+    claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event. Non-text bodies are base64, as API Gateway sends them."""
+    """An API Gateway HTTP API payload 2.0 event. Non-text bodies are base64, as API Gateway sends them.
+
+    `claims` are what a JWT authorizer verified: API Gateway puts them in the request context."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     event: dict[str, Any] = {
         "version": "2.0",
@@ -141,6 +144,8 @@ def http_event(
     }
     if query:
         event["queryStringParameters"] = query
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body is not None:

@@ -27,7 +27,7 @@ class World:
         self.sender = FakeWebhookSender(*replies)
         policy = DeliveryPolicy(url, timeout_seconds=5, retry_base_seconds=10, retry_max_seconds=900)
         self.delivery = WebhookDelivery(policy, lambda: SECRET, self.repository, self.sender)
-        self.event = CompletionEvent.for_image(RECOGNIZED, self.record.to_api())
+        self.event = CompletionEvent.for_image(RECOGNIZED, self.record.to_api(), self.record.owner)
 
     def deliver(self, attempt=1):
         return self.delivery.deliver(self.event, attempt)

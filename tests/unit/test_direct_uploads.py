@@ -42,7 +42,7 @@ def signer():
 def opened():
     repository = RecordingSlots()
     service = DirectUploads(store=ImageStore(BUCKET, signer=signer), repository=repository, max_bytes=MAX_BYTES)
-    result = service.open("holiday.png", "image/png", now=1_800_000_000)
+    result = service.open("holiday.png", "image/png", "alice", now=1_800_000_000)
     return result, repository
 
 
@@ -83,12 +83,12 @@ def test_the_policy_expires_after_five_minutes(opened):
 def test_only_jpeg_and_png_are_offered(content_type):
     service = DirectUploads(store=ImageStore(BUCKET, signer=signer), repository=RecordingSlots(), max_bytes=MAX_BYTES)
     with pytest.raises(UnsupportedMediaType):
-        service.open("x", content_type)
+        service.open("x", content_type, "alice")
 
 
 def test_a_bad_name_is_refused_before_any_slot_is_written():
     repository = RecordingSlots()
     service = DirectUploads(store=ImageStore(BUCKET, signer=signer), repository=repository, max_bytes=MAX_BYTES)
     with pytest.raises(InvalidRequest):
-        service.open("bad\x00name", "image/jpeg")
+        service.open("bad\x00name", "image/jpeg", "alice")
     assert repository.slots == []

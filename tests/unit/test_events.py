@@ -39,14 +39,20 @@ def test_malformed_notifications_are_domain_errors(body):
 
 
 def test_completion_event_round_trips_through_a_message_with_a_stable_id():
-    event = CompletionEvent.for_image(RECOGNIZED, {"image_id": "abc", "status": "DONE"})
+    event = CompletionEvent.for_image(RECOGNIZED, {"image_id": "abc", "status": "DONE"}, "alice")
     again = CompletionEvent.from_message(sns_envelope(event.to_message()))
     assert again == event
-    assert again.id == CompletionEvent.for_image(RECOGNIZED, {"image_id": "abc"}).id
+    assert again.id == CompletionEvent.for_image(RECOGNIZED, {"image_id": "abc"}, "alice").id
+
+
+def test_a_completion_event_carries_its_images_owner_in_its_data():
+    event = CompletionEvent.for_image(RECOGNIZED, {"image_id": "abc", "owner": "mallory"}, "alice")
+    again = CompletionEvent.from_message(sns_envelope(event.to_message()))
+    assert again.owner == "alice" and json.loads(again.webhook_body())["data"]["owner"] == "alice"
 
 
 def test_webhook_body_has_type_timestamp_and_data_only():
-    event = CompletionEvent.for_image(FAILED, {"image_id": "abc"})
+    event = CompletionEvent.for_image(FAILED, {"image_id": "abc"}, "alice")
     assert set(json.loads(event.webhook_body())) == {"type", "timestamp", "data"}
 
 

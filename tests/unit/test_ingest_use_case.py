@@ -30,7 +30,7 @@ def test_given_an_image_url_when_ingested_then_the_bytes_are_stored_under_a_pend
     url = CAT_URL + "?token=secret"
     fetcher, store, repository = FakeFetcher({url: hostile_images.jpeg()}), FakeImageStore(), FakeImageRepository()
 
-    record = service(fetcher, store, repository).ingest_url(url, "cat.jpg")
+    record = service(fetcher, store, repository).ingest_url(url, "cat.jpg", "alice")
 
     assert repository.records == {record.image_id: record}
     assert record.status == PENDING and record.name == "cat.jpg"
@@ -44,7 +44,7 @@ def test_given_an_image_url_when_ingested_then_the_bytes_are_stored_under_a_pend
 def test_given_uploaded_bytes_when_ingested_then_they_are_stored_with_no_source_url():
     store = FakeImageStore()
 
-    record = service(store=store).ingest_bytes(hostile_images.jpeg(), None)
+    record = service(store=store).ingest_bytes(hostile_images.jpeg(), None, "alice")
 
     assert record.source_url is None and record.size_bytes == len(hostile_images.jpeg())
     assert list(store.objects) == [record.key]
@@ -54,7 +54,7 @@ def test_given_bytes_that_are_not_an_image_when_ingested_then_refused_and_nothin
     store, repository = FakeImageStore(), FakeImageRepository()
 
     with pytest.raises(UnsupportedMediaType):
-        service(store=store, repository=repository).ingest_bytes(hostile_images.html_page(), "page.html")
+        service(store=store, repository=repository).ingest_bytes(hostile_images.html_page(), "page.html", "alice")
 
     assert store.objects == {} and repository.records == {}
 
@@ -63,7 +63,7 @@ def test_given_a_bad_name_when_a_url_is_ingested_then_refused_before_any_fetch()
     fetcher = FakeFetcher({CAT_URL: hostile_images.jpeg()})
 
     with pytest.raises(InvalidRequest):
-        service(fetcher=fetcher).ingest_url(CAT_URL, "bad\nname")
+        service(fetcher=fetcher).ingest_url(CAT_URL, "bad\nname", "alice")
 
     assert fetcher.fetched == []
 
@@ -72,7 +72,7 @@ def test_given_a_url_the_server_refuses_when_ingested_then_its_error_is_raised_a
     repository = FakeImageRepository()
 
     with pytest.raises(RemoteClientError):
-        service(fetcher=FakeFetcher(), repository=repository).ingest_url(CAT_URL, None)
+        service(fetcher=FakeFetcher(), repository=repository).ingest_url(CAT_URL, None, "alice")
 
     assert repository.records == {}
 
@@ -81,6 +81,8 @@ def test_given_the_store_fails_when_ingested_then_the_pending_record_is_removed_
     repository = FakeImageRepository()
 
     with pytest.raises(TransientError):
-        service(store=FakeImageStore(failing=True), repository=repository).ingest_bytes(hostile_images.jpeg(), None)
+        service(store=FakeImageStore(failing=True), repository=repository).ingest_bytes(
+            hostile_images.jpeg(), None, "alice"
+        )
 
     assert repository.records == {}

@@ -106,9 +106,9 @@ def test_recognize_counts_done_failed_by_reason_and_latency(flushed):
 
 def test_deliver_counts_attempts_deliveries_dead_letters_and_end_to_end_latency(flushed):
     deliverer = deliver.Deliverer(delivery=None, queue=None, max_attempts=3)
-    event = deliver.CompletionEvent.for_image("image.recognized", {"image_id": "a", "created_at": "x"})
+    event = deliver.CompletionEvent.for_image("image.recognized", {"image_id": "a", "created_at": "x"}, "public")
     recent = deliver.CompletionEvent.for_image(
-        "image.recognized", {"image_id": "b", "created_at": "2026-01-01T00:00:00.000000Z"}
+        "image.recognized", {"image_id": "b", "created_at": "2026-01-01T00:00:00.000000Z"}, "public"
     )
     deliverer._observe(recent, delivery.Decision(delivery.DELIVERED, "HTTP 204"), attempt=1)
     deliverer._observe(event, delivery.Decision(delivery.RETRY, "HTTP 500"), attempt=2)  # retried: not dead yet

@@ -70,5 +70,5 @@ def test_the_largest_image_item_fits_a_dynamodb_item_():
 
 
 def test_the_largest_completion_event_fits_an_sns_message_():
-    message = CompletionEvent.for_image(RECOGNIZED, largest_record().to_api()).to_message()
+    message = CompletionEvent.for_image(RECOGNIZED, largest_record().to_api(), "a" * 128).to_message()
     assert len(message.encode()) < MESSAGE_LIMIT_BYTES, len(message.encode())
