@@ -27,7 +27,9 @@ PYTHON_FOR_VENV := $(shell \
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-17s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@# Bold target names on a terminal only: piped or redirected, the output stays plain text.
+	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
+	awk -v bold="$$bold" -v plain="$$plain" 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-17s%s %s\n", bold, $$1, plain, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON_FOR_VENV)"; $(PYTHON_FOR_VENV) -m venv $(VENV); }

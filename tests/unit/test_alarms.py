@@ -1,5 +1,7 @@
 """The CloudWatch alarms serverless.yml declares for operators (docs/operations.md)."""
 
+import re
+
 import pytest
 import yaml
 
@@ -73,3 +75,10 @@ def test_deliver_counts_a_dead_letter_where_the_integration_queue_gives_up(syste
     [deliver] = [f for f in system.functions if f.name == "deliver"]
     [queue] = [q for q in system.queues if q.logical_id == "IntegrationQueue"]
     assert int(deliver.environment["WEBHOOK_MAX_ATTEMPTS"]) == queue.max_receive_count
+
+
+def test_docs_operations_has_one_row_for_each_alarm_and_no_other(alarms):
+    text = (paths.PROJECT_ROOT / "docs" / "operations.md").read_text()
+    section = text.split("## Alarms", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+Alarm)` \|", section, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(alarms)
