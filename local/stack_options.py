@@ -9,7 +9,8 @@ from pathlib import Path
 
 from local.endpoints import endpoints_file
 from local.errors import StackError
-from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR
+from local.observability.runs import logs_root, run_directory
+from local.paths import ENDPOINTS_FILE, FIXTURES_DIR
 
 REKOGNITION_MODES = ("local", "moto", "aws")
 EMULATORS = ("moto", "localstack", "ministack")
@@ -72,7 +73,8 @@ class StackOptions:
             max_workers=int(env.get("LOCAL_MAX_WORKERS") or 0),
             rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
             serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
-            log_dir=LOGS_DIR / "local",
+            # A directory per run (local/observability/runs.py), created as the run begins.
+            log_dir=run_directory(logs_root(env)),
             reload=(env.get("LOCAL_RELOAD") or "0") != "0",
         )
         options.validate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ import threading
 from local.endpoints import shown
 from local.errors import StackError
 from local.observability.logs import Follower
+from local.observability.runs import begin_run
 from local.stack import LocalStack, StackOptions
 
 
@@ -29,6 +31,8 @@ def main(argv: list[str]) -> int:
         options = StackOptions.from_env()
         if args.api_port is not None:
             options.api_port = args.api_port
+        if options.log_dir is not None:
+            begin_run(options.log_dir)
         stack = LocalStack(options)
         stack.start()
     except StackError as e:
@@ -85,7 +89,7 @@ Try it:
 Follow one image:  .venv/bin/python -m local trace <image_id>
 Metrics so far:    .venv/bin/python -m local metrics
 
-Ctrl-C stops everything."""
+Ctrl-C stops everything; so does `make stop` from another terminal (pid {os.getpid()})."""
 
 
 def _logs(stack: LocalStack) -> str:

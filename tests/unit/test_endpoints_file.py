@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -41,7 +42,14 @@ def test_the_stack_writes_where_the_variable_says(tmp_path):
 
     write_endpoints(options.endpoints_file, ENDPOINTS)
 
-    assert read_endpoints(tmp_path / "e.json") == ENDPOINTS.to_json()
+    assert read_endpoints(tmp_path / "e.json") == {**ENDPOINTS.to_json(), "pid": os.getpid()}
+
+
+def test_the_file_keeps_its_keys_and_adds_the_pid_that_stop_signals(tmp_path):
+    write_endpoints(tmp_path / "e.json", ENDPOINTS, pid=4321)
+
+    written = read_endpoints(tmp_path / "e.json")
+    assert {"api", "aws", "rekognition", "webhook_inbox"} <= set(written) and written["pid"] == 4321
 
 
 def test_readers_find_the_file_through_the_variable(tmp_path, monkeypatch):
