@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from local.console.operations import recognition_features
 from local.endpoints import shown
 from local.errors import StackError
 from local.observability.logs import Follower
@@ -79,6 +80,7 @@ Local stack ready in {stack.started_in:.2f} s (endpoints in {endpoints_file}, lo
   webhook inbox  {e.webhook_inbox}
   fixtures       {e.fixtures}/
   auth           {auth}
+  features       {_features(stack)}
 
 Try it:
   curl -s '{e.api}/?url={e.fixtures}/chelsea.jpg&name=cat'
@@ -90,6 +92,15 @@ Follow one image:  .venv/bin/python -m local trace <image_id>
 Metrics so far:    .venv/bin/python -m local metrics
 
 Ctrl-C stops everything; so does `make stop` from another terminal (pid {os.getpid()})."""
+
+
+def _features(stack: LocalStack) -> str:
+    features = recognition_features(stack.topology)
+    shown_on = ", ".join(features["on"])
+    if not features["off"]:
+        return shown_on
+    every = ",".join(features["on"] + features["off"])
+    return f"{shown_on} (FEATURES={every} turns on {', '.join(features['off'])})"
 
 
 def _logs(stack: LocalStack) -> str:

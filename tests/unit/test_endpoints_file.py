@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from local import topology
 from local.commands import auth_token, redrive, up
 from local.endpoints import Endpoints, endpoints_file, read_endpoints, write_endpoints
 from local.paths import ENDPOINTS_FILE
@@ -20,7 +21,9 @@ ENDPOINTS = Endpoints(
 
 
 def _banner(env: dict[str, str]) -> str:
-    stack = SimpleNamespace(options=StackOptions.from_env(env), endpoints=ENDPOINTS, started_in=1.0)
+    options = StackOptions.from_env(env)
+    system = topology.load("local", params=options.stage_params(), env={})
+    stack = SimpleNamespace(options=options, endpoints=ENDPOINTS, started_in=1.0, topology=system)
     return up._banner(stack)  # type: ignore[arg-type]
 
 
@@ -75,3 +78,10 @@ def test_commands_report_the_missing_file_the_variable_names(tmp_path, monkeypat
     assert str(missing) in capsys.readouterr().err
     assert redrive.main(["UploadsDeadLetterQueue", "--local"]) == 1
     assert "no running local stack (nowhere.json:" in capsys.readouterr().err
+
+
+def test_the_up_banner_says_which_features_are_on_and_how_to_turn_on_the_others():
+    assert "features       labels, properties (FEATURES=labels,properties,faces,moderation,text turns on" in _banner({})
+    assert "features       faces, labels, moderation, properties, text\n" in _banner(
+        {"FEATURES": "labels,faces,text,moderation,properties"}
+    )
