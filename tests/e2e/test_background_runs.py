@@ -15,6 +15,7 @@ import requests
 
 from local.observability import runs
 from local.paths import FIXTURES_DIR, PROJECT_ROOT
+from tests.support import background_stack
 from tests.support.waiting import wait_until
 
 pytestmark = [
@@ -30,9 +31,7 @@ def started():
     processes: list[subprocess.Popen] = []
     yield processes
     for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
+        background_stack.stop(process)
 
 
 @pytest.fixture
@@ -78,16 +77,9 @@ def still_running(tree: set[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def start_in_background(env: dict[str, str], log: Path, started: list) -> tuple[subprocess.Popen, dict]:
-    with log.open("w") as out:
-        # What `make local &` runs, in a session of its own as a background job is, away from the test's signals.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local", "up"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    started.append(process)
     endpoints_file = Path(env["LOCAL_ENDPOINTS_FILE"])
-    wait_until(lambda: endpoints_file.exists() or process.poll() is not None, 120, "the stack to be ready")
-    assert process.poll() is None, log.read_text()
+    process = background_stack.start(PROJECT_ROOT, env, endpoints_file, log)
+    started.append(process)
     return process, json.loads(endpoints_file.read_text())
 
 
