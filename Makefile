@@ -27,7 +27,9 @@ PYTHON_FOR_VENV := $(shell \
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-17s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@# Bold target names on a terminal only: piped or redirected, the output stays plain text.
+	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
+	awk -v bold="$$bold" -v plain="$$plain" 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-17s%s %s\n", bold, $$1, plain, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON_FOR_VENV)"; $(PYTHON_FOR_VENV) -m venv $(VENV); }
@@ -72,8 +74,14 @@ deploy-local: $(STAMP) $(NODE_MODULES) $(if $(filter ministack,$(EMULATOR)),$(MI
 	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
-local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C, reloading handlers/ and lib/ on save (LOCAL_RELOAD=0 turns it off; REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
+local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C or make stop, reloading handlers/ and lib/ on save (LOCAL_RELOAD=0 turns it off; FEATURES=labels,faces,text,moderation,properties; REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
 	LOCAL_RELOAD=$${LOCAL_RELOAD:-1} $(PY) -m local up
+
+# No venv bootstrap: without .venv no stack can be running.
+.PHONY: stop
+stop: ## stop the stack that make local runs (in the background or another terminal), by the pid in .local/endpoints.json
+	@test -x $(PY) || { echo "stop: no $(VENV), so no local stack to stop"; exit 0; }
+	@$(PY) -m local stop
 
 .PHONY: local-e2e
 local-e2e: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run one full flow on a fresh local stack and print a one-line summary

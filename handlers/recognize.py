@@ -34,7 +34,9 @@ from lib.domain.events import parse_s3_notification
 from lib.domain.image_checks import ImageLimits
 from lib.domain.keys import image_id_from_key, is_upload_key
 from lib.observability import (
+    IMAGES_ACCEPTED,
     RECOGNITION_LATENCY,
+    count,
     count_if_throttled,
     current_trace_entity,
     finished,
@@ -144,8 +146,11 @@ def observe(outcome: Outcome) -> None:
 
 
 def observe_arrival(arrival: Arrival) -> None:
-    # An admitted upload is counted when its copy under images/ is recognized; a refused one here.
-    if arrival.result == "failed":
+    # An admitted upload is accepted here, as one through the API is by upload, and ends DONE or
+    # FAILED when its copy under images/ is recognized. A refused one ends here, FAILED.
+    if arrival.result == "admitted":
+        count(IMAGES_ACCEPTED)
+    elif arrival.result == "failed":
         finished(True, arrival.failure_code)
 
 

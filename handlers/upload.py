@@ -107,11 +107,22 @@ def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecor
 
 
 def _required_url(url: Any) -> str:
-    if not isinstance(url, str) or not url.strip():
+    if url is not None and not isinstance(url, str):
+        raise InvalidRequest(f"url must be a string, not {_json_type(url)}")
+    if not url or not url.strip():
         raise InvalidRequest("url is required")
     if len(url) > 2048:
         raise InvalidRequest("url is longer than 2048 characters")
     return url.strip()
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, as the caller wrote it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "an object", list: "an array"}.get(type(value), type(value).__name__)
 
 
 # Lambda's init phase: build the dependencies and their clients before the first request, which

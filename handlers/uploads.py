@@ -10,6 +10,7 @@ import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from handlers.http import domain_error_response, internal_error_response, json_body, json_response, owner_of
@@ -34,7 +35,8 @@ def build_service() -> DirectUploads:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+# The API's request id is the correlation id: it joins these lines to the API's access log.
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(APIGatewayProxyEventV2(event), build_service())

@@ -6,6 +6,7 @@ import sys
 
 COMMANDS = {
     "up": "local.commands.up",
+    "stop": "local.commands.stop",
     "e2e": "local.commands.e2e",
     "rekognition": "local.rekognition.cli",
     "smoke": "local.commands.smoke",
@@ -26,6 +27,9 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print("usage: python -m local {" + "|".join(COMMANDS) + "} [options]", file=sys.stderr)
         print("  up           run the whole stack in the foreground until Ctrl-C", file=sys.stderr)
+        print(
+            "  stop         stop the stack .local/endpoints.json names (one started in the background)", file=sys.stderr
+        )
         print("  e2e          run one full flow on a fresh stack and print a summary", file=sys.stderr)
         print("  rekognition  serve the local Rekognition service alone (--port P)", file=sys.stderr)
         print("  smoke        one upload-to-webhook flow against a target (--api URL, --stage S)", file=sys.stderr)

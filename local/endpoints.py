@@ -1,6 +1,8 @@
 """The endpoints file: where a running local stack says its endpoints are, for the tools that talk to it.
 
-The stack writes it once everything answers and removes it on a clean stop. `LOCAL_ENDPOINTS_FILE`
+The stack writes it once everything answers and removes it on a clean stop. Besides the endpoints
+(`api`, `aws`, `rekognition`, `webhook_inbox`, `fixtures`) it holds `pid`, the process to signal to
+stop that stack. `LOCAL_ENDPOINTS_FILE`
 puts it elsewhere than `.local/endpoints.json`, so that a second stack (a test's, a benchmark's)
 does not overwrite the one `make local` runs; every reader finds it through `endpoints_file`.
 """
@@ -44,9 +46,11 @@ def read_endpoints(path: Path | None = None) -> dict[str, Any]:
     return endpoints
 
 
-def write_endpoints(path: Path, endpoints: Endpoints) -> None:
+def write_endpoints(path: Path, endpoints: Endpoints, pid: int | None = None) -> None:
+    """The endpoints, and the pid of the process that serves them, which `python -m local stop` signals."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(endpoints.to_json(), indent=2) + "\n")
+    written = {**endpoints.to_json(), "pid": os.getpid() if pid is None else pid}
+    path.write_text(json.dumps(written, indent=2) + "\n")
 
 
 def shown(path: Path) -> str:

@@ -57,7 +57,7 @@ class LocalSystem:
         self.options.validate()
         if topology is None:
             where = {"path": self.options.serverless_yml} if self.options.serverless_yml else {}
-            topology = topology_module.load(self.options.stage, params={"auth": self.options.auth}, **where)
+            topology = topology_module.load(self.options.stage, params=self.options.stage_params(), **where)
         self.topology = topology
         enforce = self.options.enforce_iam and self.options.emulator == "moto" and self.options.rekognition != "aws"
         self.iam: LocalIam | None = LocalIam(MotoEmulator.account_id) if enforce else None
@@ -172,7 +172,7 @@ class LocalSystem:
         params = {
             "webhookUrl": self.webhook_target(),
             "fetchAllowlist": self.fixtures.address if allowed is None else allowed,
-            "auth": self.options.auth,
+            **self.options.stage_params(),
         }
         deployed = deploy_stack(aws, session, self.topology, params)
         self.ids = deployed.ids

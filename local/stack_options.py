@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib.config import RECOGNITION_FEATURES
 from local.endpoints import endpoints_file
 from local.errors import StackError
-from local.paths import ENDPOINTS_FILE, FIXTURES_DIR, LOGS_DIR
+from local.observability.runs import logs_root, run_directory
+from local.paths import ENDPOINTS_FILE, FIXTURES_DIR
 
 REKOGNITION_MODES = ("local", "moto", "aws")
 EMULATORS = ("moto", "localstack", "ministack")
@@ -53,6 +55,8 @@ class StackOptions:
     # Each function calls AWS as its own role, checked as AWS checks it (local/aws/iam/). Off only
     # where the emulator cannot be wrapped (LocalStack) or Rekognition is real (REKOGNITION=aws).
     enforce_iam: bool = True
+    # serverless.yml's `recognitionFeatures` stage parameter (FEATURES): None keeps the file's default.
+    recognition_features: str | None = None
     serverless_yml: Path | None = None
     # A save under handlers/ or lib/ replaces the affected functions' workers (make local turns it on).
     reload: bool = False
@@ -72,8 +76,10 @@ class StackOptions:
             max_workers=int(env.get("LOCAL_MAX_WORKERS") or 0),
             rekognition_tps=float(env.get("REKOGNITION_TPS") or 0),
             serverless_yml=Path(env["LOCAL_SERVERLESS_YML"]) if env.get("LOCAL_SERVERLESS_YML") else None,
-            log_dir=LOGS_DIR / "local",
+            # A directory per run (local/observability/runs.py), created as the run begins.
+            log_dir=run_directory(logs_root(env)),
             reload=(env.get("LOCAL_RELOAD") or "0") != "0",
+            recognition_features=env.get("FEATURES") or None,
         )
         options.validate()
         return options
@@ -85,9 +91,27 @@ class StackOptions:
             raise StackError(f"EMULATOR must be one of {', '.join(EMULATORS)}; got {self.emulator!r}")
         if self.auth not in AUTH_MODES:
             raise StackError(f"AUTH must be one of {', '.join(AUTH_MODES)}; got {self.auth!r}")
+        if self.recognition_features is not None:
+            unknown = set(features(self.recognition_features)) - RECOGNITION_FEATURES
+            if unknown:
+                raise StackError(
+                    f"FEATURES has unknown entries {sorted(unknown)}; known: {', '.join(sorted(RECOGNITION_FEATURES))}"
+                )
         if self.max_workers < 0 or self.rekognition_tps < 0:
             raise StackError("LOCAL_MAX_WORKERS and REKOGNITION_TPS must not be negative")
+
+    def stage_params(self) -> dict[str, str]:
+        """The stage parameters these options set, as `sls --param` would: auth, and the features if chosen."""
+        params = {"auth": self.auth}
+        if self.recognition_features is not None:
+            params["recognitionFeatures"] = ",".join(features(self.recognition_features))
+        return params
 
     @property
     def worker_cap(self) -> int:
         return self.max_workers or os.cpu_count() or 1
+
+
+def features(listed: str) -> list[str]:
+    """`labels, faces` -> ["labels", "faces"]: the names of a comma-separated list, blanks dropped."""
+    return [name.strip() for name in listed.split(",") if name.strip()]

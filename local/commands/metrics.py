@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from local.observability import emf, logs
-from local.paths import LOGS_DIR, PROJECT_ROOT
+from local.observability.runs import logs_root
+from local.paths import PROJECT_ROOT
 
 
 def report(root: Path) -> list[str]:
@@ -38,7 +39,9 @@ def _shown(path: Path) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m local metrics", description=__doc__)
-    parser.add_argument("--logs", type=Path, default=LOGS_DIR, help="a log file or directory (default .local/logs)")
+    parser.add_argument(
+        "--logs", type=Path, default=logs_root(), help="a log file or directory (default: every kept run, .local/logs)"
+    )
     args = parser.parse_args(argv)
     lines = report(args.logs)
     if not lines:

@@ -17,14 +17,13 @@ from typing import Any
 import requests
 
 from local import topology
-from local.endpoints import read_endpoints
+from local.endpoints import read_endpoints, shown
 from local.errors import StackError
-from local.paths import LOGS_DIR, PROJECT_ROOT
+from local.observability.runs import logs_root
 
 API_URL_OUTPUT = "HttpApiUrl"
 # Kept after the run, so that `python -m local trace <image_id>` can follow its image.
-RUN_LOGS = LOGS_DIR / "e2e"
-LOG_NAME = str(RUN_LOGS.relative_to(PROJECT_ROOT))
+RUN_LOGS_NAME = "e2e"
 
 
 class TargetError(Exception):
@@ -107,14 +106,14 @@ def fresh_local_target() -> Target:
         options = StackOptions.from_env()
         options.write_endpoints = False  # stopped at the end of the run: no one else should find it
         options.log_path = None  # in the run's log directory: keeps the step lines readable
-        options.log_dir = RUN_LOGS
+        options.log_dir = logs_root() / RUN_LOGS_NAME
         stack: Any = LocalSystem(options)
         endpoints = stack.start()
     except StackError as error:
         raise TargetError(f"could not start a local stack: {error}") from None
     return Target(
         api=endpoints.api,
-        description=f"local stack started for this run at {endpoints.api} (function logs: {LOG_NAME})",
+        description=f"local stack started for this run at {endpoints.api} (function logs: {shown(options.log_dir)})",
         fixtures=endpoints.fixtures,
         inbox=endpoints.webhook_inbox,
         close=stack.stop,

@@ -12,14 +12,16 @@ import argparse
 from pathlib import Path
 
 from local.observability import logs
+from local.observability.runs import logs_root
 from local.observability.trace import build
-from local.paths import LOGS_DIR
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m local trace", description=__doc__)
     parser.add_argument("image_id")
-    parser.add_argument("--logs", type=Path, default=LOGS_DIR, help="a log file or directory (default .local/logs)")
+    parser.add_argument(
+        "--logs", type=Path, default=logs_root(), help="a log file or directory (default: every kept run, .local/logs)"
+    )
     args = parser.parse_args(argv)
     entries = [entry for path in logs.log_files(args.logs) for entry in logs.json_lines(path)]
     trace = build(args.image_id, entries)

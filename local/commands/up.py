@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 
+from local.console.operations import recognition_features
 from local.endpoints import shown
 from local.errors import StackError
 from local.observability.logs import Follower
+from local.observability.runs import begin_run
 from local.stack import LocalSystem, StackOptions
 
 
@@ -29,6 +32,8 @@ def main(argv: list[str]) -> int:
         options = StackOptions.from_env()
         if args.api_port is not None:
             options.api_port = args.api_port
+        if options.log_dir is not None:
+            begin_run(options.log_dir)
         stack = LocalSystem(options)
         stack.start()
     except StackError as e:
@@ -75,6 +80,7 @@ Local stack ready in {stack.started_in:.2f} s (endpoints in {endpoints_file}, lo
   webhook inbox  {e.webhook_inbox}
   fixtures       {e.fixtures}/
   auth           {auth}
+  features       {_features(stack)}
 
 Try it:
   curl -s '{e.api}/?url={e.fixtures}/chelsea.jpg&name=cat'
@@ -85,7 +91,16 @@ Try it:
 Follow one image:  .venv/bin/python -m local trace <image_id>
 Metrics so far:    .venv/bin/python -m local metrics
 
-Ctrl-C stops everything."""
+Ctrl-C stops everything; so does `make stop` from another terminal (pid {os.getpid()})."""
+
+
+def _features(stack: LocalSystem) -> str:
+    features = recognition_features(stack.topology)
+    shown_on = ", ".join(features["on"])
+    if not features["off"]:
+        return shown_on
+    every = ",".join(features["on"] + features["off"])
+    return f"{shown_on} (FEATURES={every} turns on {', '.join(features['off'])})"
 
 
 def _logs(stack: LocalSystem) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.config import RECOGNITION_FEATURES
 from local.commands.dead_letters import move_by_copy
 from local.console.routes import LocalOperations
 from local.sidecars.inbox import WebhookInbox
@@ -48,4 +49,16 @@ def local_operations(topology: Topology, inbox: WebhookInbox, sqs: Any, url_of: 
             return 0
         return move_by_copy(sqs, url_of(name), url_of(sources[name])).moved
 
-    return LocalOperations(deliveries=deliveries, dead_letters=dead_letters, redrive=redrive)
+    return LocalOperations(
+        deliveries=deliveries, dead_letters=dead_letters, redrive=redrive, features=recognition_features(topology)
+    )
+
+
+def recognition_features(topology: Topology) -> dict[str, list[str]]:
+    """The features the functions were given (FEATURES, or serverless.yml's recognitionFeatures)."""
+    listed = next(
+        (f.environment["RECOGNITION_FEATURES"] for f in topology.functions if "RECOGNITION_FEATURES" in f.environment),
+        "",
+    )
+    on = {name.strip() for name in str(listed).split(",") if name.strip()} | {"labels"}  # as lib/config.py reads it
+    return {"on": sorted(on), "off": sorted(RECOGNITION_FEATURES - on)}

@@ -1,6 +1,6 @@
 """`GET /console` on the local gateway, and the local-only routes the console uses.
 
-The local routes (`/_local/deliveries`, `/_local/dead-letters`, `/_local/redrive`) are not part of
+The local routes (`/_local/deliveries`, `/_local/dead-letters`, `/_local/redrive`, `/_local/features`) are not part of
 the deployed API or its spec. Each needs the stack's per-run token in `X-Local-Token`. The token is
 written into the console page only: another site's page can neither read that page (the gateway
 sends no CORS headers) nor send the header without a CORS preflight, which the gateway refuses.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,6 +30,8 @@ class LocalOperations:
     deliveries: Callable[[], list[dict[str, Any]]]
     dead_letters: Callable[[], list[dict[str, Any]]]  # [{"name", "count"}]
     redrive: Callable[[str], int]  # queue name -> messages moved
+    # {"on": [...], "off": [...]}: the recognition features this stack's functions run with
+    features: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 def _json(status: int, body: Any) -> Answer:
@@ -79,6 +81,7 @@ def extra_handlers(token: str, operations: LocalOperations) -> dict[str, ExtraHa
         "/_local/deliveries": guarded("GET", lambda _: operations.deliveries()),
         "/_local/dead-letters": guarded("GET", lambda _: operations.dead_letters()),
         "/_local/redrive": guarded("POST", redrive),
+        "/_local/features": guarded("GET", lambda _: operations.features),
     }
     for relative in static_files():
         handlers[f"{CONSOLE_ROUTE}/{relative}"] = console_file(relative)

@@ -1,4 +1,4 @@
-"""The local stack's logs, kept under `.local/logs/<run>/` after it stops.
+"""The local stack's logs, kept under `.local/logs/<run>/` after it stops (runs.py names the runs).
 
 `functions.log` holds what the functions write: Powertools' JSON lines, their EMF metric documents
 and the runtime's platform lines, as CloudWatch Logs would. `api.log` holds the gateway's access
@@ -46,10 +46,16 @@ def start_afresh(directory: Path) -> None:
 
 
 def log_files(root: Path) -> list[Path]:
-    """Every log under root (a file, or a directory searched recursively), oldest first."""
+    """Every log under root (a file, or a directory searched recursively), oldest first.
+
+    Each file once, however many links reach it (the kept runs' `latest`).
+    """
     if root.is_file():
         return [root]
-    return sorted(root.rglob("*.log"), key=lambda path: path.stat().st_mtime) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    found = {path.resolve() for path in root.rglob("*.log") if path.is_file()}
+    return sorted(found, key=lambda path: path.stat().st_mtime)
 
 
 def json_lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -88,14 +88,31 @@ class Trace:
         return "\n".join(lines)
 
 
+# The lines each path leaves, as the functions write them (handlers/ and lib/).
+ACCEPTED = "image accepted"  # upload: by URL or by body, through the API
+SLOT_OPENED = "upload slot opened"  # uploads: a presigned POST handed out
+ADMITTED = "upload admitted"  # recognize: the presigned upload passed its checks
+REFUSED_AT_ADMISSION = "upload failed its checks"  # recognize: it did not, and ends FAILED
+RECOGNIZED = "image recognized"  # recognize: DONE or FAILED
+REJECTED = "image rejected by recognition"  # recognize: Rekognition refused the image, FAILED
+
+
 def build(image_id: str, entries: Iterable[dict[str, Any]]) -> Trace:
     entries = list(entries)
     mine = [e for e in entries if e.get("image_id") == image_id]
     invocations = _invocations(entries)
     requests = {e["requestId"]: e for e in entries if "requestTimeEpoch" in e and "requestId" in e}
     trace = Trace(image_id)
-    _upload(trace, _first(mine, "image accepted"), requests, invocations)
-    _recognize(trace, _first(mine, "image recognized"), invocations)
+    accepted, slot = _first(mine, ACCEPTED), _first(mine, SLOT_OPENED)
+    refused = _first(mine, REFUSED_AT_ADMISSION)
+    if slot is not None and accepted is None:
+        _direct_upload(trace, slot, _first(mine, ADMITTED) or refused, requests, invocations)
+    else:
+        _upload(trace, accepted, requests, invocations)
+    if refused is not None:
+        trace.outcome = f"FAILED, refused at admission ({refused.get('code')}: {refused.get('reason')})"
+    else:
+        _recognize(trace, _first(mine, RECOGNIZED), _first(mine, REJECTED), invocations)
     _deliver(trace, [e for e in mine if "webhook_id" in e and "attempt" in e], invocations)
     return trace
 
@@ -103,29 +120,54 @@ def build(image_id: str, entries: Iterable[dict[str, Any]]) -> Trace:
 # --- the hops of each function ------------------------------------------------------------------
 def _upload(trace: Trace, accepted: dict[str, Any] | None, requests: dict, invocations: dict) -> None:
     if accepted is None:
-        trace.missing.append("the upload (no 'image accepted' line)")
+        trace.missing.append(f"the upload (no '{ACCEPTED}' or '{SLOT_OPENED}' line)")
         return
-    request = requests.get(accepted.get("correlation_id"))
+    _api_call(trace, "upload", accepted, requests, invocations)
+
+
+def _direct_upload(
+    trace: Trace, slot: dict[str, Any], arrival: dict[str, Any] | None, requests: dict, invocations: dict
+) -> None:
+    """POST /uploads hands out a presigned POST; the client sends the file to S3; recognize admits it."""
+    api = _api_call(trace, "uploads", slot, requests, invocations)
+    if arrival is None:
+        trace.missing.append(
+            f"the upload's arrival (no '{ADMITTED}' or '{REFUSED_AT_ADMISSION}' line): "
+            "the client has not sent the file to S3 yet, or its presigned POST expired unused"
+        )
+        return
+    created = _iso_ms(arrival.get("s3_event_time"))
+    if api is not None and created is not None:
+        # From the API's answer to S3's event time (to the millisecond): the client sending the file.
+        took = max(0.0, created - api.end_ms)
+        trace.hops.append(Hop("client POST to S3", api.end_ms, took, detail="the client's own upload"))
+    received = _queue_wait(trace, arrival, "the wait for admission")
+    verdict = "admitted" if arrival.get("message") == ADMITTED else f"refused: {arrival.get('code')}"
+    _invocation(trace, "recognize (admission)", arrival, invocations, after_ms=received, detail=verdict)
+
+
+def _api_call(trace: Trace, function: str, line: dict[str, Any], requests: dict, invocations: dict) -> Hop | None:
+    """The API request, from the gateway's access log, and the function's invocation inside it."""
+    request = requests.get(line.get("correlation_id"))
+    hop = None
     if request is None:
         trace.missing.append("the API request (no access log line with its request id)")
     else:
-        trace.hops.append(
-            Hop(
-                f"API {request['httpMethod']} {request['path']}",
-                float(request["requestTimeEpoch"]),
-                float(request["responseLatency"]),
-                detail=f"-> {request['status']}",
-            )
+        hop = Hop(
+            f"API {request['httpMethod']} {request['path']}",
+            float(request["requestTimeEpoch"]),
+            float(request["responseLatency"]),
+            detail=f"-> {request['status']}",
         )
-    _invocation(trace, "upload", accepted, invocations, depth=0 if request is None else 1)
+        trace.hops.append(hop)
+    invocation = _invocation(trace, function, line, invocations, depth=0 if request is None else 1)
+    return hop or invocation
 
 
-def _recognize(trace: Trace, recognized: dict[str, Any] | None, invocations: dict) -> None:
-    if recognized is None:
-        trace.missing.append("recognition (no 'image recognized' line)")
-        return
-    created = _iso_ms(recognized.get("s3_event_time"))
-    sent, received = recognized.get("queue_sent_ms"), recognized.get("queue_first_receive_ms")
+def _queue_wait(trace: Trace, line: dict[str, Any], what: str) -> float | None:
+    """S3 -> SNS -> SQS, timed by S3's event time and SQS's timestamps; when the queue handed it out."""
+    created = _iso_ms(line.get("s3_event_time"))
+    sent, received = line.get("queue_sent_ms"), line.get("queue_first_receive_ms")
     if created is not None and sent and received:
         trace.hops.append(
             Hop(
@@ -136,8 +178,21 @@ def _recognize(trace: Trace, recognized: dict[str, Any] | None, invocations: dic
             )
         )
     else:
-        trace.missing.append("the wait for recognition (no S3 event time or SQS timestamps)")
+        trace.missing.append(f"{what} (no S3 event time or SQS timestamps)")
+    return received
+
+
+def _recognize(
+    trace: Trace, recognized: dict[str, Any] | None, rejected: dict[str, Any] | None, invocations: dict
+) -> None:
+    if recognized is None:
+        trace.missing.append(f"recognition (no '{RECOGNIZED}' line)")
+        return
+    received = _queue_wait(trace, recognized, "the wait for recognition")
     invocation = _invocation(trace, "recognize", recognized, invocations, after_ms=received)
+    trace.outcome = str(recognized.get("status", "unknown"))
+    if rejected is not None:
+        trace.outcome += f", rejected by recognition ({rejected.get('reason')})"
     # The function times its own calls, in this order, ending as it logs the line.
     end = _line_ms(recognized)
     parts = [
@@ -151,7 +206,6 @@ def _recognize(trace: Trace, recognized: dict[str, Any] | None, invocations: dic
     for name, ms in parts:
         trace.hops.append(Hop(name, start, float(ms), depth=1))
         start += float(ms)
-    trace.outcome = str(recognized.get("status", "unknown"))
 
 
 def _deliver(trace: Trace, tries: list[dict[str, Any]], invocations: dict) -> None:
@@ -189,6 +243,7 @@ def _invocation(
     invocations: dict,
     depth: int = 0,
     after_ms: float | None = None,
+    detail: str = "",
 ) -> Hop | None:
     timing = invocations.get(line.get("function_request_id"))
     if timing is None:
@@ -198,7 +253,7 @@ def _invocation(
     if after_ms is not None and start > after_ms:
         # The event source mapping: from the queue handing the message out to the invocation.
         trace.hops.append(Hop("poller -> invoke", after_ms, start - after_ms, depth=depth))
-    hop = Hop(f"{function} λ", start, duration, depth=depth)
+    hop = Hop(f"{function} λ", start, duration, depth=depth, detail=detail)
     trace.hops.append(hop)
     return hop
 

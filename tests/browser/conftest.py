@@ -12,6 +12,7 @@ from tests.support.e2e_stack import stack_options
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+EVERY_FEATURE = "labels,faces,text,moderation,properties"
 
 
 def chromium_problem() -> str | None:
@@ -31,13 +32,11 @@ def console_stack(tmp_path_factory):
     if problem:
         pytest.skip(f"the browser tests need Chromium: {problem}")
     options = stack_options(log_path=tmp_path_factory.mktemp("console-logs") / "functions.log")
-    # Faces and text on, so the console has boxes and text to show.
-    options.function_environment = {
-        **options.function_environment,
-        "recognize": {"RECOGNITION_FEATURES": "labels,properties,faces,text"},
-    }
+    # Every feature on, as `make local FEATURES=...` turns them on, so the console has boxes and text
+    # to show, as in the README's screenshot.
+    options.recognition_features = EVERY_FEATURE
     # moto's state is per process: a stage of its own keeps these resources apart from the e2e stacks'.
-    with LocalSystem(options, topology.load("browser-console")) as stack:
+    with LocalSystem(options, topology.load("browser-console", params=options.stage_params())) as stack:
         yield stack
 
 

@@ -1,6 +1,7 @@
 """The web console, driven in headless Chromium against a local stack of its own.
 
-Covers: an upload through the file input until its labels show; boxes drawn over a face image;
+Covers: an upload through the file input until its labels show; boxes drawn over a face image; the
+text read from a sign; the features the stack runs with;
 an image added by URL, and a URL that fails; the label filter; a refused file and its error;
 paging by cursor; keyboard use; and no error in the browser's console. A screenshot of the
 console goes to the test's directory, or to the path in CONSOLE_SCREENSHOT (docs/console.png is
@@ -75,6 +76,20 @@ def test_a_face_image_gets_boxes_drawn_over_it(console):
     assert faces and all(0 < face.size["width"] <= figure.size["width"] for face in faces)
     assert console.find_elements("css selector", "#detail-facts .labels-list li")
     assert console.switch_to.active_element.get_attribute("id") == "detail-heading"  # focus moved there
+
+
+def test_a_sign_shows_the_text_read_from_it(console):
+    upload_through_the_file_input(console, FIXTURES_DIR / "sign.png")
+    wait_for(console, lambda: "DONE" in card_text(console, "sign.png"))
+    card(console, "sign.png").find_element("css selector", "button").click()
+    wait_for(console, lambda: "MAIN STREET" in console.find_element("id", "detail-facts").text)
+    assert "Exit 42 open" in console.find_element("id", "detail-facts").text
+
+
+def test_the_local_panel_says_which_features_are_on(console, console_stack):
+    line = wait_for(console, lambda: console.find_element("id", "features").text)
+    every = sorted(console_stack.options.recognition_features.split(","))
+    assert len(every) == 5 and line == f"Recognition features on: {', '.join(every)}."
 
 
 def test_an_image_added_by_url_goes_through_post_images(console, console_stack):

@@ -1,5 +1,7 @@
 """The CloudWatch alarms serverless.yml declares for operators (docs/operations.md)."""
 
+import re
+
 import pytest
 import yaml
 
@@ -73,3 +75,29 @@ def test_deliver_counts_a_dead_letter_where_the_integration_queue_gives_up(syste
     [deliver] = [f for f in system.functions if f.name == "deliver"]
     [queue] = [q for q in system.queues if q.logical_id == "IntegrationQueue"]
     assert int(deliver.environment["WEBHOOK_MAX_ATTEMPTS"]) == queue.max_receive_count
+
+
+def test_docs_operations_has_one_row_for_each_alarm_and_no_other(alarms):
+    text = (paths.PROJECT_ROOT / "docs" / "operations.md").read_text()
+    section = text.split("## Alarms", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+Alarm)` \|", section, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(alarms)
+
+
+def test_the_fixed_cost_table_counts_what_serverless_yml_declares(alarms):
+    """docs/deploy.md's idle costs: the alarm and dashboard counts, and the total of the table."""
+    document = yaml.safe_load(paths.SERVERLESS_YML.read_text())
+    declared = [
+        r for block in document["resources"] if isinstance(block, dict) for r in block.get("Resources", {}).values()
+    ]
+    dashboards = sum(r["Type"] == "AWS::CloudWatch::Dashboard" for r in declared)
+    keys = sum(r["Type"] == "AWS::KMS::Key" for r in declared)
+    text = (paths.PROJECT_ROOT / "docs" / "deploy.md").read_text()
+    section = text.split("## What a stage costs when idle", 1)[1].split("\n## ", 1)[0]
+    rows = {m[0]: (m[1], float(m[2])) for m in re.findall(r"^\| ([^|]+?) \| (\d+)[^|]*\| \$([\d.]+) ", section, re.M)}
+    assert rows["CloudWatch alarms (standard resolution)"][0] == str(len(alarms))
+    assert rows["CloudWatch dashboard"][0] == str(dashboards)
+    assert rows["KMS customer managed keys"][0] == str(keys)
+    total = sum(int(count) * price for count, price in rows.values())
+    assert f"**${total:.2f}**" in section
+    assert f"about ${total:.2f} a month" in (paths.PROJECT_ROOT / "README.md").read_text()

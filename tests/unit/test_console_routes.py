@@ -46,7 +46,7 @@ def test_every_module_the_page_loads_is_served_as_javascript(handlers):
         assert handlers[f"/console/js/{module}.js"](request(f"/console/js/{module}.js"))[0] == 200
 
 
-@pytest.mark.parametrize("path", ["/_local/deliveries", "/_local/dead-letters"])
+@pytest.mark.parametrize("path", ["/_local/deliveries", "/_local/dead-letters", "/_local/features"])
 @pytest.mark.parametrize("token", [None, "", "wrong", TOKEN + "x"])
 def test_a_local_route_without_the_token_is_forbidden(handlers, path, token):
     headers = {} if token is None else {"x-local-token": token}

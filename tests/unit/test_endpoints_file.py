@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
 
+from local import topology
 from local.commands import auth_token, redrive, up
 from local.endpoints import Endpoints, endpoints_file, read_endpoints, write_endpoints
 from local.paths import ENDPOINTS_FILE
@@ -19,7 +21,9 @@ ENDPOINTS = Endpoints(
 
 
 def _banner(env: dict[str, str]) -> str:
-    stack = SimpleNamespace(options=StackOptions.from_env(env), endpoints=ENDPOINTS, started_in=1.0)
+    options = StackOptions.from_env(env)
+    system = topology.load("local", params=options.stage_params(), env={})
+    stack = SimpleNamespace(options=options, endpoints=ENDPOINTS, started_in=1.0, topology=system)
     return up._banner(stack)  # type: ignore[arg-type]
 
 
@@ -41,7 +45,14 @@ def test_the_stack_writes_where_the_variable_says(tmp_path):
 
     write_endpoints(options.endpoints_file, ENDPOINTS)
 
-    assert read_endpoints(tmp_path / "e.json") == ENDPOINTS.to_json()
+    assert read_endpoints(tmp_path / "e.json") == {**ENDPOINTS.to_json(), "pid": os.getpid()}
+
+
+def test_the_file_keeps_its_keys_and_adds_the_pid_that_stop_signals(tmp_path):
+    write_endpoints(tmp_path / "e.json", ENDPOINTS, pid=4321)
+
+    written = read_endpoints(tmp_path / "e.json")
+    assert {"api", "aws", "rekognition", "webhook_inbox"} <= set(written) and written["pid"] == 4321
 
 
 def test_readers_find_the_file_through_the_variable(tmp_path, monkeypatch):
@@ -67,3 +78,10 @@ def test_commands_report_the_missing_file_the_variable_names(tmp_path, monkeypat
     assert str(missing) in capsys.readouterr().err
     assert redrive.main(["UploadsDeadLetterQueue", "--local"]) == 1
     assert "no running local stack (nowhere.json:" in capsys.readouterr().err
+
+
+def test_the_up_banner_says_which_features_are_on_and_how_to_turn_on_the_others():
+    assert "features       labels, properties (FEATURES=labels,properties,faces,moderation,text turns on" in _banner({})
+    assert "features       faces, labels, moderation, properties, text\n" in _banner(
+        {"FEATURES": "labels,faces,text,moderation,properties"}
+    )

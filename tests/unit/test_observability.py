@@ -233,3 +233,21 @@ def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
     documents = flushed()
     assert names(documents) == {"Throttles": 2}  # the total, and again under its Dependency
     assert [d["Dependency"] for d in documents if "Dependency" in d] == ["Rekognition"]
+
+
+def test_an_upload_refused_at_admission_says_so_instead_of_missing_recognition():
+    lines = [
+        {"message": "upload slot opened", "image_id": IMAGE, "correlation_id": "api-2", "function_request_id": "ups"},
+        {"message": "upload failed its checks", "image_id": IMAGE, "code": "invalid_image", "reason": "truncated"},
+    ]
+
+    built = trace.build(IMAGE, lines)
+
+    assert built.outcome.startswith("FAILED, refused at admission (invalid_image: truncated)")
+    assert not any("recognition" in what for what in built.missing), built.missing
+
+
+def test_a_slot_never_used_says_the_file_never_arrived():
+    built = trace.build(IMAGE, [{"message": "upload slot opened", "image_id": IMAGE}])
+
+    assert any(what.startswith("the upload's arrival") and "not sent the file" in what for what in built.missing)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from local import paths
 from local.deploy import packaging
 
 pytestmark = pytest.mark.integration
@@ -25,6 +27,19 @@ def test_each_function_zip_is_under_the_limit(dev_package, capsys):
     assert all(size < packaging.MAX_ZIP_BYTES for size in sizes.values()), sizes
     assert packaging.main([str(dev_package.directory)]) == 0
     print(capsys.readouterr().out)  # shown with -s: the sizes, for the record
+
+
+def test_the_zip_size_the_docs_state_is_the_packaged_one(dev_package):
+    # As `make package` prints it: MB of 2**20 bytes, here to the tenth the docs give.
+    [size] = {round(path.stat().st_size / 2**20, 1) for path in dev_package.artifacts().values()}
+    stated = {
+        doc: re.findall(r"about (\d+\.\d) MB", text)
+        for doc in ("README.md", "docs/deploy.md")
+        for text in [(paths.PROJECT_ROOT / doc).read_text()]
+        # Only the paragraphs about the zip; other sizes (bodies, images) are not the package's.
+        for text in ["\n".join(p for p in text.split("\n\n") if "zip" in p)]
+    }
+    assert stated == {"README.md": [f"{size}"], "docs/deploy.md": [f"{size}"]}
 
 
 def test_the_size_report_fails_on_an_oversized_zip(dev_package, tmp_path):

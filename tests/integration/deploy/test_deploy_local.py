@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
-from local import topology
+from local import paths, topology
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from local.deploy import deploy_local
@@ -50,6 +51,16 @@ def test_everything_declared_is_verified_or_a_known_emulator_gap(deployed):
     known = set(MOTO_SKIPPED_TYPES) | {prop for _, prop in MOTO_IGNORED_PROPERTIES}
     for gap in (f for f in findings if f.outcome == GAP):
         assert any(name in gap.subject or name in gap.detail for name in known), gap
+
+
+def test_the_summary_line_in_the_docs_has_the_counts_of_a_real_run(deployed):
+    findings = deploy_local.check(deployed, "dev", {})
+    verified, gaps = (sum(f.outcome == outcome for f in findings) for outcome in (VERIFIED, GAP))
+    stated = re.findall(
+        r"deploy-local: passed: (\d+) verified, (\d+) emulator gaps",
+        (paths.PROJECT_ROOT / "docs/deploy.md").read_text(),
+    )
+    assert stated == [(str(verified), str(gaps))]
 
 
 def test_a_drifted_deployment_fails_the_check(deployed):

@@ -1,5 +1,5 @@
-// Local stack only: the webhook deliveries with their signature check, and the dead-letter
-// queues with their counts and a redrive button.
+// Local stack only: the recognition features on, the webhook deliveries with their signature
+// check, and the dead-letter queues with their counts and a redrive button.
 
 import { local } from "./api.js";
 
@@ -10,8 +10,22 @@ export class LocalPanel {
     this.queues = panel.querySelector("#dead-letters");
     this.status = panel.querySelector("#local-status");
     panel.hidden = false;
+    this.showFeatures(panel.querySelector("#features"));
     this.refresh();
     setInterval(() => this.refresh(), 3000);
+  }
+
+  // Which recognition features this stack runs, and how to turn the others on: they are chosen
+  // when the stack starts (FEATURES, serverless.yml's recognitionFeatures), not from here.
+  async showFeatures(line) {
+    try {
+      const { on, off } = await local("/_local/features");
+      line.textContent = `Recognition features on: ${on.join(", ")}.` + (off.length
+        ? ` Off: ${off.join(", ")}; to turn them on, restart with make local FEATURES=${[...on, ...off].join(",")}`
+        : "");
+    } catch (error) {
+      line.textContent = `Recognition features unknown: ${error.message}`;
+    }
   }
 
   async refresh() {
