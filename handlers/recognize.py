@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from handlers.sqs_records import queue_times, requeue_throttled
+from handlers.sqs_records import queue_times, requeue_throttled, requeue_waiting, waited_since
 from lib.adapters.clients import in_lambda_init, prepare
 from lib.adapters.publisher import EventPublisher
 from lib.adapters.rekognition_client import RekognitionRecognizer
@@ -30,6 +30,7 @@ from lib.adapters.repository import ImageRepository
 from lib.adapters.requeue import Requeuer
 from lib.adapters.storage import ImageStore
 from lib.config import RecognizeConfig
+from lib.domain.content import RecognitionSettings
 from lib.domain.events import parse_s3_notification
 from lib.domain.image_checks import ImageLimits
 from lib.domain.keys import image_id_from_key, is_upload_key
@@ -48,6 +49,7 @@ from lib.observability import (
 from lib.throttling import Backoff, Throttled
 from lib.usecases.arrivals import Arrival, UploadArrivals
 from lib.usecases.recognize_image import Outcome, RecognitionWorkflow
+from lib.usecases.reuse import OriginalPending, ResultReuse
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
@@ -67,11 +69,20 @@ def build_backoff() -> Backoff:
 def build_workflow() -> RecognitionWorkflow:
     config = RecognizeConfig.from_env()
     backoff = build_backoff()
+    repository = ImageRepository(config.images_table, backoff=backoff)
     return RecognitionWorkflow(
-        repository=ImageRepository(config.images_table, backoff=backoff),
+        repository=repository,
         recognizer=RekognitionRecognizer(config.features, config.max_labels, config.min_confidence, backoff=backoff),
         publisher=EventPublisher(config.results_topic_arn, backoff=backoff),
+        reuse=build_reuse(config, repository),
     )
+
+
+def build_reuse(config: RecognizeConfig, repository: ImageRepository) -> ResultReuse | None:
+    if not config.dedupe:
+        return None
+    settings = RecognitionSettings(config.features, config.max_labels, config.min_confidence, config.model_version)
+    return ResultReuse(repository.content_index(), repository, settings, config.dedupe_wait_seconds)
 
 
 @functools.cache
@@ -107,9 +118,12 @@ async def record_handler(
             arrivals,
             current_trace_entity(),
             queue_times(record),
+            waited_since(record),
         )
     except Throttled as error:
         requeue_throttled(record, error, (requeuer or build_requeuer()).requeue)
+    except OriginalPending as pending:
+        requeue_waiting(record, pending, (requeuer or build_requeuer()).requeue_waiting)
 
 
 def process_record(
@@ -118,6 +132,7 @@ def process_record(
     arrivals: UploadArrivals | None = None,
     trace_parent: Any = None,
     times: dict[str, Any] | None = None,
+    waiting_since: float | None = None,
 ) -> None:
     # When S3 sent the notification, and when it entered and first left the queue: the waits
     # before this function ran, measured by AWS's own clocks, on every line of this record.
@@ -131,7 +146,7 @@ def process_record(
                     # Objects sent with a presigned POST are checked, then admitted under images/.
                     observe_arrival((arrivals or build_arrivals()).process(obj))
                     continue
-                outcome = workflow.process(obj)
+                outcome = workflow.process(obj, waiting_since)
             except Exception as error:  # reported by the batch processor; counted here if it was throttling
                 count_if_throttled(error)
                 raise
@@ -141,7 +156,7 @@ def process_record(
 def observe(outcome: Outcome) -> None:
     if outcome.recognition_ms is not None:
         milliseconds(RECOGNITION_LATENCY, outcome.recognition_ms)
-    if outcome.result in ("recognized", "failed"):
+    if outcome.result in ("recognized", "reused", "failed"):
         finished(outcome.result == "failed", outcome.failure_code)
 
 

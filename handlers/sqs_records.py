@@ -1,4 +1,5 @@
-"""What both SQS-triggered functions read off a record besides its body, and how they re-queue a throttle."""
+"""What both SQS-triggered functions read off a record besides its body, and how they re-queue a throttle
+or a wait."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lib.adapters.requeue import throttle_count
+from lib.adapters.requeue import throttle_count, waiting_since
 from lib.throttling import Throttled
+from lib.usecases.reuse import OriginalPending
 
 logger = Logger(child=True)
 
@@ -32,4 +34,18 @@ def requeue_throttled(record: SQSRecord, error: Throttled, requeue: Callable[[st
     logger.warning(
         "throttled after backing off; re-queued",
         extra={"reason": str(error), "throttle_count": throttles, "delay_seconds": delay},
+    )
+
+
+def waited_since(record: SQSRecord) -> float | None:
+    """When this record began to wait for an identical image's result, if it was re-queued to wait."""
+    return waiting_since(record.raw_event.get("messageAttributes") or {})
+
+
+def requeue_waiting(record: SQSRecord, pending: OriginalPending, requeue: Callable[[str, float], int]) -> None:
+    """Sends the record again with a short delay, carrying when its wait began; it is then acknowledged."""
+    delay = requeue(record.body, pending.waiting_since)
+    logger.info(
+        "waiting for the first image of the same bytes; re-queued",
+        extra={"original": pending.original_id, "delay_seconds": delay},
     )

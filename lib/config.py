@@ -11,9 +11,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lib.domain.content import MODEL_VERSION
+
 # Rekognition's limit for an image stored in S3.
 DEFAULT_MAX_IMAGE_BYTES = 15 * 1024 * 1024
 RECOGNITION_FEATURES = frozenset({"labels", "properties", "faces", "text", "moderation"})
+# Part of the key a result is reused by (lib/domain/content.py): raise it (RECOGNITION_MODEL_VERSION)
+# when the model behind Rekognition's answers changes, and earlier results are no longer reused.
+DEFAULT_RECOGNITION_MODEL_VERSION = "1"
+# How long an identical image waits for the first one to be recognized before it is recognized itself.
+DEFAULT_DEDUPE_WAIT_SECONDS = 120
 
 
 class ConfigurationError(RuntimeError):
@@ -49,6 +56,22 @@ def parse_features(raw: str) -> frozenset[str]:
             f"RECOGNITION_FEATURES has unknown entries {sorted(unknown)}; known: {sorted(RECOGNITION_FEATURES)}"
         )
     return features
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigurationError(f"environment variable {name} must be on or off, got {raw!r}")
+    return raw == "on"
+
+
+def _model_version(env: Mapping[str, str]) -> str:
+    value = env.get("RECOGNITION_MODEL_VERSION", "").strip() or DEFAULT_RECOGNITION_MODEL_VERSION
+    if not MODEL_VERSION.fullmatch(value):
+        raise ConfigurationError(f"RECOGNITION_MODEL_VERSION must be 1 to 64 of A-Z a-z 0-9 . _ : -, got {value!r}")
+    return value
 
 
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -99,6 +122,10 @@ class RecognizeConfig:
     throttle_budget_seconds: int
     # Directly uploaded objects are checked on arrival against the same limit as the API's uploads.
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    # Identical bytes of one owner recognized once (lib/usecases/reuse.py): DEDUPE=off turns it off.
+    dedupe: bool = True
+    dedupe_wait_seconds: int = DEFAULT_DEDUPE_WAIT_SECONDS
+    model_version: str = DEFAULT_RECOGNITION_MODEL_VERSION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> RecognizeConfig:
@@ -112,6 +139,9 @@ class RecognizeConfig:
             uploads_queue_url=_required(env, "UPLOADS_QUEUE_URL"),
             throttle_budget_seconds=_integer(env, "THROTTLE_BUDGET_SECONDS", 8),
             max_image_bytes=_integer(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, minimum=1),
+            dedupe=_switch(env, "DEDUPE", True),
+            dedupe_wait_seconds=_integer(env, "DEDUPE_WAIT_SECONDS", DEFAULT_DEDUPE_WAIT_SECONDS),
+            model_version=_model_version(env),
         )
 
 

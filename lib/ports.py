@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from lib.domain.content import ContentKey
     from lib.domain.events import CompletionEvent
     from lib.domain.model import Failure, ImageRecord, Label, UploadSlot
 
@@ -118,6 +119,19 @@ class RecognitionRecords(Protocol):
 
 class Publisher(Protocol):
     def publish(self, event: CompletionEvent) -> None: ...
+
+
+# --- identical bytes recognized once per owner (lib/usecases/reuse.py) ------------------------------
+class ContentClaims(Protocol):
+    def claim(self, key: ContentKey, image_id: str) -> str: ...
+
+    def hand_over(self, key: ContentKey, from_image_id: str, to_image_id: str) -> bool: ...
+
+
+class ContentEntries(Protocol):
+    """What deleting an image does to its content entries, so no later upload reuses its result."""
+
+    def forget_content(self, record: ImageRecord) -> None: ...
 
 
 # --- delivery (lib/usecases/delivery.py) ------------------------------------------------------------

@@ -39,6 +39,8 @@ def image_item(record: ImageRecord) -> dict[str, Any]:
         "failure": "",
         "upload_etag": record.upload_etag or "",
         "owner": record.owner,
+        "content_sha256": record.content_sha256 or "",
+        "reused_from": record.reused_from or "",
     }
 
 
@@ -63,6 +65,8 @@ def record_from_item(item: dict[str, Any]) -> ImageRecord:
         event_published=bool(item.get("event_published")),
         upload_etag=item.get("upload_etag") or None,
         owner=item.get("owner") or NO_OWNER,
+        content_sha256=item.get("content_sha256") or None,
+        reused_from=item.get("reused_from") or None,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from lib.adapters.aws_errors import Translation, call_aws
 from lib.adapters.clients import client
+from lib.adapters.content_index import ContentIndex
 from lib.adapters.image_items import (
     IMAGE_SK,
     deserialize,
@@ -140,13 +141,14 @@ class ImageRepository:
             ":labels": json.dumps([label.to_dict() for label in labels]),
             ":details": json.dumps(details or {}),
             ":failure": json.dumps({"code": failure.code, "message": failure.message}) if failure else "",
+            ":reused_from": record.reused_from or "",
         }
         self._call(
             "update_item",
             TableName=self.table_name,
             Key=serialize({"pk": image_pk(image_id), "sk": IMAGE_SK}),
             UpdateExpression="SET #status = :status, updated = :updated, labels = :labels, "
-            "details = :details, failure = :failure",
+            "details = :details, failure = :failure, reused_from = :reused_from",
             ConditionExpression="#status = :pending",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=serialize(values),
@@ -200,6 +202,14 @@ class ImageRepository:
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=serialize({":true": True}),
         )
+
+    # --- content entries (lib/adapters/content_index.py) ---------------------------------------------
+    def content_index(self) -> ContentIndex:
+        return ContentIndex(self.table_name, self._call)
+
+    def forget_content(self, record: ImageRecord) -> None:
+        """Call when an image is deleted: a later upload of the same bytes must not reuse its result."""
+        self.content_index().forget_content(record)
 
     # --- reads -------------------------------------------------------------------------------------
     def get(self, image_id: str) -> ImageRecord | None:

@@ -107,6 +107,10 @@ class ImageRecord:
     # the same presigned POST has another ETag and is refused.
     upload_etag: str | None = None
     owner: str = NO_OWNER
+    # The SHA-256 of the stored bytes, and the image whose result this one copied, if any
+    # (lib/usecases/reuse.py): identical bytes of one owner are recognized once.
+    content_sha256: str | None = None
+    reused_from: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         """The public representation. Storage locations stay internal."""
@@ -128,6 +132,8 @@ class ImageRecord:
             body["details"] = self.details
         if self.failure:
             body["error"] = asdict(self.failure)
+        if self.reused_from:
+            body["reused_from"] = self.reused_from
         return body
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
+from lib.domain.content import content_sha256
 from lib.domain.errors import AlreadyExists, InvalidImage, PayloadTooLarge, UnsupportedMediaType
 from lib.domain.events import ObjectCreated
 from lib.domain.image_checks import ImageLimits, inspect_image
@@ -118,7 +119,10 @@ class UploadArrivals:
                 )
         except _CHECK_FAILURES as e:
             return record, Failure(code=e.code, message=e.message)
-        return dataclasses.replace(record, size_bytes=len(data), width=info.width, height=info.height), None
+        checked = dataclasses.replace(
+            record, size_bytes=len(data), width=info.width, height=info.height, content_sha256=content_sha256(data)
+        )
+        return checked, None
 
 
 def _pending_from(slot: UploadSlot | None, obj: ObjectCreated, etag: str) -> ImageRecord:

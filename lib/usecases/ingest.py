@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
+from lib.domain.content import content_sha256
 from lib.domain.errors import DomainError
 from lib.domain.image_checks import ImageLimits, inspect_image
 from lib.domain.keys import key_for
@@ -60,6 +61,7 @@ class IngestService:
             height=info.height,
             source_url=source_url,
             owner=owner,
+            content_sha256=content_sha256(data),
         )
         self.repository.create_pending(record)
         try:

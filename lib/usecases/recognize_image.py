@@ -9,6 +9,7 @@ publish yields the event on the next delivery.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from lib.domain.events import RECOGNIZED, CompletionEvent, ObjectCreated
 from lib.domain.keys import image_id_from_key
 from lib.domain.model import DONE, FAILED, PENDING, Failure, ImageRecord
 from lib.ports import Publisher, RecognitionRecords, Recognizer
+from lib.usecases.reuse import ResultReuse
 
 logger = Logger(child=True)
 
@@ -27,20 +29,28 @@ logger = Logger(child=True)
 @dataclass(frozen=True)
 class Outcome:
     image_id: str | None
-    result: str  # "recognized", "failed", "duplicate", "republished", "ignored"
+    result: str  # "recognized", "failed", "reused", "duplicate", "republished", "ignored"
     # Set when this delivery ran the analysis: what the recognize function's metrics report.
     recognition_ms: float | None = None
     failure_code: str | None = None
 
 
 class RecognitionWorkflow:
-    def __init__(self, repository: RecognitionRecords, recognizer: Recognizer, publisher: Publisher):
+    def __init__(
+        self,
+        repository: RecognitionRecords,
+        recognizer: Recognizer,
+        publisher: Publisher,
+        reuse: ResultReuse | None = None,  # None: every image is recognized, identical or not
+    ):
         self.repository = repository
         self.recognizer = recognizer
         self.publisher = publisher
+        self.reuse = reuse
 
-    def process(self, obj: ObjectCreated) -> Outcome:
-        """Raises TransientError when the work should be retried later."""
+    def process(self, obj: ObjectCreated, waiting_since: float | None = None) -> Outcome:
+        """Raises TransientError when the work should be retried later (OriginalPending: after a
+        delay, passing its `waiting_since` back in)."""
         image_id = image_id_from_key(obj.key)
         if image_id is None:
             logger.warning("ignoring an object this system did not write", extra={"key": obj.key[:200]})
@@ -52,6 +62,9 @@ class RecognitionWorkflow:
             return Outcome(image_id, "ignored")
         if record.status != PENDING:
             return self._finish_duplicate(record)
+        original = self.reuse.original_for(record, waiting_since) if self.reuse else None
+        if original is not None:
+            return self._copy_result(record, original)
 
         started = time.perf_counter()
         try:
@@ -90,6 +103,18 @@ class RecognitionWorkflow:
             recognition_ms=(recognized - started) * 1000,
             failure_code=failure.code if failure else None,
         )
+
+    def _copy_result(self, record: ImageRecord, original: ImageRecord) -> Outcome:
+        """The labels and details of the same owner's identical image, copied: each record stands alone."""
+        copied = dataclasses.replace(record, reused_from=original.image_id)
+        try:
+            finished = self.repository.complete(copied, DONE, labels=original.labels, details=original.details)
+        except AlreadyExists:
+            logger.info("duplicate delivery lost the race to finish", extra={"status": DONE})
+            return Outcome(record.image_id, "duplicate")
+        self.announce(finished)
+        logger.info("result reused", extra={"status": DONE, "reused_from": original.image_id})
+        return Outcome(record.image_id, "reused")
 
     def _finish_duplicate(self, record: ImageRecord) -> Outcome:
         if record.status in (DONE, FAILED) and not record.event_published:

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from lib.domain.content import ContentKey, content_partition
 from lib.domain.errors import AlreadyExists, RemoteClientError, TransientError
 from lib.domain.events import CompletionEvent
 from lib.domain.model import PENDING, Failure, ImageRecord, Label, UploadSlot, utc_now
@@ -60,14 +61,40 @@ class FakeImageStore:
         return PresignedPost(url=f"https://{self.bucket}.s3.example.test/", fields={"key": key})
 
 
+class FakeContentIndex:
+    """The content entries as a dict from (partition, sort) to the image id each names."""
+
+    def __init__(self):
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def claim(self, key: ContentKey, image_id: str) -> str:
+        return self.entries.setdefault((key.partition, key.sort), image_id)
+
+    def hand_over(self, key: ContentKey, from_image_id: str, to_image_id: str) -> bool:
+        if self.entries.get((key.partition, key.sort)) != from_image_id:
+            return False
+        self.entries[(key.partition, key.sort)] = to_image_id
+        return True
+
+    def forget_content(self, record: ImageRecord) -> None:
+        if not record.content_sha256:
+            return
+        partition = content_partition(record.owner, record.content_sha256)
+        for entry, image_id in list(self.entries.items()):
+            if entry[0] == partition and image_id == record.image_id:
+                del self.entries[entry]
+
+
 class FakeImageRepository:
     """The image table as a dict, with the real repository's conditions: a PENDING record is
-    created once, completed once, and a flag is set only on a record that exists."""
+    created once, completed once, and a flag is set only on a record that exists. Its content
+    entries are `content`, as the real ones share the image table."""
 
     def __init__(self, *records: ImageRecord):
         self.records: dict[str, ImageRecord] = {record.image_id: record for record in records}
         self.delivered: set[str] = set()
         self.slots: dict[str, UploadSlot] = {}
+        self.content = FakeContentIndex()
 
     # --- direct uploads
     def create_slot(self, slot: UploadSlot) -> None:
@@ -102,10 +129,20 @@ class FakeImageRepository:
         if current is None or current.status != PENDING:
             raise AlreadyExists("conditional update_item found the record in another state")
         finished = dataclasses.replace(
-            current, status=status, updated=utc_now(), labels=tuple(labels), details=details or {}, failure=failure
+            current,
+            status=status,
+            updated=utc_now(),
+            labels=tuple(labels),
+            details=details or {},
+            failure=failure,
+            reused_from=record.reused_from,
         )
         self.records[record.image_id] = finished
         return finished
+
+    # --- delete
+    def forget_content(self, record: ImageRecord) -> None:
+        self.content.forget_content(record)
 
     def mark_event_published(self, image_id: str) -> None:
         self._require(image_id)

@@ -14,6 +14,7 @@ from typing import Protocol
 import pytest
 
 from lib import ports
+from lib.adapters.content_index import ContentIndex
 from lib.adapters.publisher import EventPublisher
 from lib.adapters.rekognition_client import RekognitionRecognizer
 from lib.adapters.repository import ImageRepository
@@ -25,6 +26,7 @@ from lib.usecases.delivery import WebhookDelivery
 from lib.usecases.direct_uploads import DirectUploads
 from lib.usecases.ingest import IngestService
 from lib.usecases.recognize_image import RecognitionWorkflow
+from lib.usecases.reuse import ResultReuse
 from tests.support import fakes
 
 pytestmark = pytest.mark.unit
@@ -40,6 +42,8 @@ IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.Recognizer: (RekognitionRecognizer, fakes.FakeRecognizer),
     ports.RecognitionRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.Publisher: (EventPublisher, fakes.FakePublisher),
+    ports.ContentClaims: (ContentIndex, fakes.FakeContentIndex),
+    ports.ContentEntries: (ImageRepository, fakes.FakeImageRepository),
     ports.DeliveryRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.WebhookSender: (HttpWebhookSender, fakes.FakeWebhookSender),
 }
@@ -104,6 +108,7 @@ def annotations_of(use_case: type) -> dict[str, str]:
         (WebhookDelivery, {"repository": "DeliveryRecords", "sender": "WebhookSender"}),
         (DirectUploads, {"store": "PostSigner", "repository": "UploadSlots"}),
         (UploadArrivals, {"repository": "ArrivalRecords", "store_for": "Callable[[str], UploadedObjects]"}),
+        (ResultReuse, {"claims": "ContentClaims", "records": "RecognitionRecords"}),
     ],
 )
 def test_the_use_cases_depend_on_the_ports_not_on_the_adapters(use_case, expected):
