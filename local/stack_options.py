@@ -57,6 +57,8 @@ class StackOptions:
     enforce_iam: bool = True
     # serverless.yml's `recognitionFeatures` stage parameter (FEATURES): None keeps the file's default.
     recognition_features: str | None = None
+    # serverless.yml's `dedupe` stage parameter (DEDUPE=on|off): None keeps the file's default.
+    dedupe: str | None = None
     serverless_yml: Path | None = None
     # A save under handlers/ or lib/ replaces the affected functions' workers (make local turns it on).
     reload: bool = False
@@ -80,6 +82,7 @@ class StackOptions:
             log_dir=run_directory(logs_root(env)),
             reload=(env.get("LOCAL_RELOAD") or "0") != "0",
             recognition_features=env.get("FEATURES") or None,
+            dedupe=env.get("DEDUPE") or None,
         )
         options.validate()
         return options
@@ -97,14 +100,19 @@ class StackOptions:
                 raise StackError(
                     f"FEATURES has unknown entries {sorted(unknown)}; known: {', '.join(sorted(RECOGNITION_FEATURES))}"
                 )
+        if self.dedupe not in (None, "on", "off"):
+            raise StackError(f"DEDUPE must be on or off; got {self.dedupe!r}")
         if self.max_workers < 0 or self.rekognition_tps < 0:
             raise StackError("LOCAL_MAX_WORKERS and REKOGNITION_TPS must not be negative")
 
     def stage_params(self) -> dict[str, str]:
-        """The stage parameters these options set, as `sls --param` would: auth, and the features if chosen."""
+        """The stage parameters these options set, as `sls --param` would: auth, and the features and
+        dedupe if chosen."""
         params = {"auth": self.auth}
         if self.recognition_features is not None:
             params["recognitionFeatures"] = ",".join(features(self.recognition_features))
+        if self.dedupe is not None:
+            params["dedupe"] = self.dedupe
         return params
 
     @property
