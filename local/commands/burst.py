@@ -6,13 +6,19 @@ HTTP API's throttle from serverless.yml, and each function's concurrency. The im
 as fast as the API accepts them (a 429 is counted and retried), then the run waits until the queues
 have drained and audits every image as `make chaos` does.
 
+Every image has bytes of its own (one photo with a numbered JPEG comment), except that a share of
+them (`--duplicates`, DUPLICATES=0.5) is sent twice, the copy right behind the first: what identical
+images recognized once per owner (lib/usecases/reuse.py) saves shows in the calls per image.
+
 The last line printed is
 
     burst: images=N done=n failed=n dlq=n lost=n duplicates=n throttled=calls drain=s s rate=r/s quota=q/s
+        calls=c calls/image=x identical=share
 
 `throttled` counts the DetectLabels calls the quota refused; `rate` is the successful DetectLabels
-calls a second, counted at the Rekognition service between its first and last success. Exits 0
-when nothing was dead-lettered, lost or duplicated.
+calls a second, counted at the Rekognition service between its first and last success; `calls` the
+successful DetectLabels calls in all (`duplicates` counts records written twice, not identical
+images). Exits 0 when nothing was dead-lettered, lost or duplicated.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ PROGRESS_SECONDS = 10.0
 @dataclass(frozen=True)
 class BurstSettings:
     images: int = 1000
+    # The share of images that are a second copy of another image's bytes, sent right behind it.
+    duplicates: float = 0.0
     tps: float = 8.0
     rekognition: str = "moto"
     uploaders: int = 8  # uploads in flight at once
@@ -81,6 +89,7 @@ class BurstReport:
     peak_workers: int
     workers: int  # recognize's concurrency
     mean_call_seconds: float
+    calls: int = 0  # successful DetectLabels calls
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -97,7 +106,9 @@ class BurstReport:
         return (
             f"burst: images={self.settings.images} done={f.done} failed={f.failed} dlq={self.dead_lettered} "
             f"lost={f.lost} duplicates={f.duplicates} throttled={self.throttled_calls} "
-            f"drain={self.drain_seconds:.1f} s rate={self.rate:.2f}/s quota={self.settings.tps:g}/s"
+            f"drain={self.drain_seconds:.1f} s rate={self.rate:.2f}/s quota={self.settings.tps:g}/s "
+            f"calls={self.calls} calls/image={self.calls / max(1, self.settings.images):.2f} "
+            f"identical={self.settings.duplicates:g}"
         )
 
 
@@ -121,6 +132,8 @@ def burst_stack(settings: BurstSettings, log_path: Path) -> LocalSystem:
 def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) -> BurstReport:
     if settings.tps <= 0:
         raise StackError("a burst needs a Rekognition quota: --tps must be positive")
+    if not 0 <= settings.duplicates <= 0.5:
+        raise StackError("--duplicates is a share from 0 to 0.5: each copy follows an image of its own")
     with (
         tempfile.TemporaryDirectory(prefix="burst-") as scratch,
         burst_stack(settings, Path(scratch) / "fn.log") as stack,
@@ -154,6 +167,7 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
             peak_workers=stack.runtime.peak_concurrency("recognize"),
             workers=stack.runtime.concurrency("recognize"),
             mean_call_seconds=calls.get("mean_call_seconds", 0.0),
+            calls=calls.get("succeeded", 0),
         )
 
 
@@ -169,7 +183,7 @@ class Uploader:
         assert stack.endpoints is not None
         self.api = stack.endpoints.api
         self.settings = settings
-        self.body = (FIXTURES_DIR / PHOTO).read_bytes()
+        self.photo = (FIXTURES_DIR / PHOTO).read_bytes()
         self.accepted: dict[str, Accepted] = {}
         self.refused: list[str] = []
         self.api_throttled = 0
@@ -177,21 +191,22 @@ class Uploader:
         self._local = threading.local()
 
     def push(self) -> None:
-        names = [f"burst-{index:06d}" for index in range(self.settings.images)]
+        plan = upload_plan(self.settings.images, self.settings.duplicates)
         with ThreadPoolExecutor(self.settings.uploaders, thread_name_prefix="burst-upload") as pool:
-            list(pool.map(self._upload, names))
+            list(pool.map(lambda item: self._upload(*item), plan))
 
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
             self._local.session = requests.Session()
         return self._local.session
 
-    def _upload(self, name: str) -> None:
+    def _upload(self, name: str, variant: int) -> None:
+        body = numbered_jpeg(self.photo, variant)
         pause = 0.05
         for _ in range(1000):
             response = self._session().post(
                 f"{self.api}/images?{urllib.parse.urlencode({'name': name})}",
-                data=self.body,
+                data=body,
                 headers={"content-type": "image/jpeg"},
                 timeout=60,
             )
@@ -208,6 +223,26 @@ class Uploader:
         image_id = response.json()["image_id"]
         with self._lock:
             self.accepted[image_id] = Accepted(image_id, name, f"images/{image_id}.jpg")
+
+
+def upload_plan(images: int, duplicates: float) -> list[tuple[str, int]]:
+    """(name, variant) per upload, in sending order: each variant once, and the first `images x
+    duplicates` of them a second time, right behind."""
+    copies = round(images * duplicates)
+    plan: list[tuple[str, int]] = []
+    for variant in range(images - copies):
+        plan.append((f"burst-{len(plan):06d}", variant))
+        if variant < copies:
+            plan.append((f"burst-{len(plan):06d}", variant))
+    return plan
+
+
+def numbered_jpeg(photo: bytes, number: int) -> bytes:
+    """The photo with a JPEG comment segment (COM) holding `number` right after its start marker:
+    other bytes, so another SHA-256, and the same picture to any decoder."""
+    assert photo[:2] == b"\xff\xd8", "a JPEG starts with its SOI marker"
+    comment = f"burst {number}".encode()
+    return photo[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + photo[2:]
 
 
 class _Progress:
@@ -250,6 +285,9 @@ def main(argv: list[str]) -> int:
     defaults = BurstSettings()
     parser = argparse.ArgumentParser(prog="python -m local burst", description=__doc__)
     parser.add_argument("--images", type=int, default=defaults.images, help="images to upload (%(default)s)")
+    parser.add_argument(
+        "--duplicates", type=float, default=defaults.duplicates, help="share sent twice, 0 to 0.5 (%(default)s)"
+    )
     parser.add_argument("--tps", type=float, default=defaults.tps, help="Rekognition quota, calls/s (%(default)s)")
     parser.add_argument("--rekognition", choices=("moto", "local"), default=defaults.rekognition)
     parser.add_argument("--max-workers", type=int, default=defaults.max_workers, help="per function (%(default)s)")
@@ -257,7 +295,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="local: %(message)s")
     settings = BurstSettings(
-        images=args.images, tps=args.tps, rekognition=args.rekognition, max_workers=args.max_workers
+        images=args.images,
+        duplicates=args.duplicates,
+        tps=args.tps,
+        rekognition=args.rekognition,
+        max_workers=args.max_workers,
     )
     try:
         report = run(settings, progress=lambda message: print(f"burst: {message}", file=sys.stderr, flush=True))
