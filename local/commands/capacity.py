@@ -1,7 +1,7 @@
 """`python -m local capacity`: the capacity model for AWS, as a table (docs/scaling.md explains it).
 
     python -m local capacity --images-per-day 1000000 [--burst 100000] [--tps 50]
-        [--concurrency 5] [--call-seconds 0.5]
+        [--concurrency 5] [--call-seconds 0.5] [--duplicates 0]
 
 Prints which limit binds first at the peak hour, the concurrency used, how a burst drains at the
 quota, the cost per 1,000 images for each feature set, and what a tenfold day would need.
@@ -50,7 +50,10 @@ def report(workload: model.Workload) -> list[str]:
             "while a backlog waits, and the batches beyond the quota back off)",
         ]
 
-    lines += ["", "cost per 1,000 images (us-east-1 list prices, docs/scaling.md):"]
+    identical = (
+        f", {workload.duplicate_share:.0%} of them identical to an earlier one" if workload.duplicate_share else ""
+    )
+    lines += ["", f"cost per 1,000 images{identical} (us-east-1 list prices, docs/scaling.md):"]
     services = list(model.cost_per_thousand(workload))
     lines.append(f"{'features':<42}" + "".join(f"{name:>12}" for name in services) + f"{'total':>10}")
     for features in model.FEATURE_SETS:
@@ -77,11 +80,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--call-seconds", type=float, default=0.5, help="one Rekognition call's latency (%(default)s)")
     parser.add_argument("--api-rate", type=float, default=100.0, help="the stage throttle (%(default)s)")
     parser.add_argument("--features", choices=list(model.FEATURE_SETS), default="labels,properties")
+    parser.add_argument(
+        "--duplicates", type=float, default=0.0, help="share of images identical to an earlier one (%(default)s)"
+    )
     args = parser.parse_args(argv)
     workload = model.Workload(
         images_per_day=args.images_per_day,
         burst=args.burst,
         features=args.features,
+        duplicate_share=args.duplicates,
         limits=model.Limits(rekognition_tps=args.tps, recognition_concurrency=args.concurrency, api_rate=args.api_rate),
         timings=model.Timings(detect_call=args.call_seconds),
     )

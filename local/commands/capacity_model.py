@@ -81,13 +81,25 @@ class Workload:
     batch_size: int = 10
     # The busiest hour carries this many times the day's average rate.
     peak_factor: float = 3.0
+    # The share of images whose bytes an earlier image of the same owner had: they copy its result
+    # and call no Rekognition (lib/usecases/reuse.py). 0 assumes every image is new.
+    duplicate_share: float = 0.0
     limits: Limits = field(default_factory=Limits)
     timings: Timings = field(default_factory=Timings)
     prices: Prices = field(default_factory=Prices)
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.duplicate_share < 1:
+            raise ValueError(f"the duplicate share is at least 0 and below 1, got {self.duplicate_share}")
+
     @property
     def operations(self) -> tuple[str, ...]:
         return FEATURE_SETS[self.features]
+
+    @property
+    def recognized_share(self) -> float:
+        """The share of images Rekognition sees: the others copy an identical image's result."""
+        return 1 - self.duplicate_share
 
 
 # --- throughput -------------------------------------------------------------------------------------
@@ -123,8 +135,9 @@ def limits(workload: Workload) -> list[Limit]:
     return [
         Limit(
             "Rekognition TPS",
-            lim.rekognition_tps,
-            f"{lim.rekognition_tps:g} calls/s per operation; {len(workload.operations)} operation(s) per image",
+            lim.rekognition_tps / workload.recognized_share,
+            f"{lim.rekognition_tps:g} calls/s per operation; {len(workload.operations)} operation(s) per image"
+            + (f"; {workload.duplicate_share:.0%} identical, not recognized" if workload.duplicate_share else ""),
         ),
         Limit(
             "Lambda concurrency",
@@ -187,6 +200,7 @@ def cost_per_thousand(workload: Workload) -> dict[str, float]:
     p, t = workload.prices, workload.timings
     calls = len(workload.operations)
     rekognition = calls * p.rekognition_image + ("properties" in workload.features) * p.rekognition_properties
+    rekognition *= workload.recognized_share  # identical images copy a result instead
     # Invocations an image: one upload, one deliver (sent one by one), and a recognize batch per
     # `batch_size` images at full batches.
     invocations = 2 + 1 / workload.batch_size
@@ -197,9 +211,11 @@ def cost_per_thousand(workload: Workload) -> dict[str, float]:
     sqs = 2 * (1 + 0.1 + 0.1) * p.sqs_request
     sns = 2 * p.sns_publish  # S3 -> UploadsTopic, and the completion event
     # Writes: the image item four times (2 units each) and its copies in the listing index, ten
-    # label items and their label-index copies. Reads: three consistent reads of the image item.
-    write_units = 4 * 2 + 4 * 2 + 10 + 10
-    dynamodb = write_units * p.dynamodb_write_unit + 3 * p.dynamodb_read_unit
+    # label items and their label-index copies, and the claim of its content entry. Reads: three
+    # consistent reads of the image item; an identical image also reads the entry and the original.
+    write_units = 4 * 2 + 4 * 2 + 10 + 10 + 1
+    read_units = 3 + 2 * workload.duplicate_share
+    dynamodb = write_units * p.dynamodb_write_unit + read_units * p.dynamodb_read_unit
     s3 = p.s3_put + p.s3_get  # the upload, and Rekognition reading it
     per_image = {
         "rekognition": rekognition,
@@ -226,7 +242,7 @@ def required(workload: Workload) -> dict[str, float]:
     deliver = math.ceil(1.5 * peak * t.webhook)
     upload = math.ceil(2 * peak * t.upload)
     return {
-        "rekognitionTps": math.ceil(1.25 * peak),
+        "rekognitionTps": math.ceil(1.25 * peak * workload.recognized_share),
         "recognitionConcurrency": max(2, recognize),
         "deliveryConcurrency": max(2, deliver),
         "apiThrottleRate": math.ceil(2 * peak),

@@ -49,3 +49,22 @@ def test_the_report_names_the_binding_limit_and_every_feature_set():
     lines = capacity.report(model.Workload())
     assert "binds first: Rekognition TPS (50.0 images/s)" in lines
     assert sum(line.startswith(features + " ") for line in lines for features in model.FEATURE_SETS) >= 6
+
+
+def test_a_duplicate_share_takes_its_part_off_the_rekognition_cost_and_the_quota():
+    # GIVEN half of the images are identical to an earlier one of the same owner
+    plain, half = model.Workload(), model.Workload(duplicate_share=0.5)
+    # THEN Rekognition costs half, DynamoDB a little more (the entry and the original read back)
+    assert model.cost_per_thousand(half)["rekognition"] == pytest.approx(
+        model.cost_per_thousand(plain)["rekognition"] / 2
+    )
+    assert model.cost_per_thousand(half)["dynamodb"] > model.cost_per_thousand(plain)["dynamodb"]
+    # AND the quota carries twice the images, and the report says so in its cost line
+    quota = {limit.name: limit.capacity for limit in model.limits(half)}["Rekognition TPS"]
+    assert quota == pytest.approx(100) and model.required(half)["rekognitionTps"] == 22  # 1.25 x 34.7 / 2
+    assert (
+        "cost per 1,000 images, 50% of them identical to an earlier one (us-east-1 list prices, docs/scaling.md):"
+        in (capacity.report(half))
+    )
+    with pytest.raises(ValueError):
+        model.Workload(duplicate_share=1)
