@@ -41,3 +41,14 @@ def test_deliver_needs_a_secret_parameter_only_when_a_webhook_url_is_set():
     assert DeliverConfig.from_env(base).webhook_url == ""
     with pytest.raises(ConfigurationError, match="WEBHOOK_SECRET_PARAMETER"):
         DeliverConfig.from_env({**base, "WEBHOOK_URL": "https://example.com/hook"})
+
+
+def test_dedupe_is_on_unless_turned_off_and_the_model_version_cannot_break_the_key():
+    base = {"IMAGES_TABLE": "t", "RESULTS_TOPIC_ARN": "arn", "UPLOADS_QUEUE_URL": "q"}
+    default = RecognizeConfig.from_env(base)
+    assert (default.dedupe, default.model_version, default.dedupe_wait_seconds) == (True, "1", 120)
+    assert RecognizeConfig.from_env({**base, "DEDUPE": "off"}).dedupe is False
+    assert RecognizeConfig.from_env({**base, "RECOGNITION_MODEL_VERSION": "labels-3.0"}).model_version == "labels-3.0"
+    for setting in ({"DEDUPE": "yes"}, {"RECOGNITION_MODEL_VERSION": "1#2"}):
+        with pytest.raises(ConfigurationError):
+            RecognizeConfig.from_env({**base, **setting})

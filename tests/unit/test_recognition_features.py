@@ -37,3 +37,15 @@ def test_features_set_the_stage_parameter_without_editing_serverless_yml():
 def test_an_unknown_feature_is_refused_by_name():
     with pytest.raises(StackError, match=r"FEATURES has unknown entries \['celebrities'\]"):
         StackOptions.from_env({"FEATURES": "labels,celebrities"})
+
+
+def test_dedupe_is_the_stage_parameter_on_by_default_and_off_with_dedupe_off():
+    def dedupe(options: StackOptions) -> str:
+        system = topology.load("local", params=options.stage_params(), env={})
+        [recognize] = [f for f in system.functions if f.name == "recognize"]
+        return recognize.environment["DEDUPE"]
+
+    assert dedupe(StackOptions.from_env({})) == "on"
+    assert dedupe(StackOptions.from_env({"DEDUPE": "off"})) == "off"
+    with pytest.raises(StackError, match="DEDUPE must be on or off"):
+        StackOptions.from_env({"DEDUPE": "no"})
