@@ -35,7 +35,8 @@ EXPECTED_GRANTS = {
         ("sqs:ReceiveMessage", "UploadsQueue"),
         ("sqs:DeleteMessage", "UploadsQueue"),
         ("sqs:GetQueueAttributes", "UploadsQueue"),
-        ("sqs:SendMessage", "UploadsQueue"),  # lib/adapters/requeue.py: a throttled record, sent again delayed
+        # lib/adapters/requeue.py: a throttled record, or one waiting for an identical image, sent again delayed
+        ("sqs:SendMessage", "UploadsQueue"),
         # Rekognition reads the object (and the version the event names) with the caller's rights
         ("s3:GetObject", IMAGES),
         ("s3:GetObjectVersion", IMAGES),
@@ -43,11 +44,13 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", UPLOADS),
         ("s3:DeleteObject", UPLOADS),
         ("s3:PutObject", IMAGES),
-        ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending, for an admitted upload
+        # ImageRepository.create_pending, for an admitted upload; ContentIndex.claim
+        ("dynamodb:PutItem", "ImagesTable"),
         *{(f"rekognition:{action}", "*") for action in DETECT},  # no resource-level permissions exist
-        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
+        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get; ContentIndex.claim reads the entry it found
         ("dynamodb:BatchWriteItem", "ImagesTable"),  # ImageRepository.complete: the label items
-        ("dynamodb:UpdateItem", "ImagesTable"),  # ImageRepository.complete, mark_event_published
+        # ImageRepository.complete, mark_event_published; ContentIndex.hand_over
+        ("dynamodb:UpdateItem", "ImagesTable"),
         ("sns:Publish", "ResultsTopic"),  # lib/adapters/publisher.py
     },
     "images": {
