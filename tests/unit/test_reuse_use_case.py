@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import time
 
 import pytest
 from aws_lambda_powertools import Logger
@@ -10,7 +12,9 @@ from aws_lambda_powertools import Logger
 from lib.domain.content import ContentKey, RecognitionSettings, content_sha256
 from lib.domain.events import ObjectCreated
 from lib.domain.image_checks import ImageLimits
-from lib.domain.model import DONE, FAILED, PENDING, Label
+from lib.domain.keys import upload_key_for
+from lib.domain.model import DONE, FAILED, PENDING, Label, UploadSlot, new_image_id, utc_now
+from lib.usecases.arrivals import UploadArrivals
 from lib.usecases.ingest import IngestService
 from lib.usecases.recognize_image import RecognitionWorkflow
 from lib.usecases.reuse import OriginalPending, ResultReuse
@@ -186,3 +190,17 @@ def test_settings_keys_name_every_setting_and_refuse_a_model_version_that_could_
     assert ContentKey("alice", BYTES, SETTINGS).sort == "RESULT#labels,properties;max=20;min=55#1"
     with pytest.raises(ValueError):
         RecognitionSettings(frozenset({"labels"}), 20, 55, "1#2")
+
+
+def test_an_admitted_direct_upload_records_the_sha256_of_the_bytes_it_stored():
+    data = (FIXTURES_DIR / "chelsea.jpg").read_bytes()
+    repository, store = FakeImageRepository(), FakeImageStore()
+    image_id = new_image_id()
+    repository.create_slot(UploadSlot(image_id, "n", "image/jpeg", utc_now(), int(time.time()) + 600, owner="alice"))
+    key = upload_key_for(image_id, "image/jpeg")
+    store.put(key, data, "image/jpeg", {})
+    arrivals = UploadArrivals(repository, ImageLimits(), announce=lambda record: None, store_for=lambda bucket: store)
+    etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert arrivals.process(ObjectCreated(store.bucket, key, None, len(data), etag=etag)).result == "admitted"
+    record = repository.get(image_id)
+    assert record.content_sha256 == content_sha256(store.objects[record.key][0]) == content_sha256(data)
