@@ -116,7 +116,7 @@ def test_two_owners_sending_the_same_bytes_never_reuse_each_others_result(world)
     assert events[alice_again.image_id]["data"]["reused_from"] == alice_first.image_id
 
 
-def test_a_duplicate_is_requeued_while_the_first_is_pending_then_reuses_its_result(world):
+def test_a_duplicate_is_requeued_while_the_first_is_pending_then_reuses_its_result_unless_its_wait_ran_out(world):
     # GIVEN the first image claimed its bytes, but its recognition failed for now
     world.rekognition = FailsFirst()
     first = world.ingest.ingest_bytes(PHOTO, "first", "alice")
@@ -131,24 +131,21 @@ def test_a_duplicate_is_requeued_while_the_first_is_pending_then_reuses_its_resu
     since = float(copy["MessageAttributes"]["waiting-since"]["StringValue"])
     assert began - 1 <= since <= time.time()
     assert len(world.rekognition.calls) == 1 and world.repository.get(second.image_id).status == PENDING
+    # AND a duplicate whose wait has run out is recognized itself, without waiting any longer
+    third = world.ingest.ingest_bytes(PHOTO, "third", "alice")
+    assert world.recognize(third, {"waiting-since": {"stringValue": f"{time.time() - 121:.3f}"}}) == {
+        "batchItemFailures": []
+    }
+    assert len(world.requeued) == 1 and len(world.rekognition.calls) == 2
+    assert (
+        world.repository.get(third.image_id).status == DONE and world.repository.get(third.image_id).reused_from is None
+    )
     # AND once the first is done, the copy coming back reuses its result
     world.recognize(first)
     attributes = {"waiting-since": {"stringValue": copy["MessageAttributes"]["waiting-since"]["StringValue"]}}
     assert world.recognize(second, attributes) == {"batchItemFailures": []}
     assert world.repository.get(second.image_id).reused_from == first.image_id
-    assert len(world.rekognition.calls) == 2  # the failed call and the first's recognition
-
-
-def test_a_duplicate_whose_wait_ran_out_is_recognized_itself(world):
-    world.rekognition = FailsFirst()
-    first = world.ingest.ingest_bytes(PHOTO, "first", "alice")
-    world.recognize(first)
-    second = world.ingest.ingest_bytes(PHOTO, "second", "alice")
-    long_ago = {"waiting-since": {"stringValue": f"{time.time() - 121:.3f}"}}
-    assert world.recognize(second, long_ago) == {"batchItemFailures": []}
-    assert world.requeued == []
-    stored = world.repository.get(second.image_id)
-    assert stored.status == DONE and stored.reused_from is None
+    assert len(world.rekognition.calls) == 3  # the failed call, the third's and the first's recognition
 
 
 def test_forget_content_removes_a_deleted_images_entry_and_nothing_else(world):
