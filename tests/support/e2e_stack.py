@@ -29,7 +29,7 @@ def stack_options(**overrides) -> StackOptions:
         write_endpoints=False,
         function_environment=FAST_RETRIES,
         poll_wait_seconds=1,
-        # The session's tests send the same fixtures again and again, and follow each one through
+        # The e2e tier's tests send the same fixtures again and again, and follow each one through
         # Rekognition; identical images recognized once are followed by test_dedupe.py on a stack of its own.
         dedupe="off",
     )
