@@ -86,8 +86,7 @@ class RekognitionSidecar:
             "AWS_DEFAULT_REGION": self.topology.region,
         }
         if self.iam is not None:
-            env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
-            env["LOCAL_CALLER_REKOGNITION"] = self.iam.caller_rekognition()
+            env["LOCAL_REKOGNITION_CALLERS"] = self.iam.rekognition_callers(self.topology, aws_endpoint)
         self.rekognition_process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
