@@ -17,6 +17,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from lib.deadline import Deadline
+from local import lifeline
 from local.aws.credentials import FAKE_CREDENTIALS
 from local.aws.warmup import warm_rekognition
 from local.errors import StackError
@@ -87,10 +88,12 @@ class RekognitionSidecar:
         }
         if self.iam is not None:
             env["LOCAL_REKOGNITION_CALLERS"] = self.iam.rekognition_callers(self.topology, aws_endpoint)
+        env, lifeline_fds = lifeline.child_environment(env)  # it exits when this process is gone
         self.rekognition_process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
             env=env,
+            pass_fds=lifeline_fds,
             stdout=subprocess.PIPE,
             stderr=None if self.options.log_path is None else subprocess.DEVNULL,
             text=True,
