@@ -63,16 +63,21 @@ def _moto_server(
     host: str, port: int, wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None
 ) -> Any:
     """moto's threaded WSGI server, bound, with S3's POST-policy and CORS checks in front
-    (local/aws/s3_post_gate.py) and `wrap` around both; what moto's ThreadedMotoServer builds."""
+    (local/aws/s3_post_gate.py), one request at a time (local/aws/moto_dispatch.py), and `wrap`
+    around it all; what moto's ThreadedMotoServer builds."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from local.aws.moto_dispatch import SerializedApp
     from local.aws.s3_post_gate import S3PostGate
 
-    app = S3PostGate(
-        DomainDispatcherApplication(create_backend_app),
-        secrets=_PostSecrets(post_secret),
-        cors_rules=moto_cors_rules,
+    # One request at a time reaches moto's backends (and the gate's reads of them): they are not thread-safe.
+    app = SerializedApp(
+        S3PostGate(
+            DomainDispatcherApplication(create_backend_app),
+            secrets=_PostSecrets(post_secret),
+            cors_rules=moto_cors_rules,
+        )
     )
     if wrap is not None:
         app = wrap(app)
