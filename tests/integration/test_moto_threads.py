@@ -19,6 +19,7 @@ from botocore.config import Config
 
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +144,29 @@ def test_concurrent_writes_listings_and_deletes_on_one_table_all_succeed(table, 
     for thread in threads:
         thread.join()
     assert failures == [], f"{len(failures)} of {THREADS * ROUNDS} rounds failed, first: {failures[:3]}"
+
+
+def test_a_long_poll_lets_the_message_it_waits_for_be_sent(table):
+    """Requests are serialized, but an SQS long poll waits outside the lock: held, it would keep the
+    send out until the poll ended empty."""
+    sqs = fake_session("us-east-1", table.meta.endpoint_url).client("sqs")
+    url = sqs.create_queue(QueueName="long-poll")["QueueUrl"]
+    received: list[dict] = []
+    poll = threading.Thread(
+        target=lambda: received.extend(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=3).get("Messages", []))
+    )
+    poll.start()
+    # Sent once the poll is waiting (moto's wait is a 1 s condition wait): before it ends empty.
+    wait_until(lambda: _waiting_on(url), 5, "the long poll to wait")
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    poll.join()
+    assert [message["Body"] for message in received] == ["hello"]
+
+
+def _waiting_on(queue_url: str) -> bool:
+    """Whether a receive waits on the queue: moto's condition for new messages has a waiter."""
+    from moto.sqs.models import sqs_backends
+
+    name = queue_url.rsplit("/", 1)[1]
+    queue = sqs_backends[MotoEmulator.account_id]["us-east-1"].queues[name]
+    return bool(queue._messages_lock._waiters)
