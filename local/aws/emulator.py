@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from local.aws.credentials import FAKE_CREDENTIALS
+from local.aws.moto_s3_events import add_version_ids
 from local.http_serving import BackgroundHttpServer
 
 
@@ -42,6 +43,7 @@ class MotoEmulator:
     def start(self) -> str:
         # moto is imported in _moto_server: it takes about half a second, and only `up` needs it.
         _list_moto_modules_once()
+        add_version_ids()  # S3's events carry the object's version, which moto's leave out
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = BackgroundHttpServer(_moto_server(self.host, self.port, self.wrap, self.post_secret), "moto")
