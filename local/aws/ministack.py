@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from lib.deadline import Deadline, poll
-from local import lifeline
 from local.errors import StackError
 from local.paths import PROJECT_ROOT, STATE_DIR
+from local.processes import lifeline
 
 VENV = STATE_DIR / "ministack-venv"
 REQUIREMENTS = PROJECT_ROOT / "local" / "requirements-ministack.txt"
@@ -63,7 +63,7 @@ class MinistackEmulator:
         env, lifeline_fds = lifeline.child_environment(env)
         self._process = subprocess.Popen(
             # Through the lifeline runner: ministack cannot watch the pipe itself, and must end with the stack.
-            [sys.executable, "-m", "local.lifeline", str(executable())],
+            [sys.executable, "-m", "local.processes.lifeline", str(executable())],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self._log,

@@ -17,12 +17,12 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from lib.deadline import Deadline
-from local import lifeline
 from local.aws.credentials import FAKE_CREDENTIALS
 from local.aws.warmup import warm_rekognition
 from local.errors import StackError
 from local.functions.background import Background
 from local.paths import FIXTURES_DIR, PROJECT_ROOT
+from local.processes import lifeline
 from local.topology import Topology
 
 if TYPE_CHECKING:

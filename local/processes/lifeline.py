@@ -12,7 +12,7 @@ children. The write end is close-on-exec, so no child holds it; the stack does n
 exec, which would copy it.
 
 A Python child calls `follow_parent()` as it starts; a program that cannot (ministack) is started
-through `python -m local.lifeline COMMAND...`, which runs it as its child and ends it likewise.
+through `python -m local.processes.lifeline COMMAND...`, which runs it as its child and ends it likewise.
 """
 
 from __future__ import annotations
@@ -81,9 +81,9 @@ def _watch(read_end: int, before_exit: Callable[[], None]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m local.lifeline COMMAND...`: runs COMMAND as its child and ends it, with this
-    process's group, when the stack is gone. Otherwise it exits with COMMAND's status, and passes
-    SIGTERM and SIGINT on to it."""
+    """`python -m local.processes.lifeline COMMAND...`: runs COMMAND as its child and ends it, with
+    this process's group, when the stack is gone. Otherwise it exits with COMMAND's status, and
+    passes SIGTERM and SIGINT on to it."""
     read_end = _inherited()
     child = subprocess.Popen(argv)
     if read_end is not None:
