@@ -51,6 +51,9 @@ def main(argv: list[str]) -> int:
         return 2
     import importlib
 
+    from local.processes import lifeline
+
+    lifeline.follow_parent()  # started by a stack (the Rekognition service): end with it
     return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
 
 

@@ -1,8 +1,11 @@
 """The stack's fake credentials, and the one function that builds a boto3 session with them.
 
-The emulators accept any key; these are the ones every local caller without a role of its own uses
-(the IAM layer's per-role keys are in local/aws/iam/roles.py). A process that is given them through
-its environment, as the functions and the Rekognition service are, reads `FAKE_CREDENTIALS`.
+These are the stack's administrator key. The IAM layer (local/aws/iam/) lets it do anything, as
+the account's root would, and denies every key it did not issue: only the stack's own provisioning
+and the tools and tests that inspect or repair state (trace, redrive, the console's local routes,
+test support) use it. Each function calls with its role's key instead (local/aws/iam/roles.py).
+Without IAM enforcement (ministack, LocalStack) the emulators accept any key, and the functions are
+given these. A process that is given them through its environment reads `FAKE_CREDENTIALS`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+ADMIN_ACCESS_KEY = FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 
 
 def fake_session(region: str, endpoint: str) -> EndpointSession:

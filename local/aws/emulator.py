@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from local.aws.credentials import FAKE_CREDENTIALS
+from local.aws.moto_s3_events import add_version_ids
 from local.http_serving import BackgroundHttpServer
 
 
@@ -42,6 +43,7 @@ class MotoEmulator:
     def start(self) -> str:
         # moto is imported in _moto_server: it takes about half a second, and only `up` needs it.
         _list_moto_modules_once()
+        add_version_ids()  # S3's events carry the object's version, which moto's leave out
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = BackgroundHttpServer(_moto_server(self.host, self.port, self.wrap, self.post_secret), "moto")
@@ -63,16 +65,21 @@ def _moto_server(
     host: str, port: int, wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None
 ) -> Any:
     """moto's threaded WSGI server, bound, with S3's POST-policy and CORS checks in front
-    (local/aws/s3_post_gate.py) and `wrap` around both; what moto's ThreadedMotoServer builds."""
+    (local/aws/s3_post_gate.py), one request at a time (local/aws/moto_dispatch.py), and `wrap`
+    around it all; what moto's ThreadedMotoServer builds."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from local.aws.moto_dispatch import SerializedApp
     from local.aws.s3_post_gate import S3PostGate
 
-    app = S3PostGate(
-        DomainDispatcherApplication(create_backend_app),
-        secrets=_PostSecrets(post_secret),
-        cors_rules=moto_cors_rules,
+    # One request at a time reaches moto's backends (and the gate's reads of them): they are not thread-safe.
+    app = SerializedApp(
+        S3PostGate(
+            DomainDispatcherApplication(create_backend_app),
+            secrets=_PostSecrets(post_secret),
+            cors_rules=moto_cors_rules,
+        )
     )
     if wrap is not None:
         app = wrap(app)

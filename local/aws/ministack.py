@@ -11,12 +11,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import IO, Any
 
 from lib.deadline import Deadline, poll
 from local.errors import StackError
 from local.paths import PROJECT_ROOT, STATE_DIR
+from local.processes import lifeline
 
 VENV = STATE_DIR / "ministack-venv"
 REQUIREMENTS = PROJECT_ROOT / "local" / "requirements-ministack.txt"
@@ -59,8 +61,16 @@ class MinistackEmulator:
             "BIND_HOST": "127.0.0.1",
             "LOG_LEVEL": "INFO",
         }
+        env, lifeline_fds = lifeline.child_environment(env)
         self._process = subprocess.Popen(
-            [str(executable())], env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            # Through the lifeline runner: ministack cannot watch the pipe itself, and must end with the stack.
+            [sys.executable, "-m", "local.processes.lifeline", str(executable())],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            pass_fds=lifeline_fds,
+            start_new_session=True,
         )
         self.endpoint = f"http://127.0.0.1:{port}"
         self._wait_healthy()

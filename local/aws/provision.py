@@ -189,6 +189,8 @@ class Provisioner:
         )
         self.refs[bucket.logical_id] = name
         self.attributes[(bucket.logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        if bucket.versioned:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         if bucket.cors_rules:
             rules = [_cors_rule(resolve(dict(rule), self.ids)) for rule in bucket.cors_rules]
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})

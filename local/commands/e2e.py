@@ -24,19 +24,23 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="local: %(message)s", stream=sys.stderr)
+    passed, summary = run(args.timeout)
+    print(summary, flush=True)
+    return 0 if passed else 1
+
+
+def run(timeout: float = DEFAULT_TIMEOUT_SECONDS) -> tuple[bool, str]:
+    """The flow on a fresh stack built as the environment says: (passed, the summary line)."""
     try:
         target = fresh_local_target()  # never the `make local` that may be running: leave it alone
     except TargetError as e:
-        print(f"e2e: failed, {e}", flush=True)
-        return 1
+        return False, f"e2e: failed, {e}"
     try:
         with requests.Session() as http:
-            result = SmokeFlow(target, http, Report(out=sys.stderr), args.timeout).run()
+            result = SmokeFlow(target, http, Report(out=sys.stderr), timeout).run()
     except StepFailed as failure:
-        print(f"e2e: failed at {failure.step}, {failure.reason}", flush=True)
-        return 1
+        return False, f"e2e: failed at {failure.step}, {failure.reason}"
     finally:
         target.close()
     labels = ", ".join(label["name"] for label in result.image.get("labels", [])[:8]) or "(none)"
-    print(f"e2e: passed, upload-to-webhook {result.upload_to_webhook_ms:.0f} ms, labels: {labels}", flush=True)
-    return 0
+    return True, f"e2e: passed, upload-to-webhook {result.upload_to_webhook_ms:.0f} ms, labels: {labels}"

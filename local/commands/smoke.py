@@ -105,6 +105,7 @@ class SmokeFlow:
             }
         response = _request("upload", lambda: self.http.post(f"{self.target.api}/images", timeout=30, **request))
         if response.status_code != 202:
+            self._fail_on_problems("upload")  # a denied call explains a failed upload better than its 500
             raise StepFailed("upload", f"POST /images answered {response.status_code}, not 202: {_excerpt(response)}")
         image_id = _json(response, "upload").get("image_id")
         if not isinstance(image_id, str):

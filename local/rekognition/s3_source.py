@@ -3,10 +3,11 @@
 The S3 client is created on first use, not at import, and recreated when the endpoint or region
 in the environment changes: boto3 itself reads `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3`.
 
-Rekognition reads the object with the caller's permissions, so the read is signed with the
-caller's credentials when the stack gave this service their secrets (`LOCAL_CALLER_SECRETS`, a JSON
-object of access key to secret key); the layer in front of the emulator then checks the caller's
-`s3:GetObject`. Without them, the service's own credentials are used.
+Rekognition reads the object with the caller's permissions. When the stack enforces IAM, every read
+is signed with the credentials of the caller the request came from (callers.py identified it, or
+refused it), so the layer in front of the emulator checks that caller's `s3:GetObject` or
+`s3:GetObjectVersion`: the service never reads on a caller's behalf with its own credentials.
+Without enforcement, the service's own credentials are used.
 """
 
 from __future__ import annotations
@@ -14,40 +15,43 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import json
 import os
-import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+from .callers import CALLERS_VARIABLE, Caller
 from .errors import image_too_large, invalid_s3_object
 
 _DEFAULT_REGION = "us-east-1"
 _ENVIRONMENT_KEYS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION")
 _lock = threading.Lock()
 _clients: dict[tuple[str, ...], Any] = {}
-_caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller_access_key", default="")
-_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
 
 
 @contextlib.contextmanager
-def as_caller(authorization: str | None) -> Iterator[None]:
-    """Reads inside this block are signed as the caller whose Authorization header is given."""
-    match = _ACCESS_KEY.search(authorization or "")
-    token = _caller.set(match.group(1) if match else "")
+def as_caller(caller: Caller | None) -> Iterator[None]:
+    """Reads inside this block are signed as `caller` (None: IAM is not enforced, as the service)."""
+    token = _caller.set(caller)
     try:
         yield
     finally:
         _caller.reset(token)
 
 
-def _caller_credentials() -> dict[str, str]:
-    access_key = _caller.get()
-    secret = json.loads(os.environ.get("LOCAL_CALLER_SECRETS") or "{}").get(access_key) if access_key else None
-    if secret is None:
+def _caller_credentials() -> dict[str, str | None]:
+    caller = _caller.get()
+    if caller is None:
+        if os.environ.get(CALLERS_VARIABLE) is not None:
+            # Enforced: a read is always some identified caller's, never the service's own.
+            raise RuntimeError("an S3 read outside as_caller() while the local stack enforces IAM")
         return {}
-    return {"aws_access_key_id": access_key, "aws_secret_access_key": secret, "aws_session_token": None}
+    return {
+        "aws_access_key_id": caller.access_key,
+        "aws_secret_access_key": caller.secret_key,
+        "aws_session_token": None,
+    }
 
 
 @functools.cache
@@ -60,8 +64,10 @@ def _session() -> Any:
 
 
 def warm() -> None:
-    """Builds the service's own client now, so that the first read does not parse S3's model."""
-    s3_client()
+    """Parses S3's model now, so that the first read does not: the session keeps it for every client.
+    The client itself reads nothing, and has no credentials of its own."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or _DEFAULT_REGION
+    _session().client("s3", region_name=region)
 
 
 def s3_client() -> Any:

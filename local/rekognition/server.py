@@ -103,8 +103,10 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         try:
-            with as_caller(self.headers.get("Authorization")):
-                response = self._dispatch(self.headers.get("X-Amz-Target", ""), body, self.headers.get("Authorization"))
+            # Identified before anything else, as AWS authenticates a request before reading it.
+            caller = callers.identify(self.headers.get("Authorization"))
+            with as_caller(caller):
+                response = self._dispatch(self.headers.get("X-Amz-Target", ""), body, caller)
         except RekognitionError as error:
             self._send_error(error)
             return
@@ -114,7 +116,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             return
         self._send_json(200, response, {})
 
-    def _dispatch(self, target: str, body: bytes, authorization: str | None = None) -> dict:
+    def _dispatch(self, target: str, body: bytes, caller: callers.Caller | None = None) -> dict:
         operation_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         operation = OPERATIONS.get(operation_name)
         if operation is None:
@@ -122,7 +124,7 @@ class RekognitionRequestHandler(BaseHTTPRequestHandler):
             raise RekognitionError(
                 "UnknownOperationException", f"Operation {shown} is not emulated by the local Rekognition"
             )
-        callers.authorize(authorization, operation_name)
+        callers.authorize(caller, operation_name)
         try:
             request = json.loads(body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -24,6 +24,7 @@ from local.aws.warmup import warm_rekognition
 from local.errors import StackError
 from local.functions.background import Background
 from local.paths import FIXTURES_DIR, PROJECT_ROOT
+from local.processes import lifeline
 from local.topology import Topology
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class RekognitionSidecar:
         progress: Callable[[str, float], None],
     ):
         self.options = options
+        self.topology = topology
         self.region = topology.region
         self.features = recognition_features(topology)
         self.iam = iam
@@ -98,12 +100,13 @@ class RekognitionSidecar:
             "AWS_DEFAULT_REGION": self.region,
         }
         if self.iam is not None:
-            env["LOCAL_CALLER_SECRETS"] = self.iam.caller_secrets()
-            env["LOCAL_CALLER_REKOGNITION"] = self.iam.caller_rekognition()
+            env["LOCAL_REKOGNITION_CALLERS"] = self.iam.rekognition_callers(self.topology, aws_endpoint)
+        env, lifeline_fds = lifeline.child_environment(env)  # it exits when this process is gone
         self.process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
             env=env,
+            pass_fds=lifeline_fds,
             stdout=subprocess.PIPE,
             stderr=None if self.options.log_path is None else subprocess.DEVNULL,
             text=True,

@@ -47,6 +47,9 @@ class Bucket:
     name: Any  # an intrinsic expression, or None for a generated name
     notifications: tuple[BucketNotification, ...] = ()
     cors_rules: tuple[Mapping[str, Any], ...] = ()  # CorsConfiguration.CorsRules, as written
+    # VersioningConfiguration.Status is Enabled: S3 events then carry a versionId, and reading a
+    # version takes s3:GetObjectVersion.
+    versioned: bool = False
 
 
 @dataclass(frozen=True)

@@ -293,4 +293,5 @@ def _bucket(logical_id: str, properties: dict[str, Any]) -> Bucket:
         name=properties.get("BucketName"),
         notifications=tuple(notifications),
         cors_rules=tuple((properties.get("CorsConfiguration") or {}).get("CorsRules") or ()),
+        versioned=(properties.get("VersioningConfiguration") or {}).get("Status") == "Enabled",
     )

@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local import topology
-from local.aws.credentials import fake_session
+from local.aws.credentials import boto3_session, fake_session
 from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner
@@ -187,22 +187,64 @@ def test_messages_and_items_over_their_limits_fail_as_on_aws_whoever_sends_them(
 
 
 def test_the_local_rekognition_reads_the_image_with_its_callers_credentials(stack, monkeypatch):
-    from local.rekognition import s3_source
+    from local.rekognition import callers, s3_source
     from local.rekognition.errors import RekognitionError
 
     bucket = stack.ref("ImagesBucket")
     stack.admin.client("s3").put_object(Bucket=bucket, Key="images/r.jpg", Body=b"jpeg")
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
-    monkeypatch.setenv("LOCAL_CALLER_SECRETS", stack.iam.caller_secrets())
+    monkeypatch.setenv(callers.CALLERS_VARIABLE, stack.iam.rekognition_callers(stack.system, stack.endpoint))
     recognize, upload = (stack.iam.credentials.for_function(f).access_key for f in ("recognize", "upload"))
 
-    with s3_source.as_caller(f"AWS4-HMAC-SHA256 Credential={recognize}/20261130/us-east-1/rekognition/aws4_request"):
-        assert s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024) == b"jpeg"
-    with s3_source.as_caller(f"AWS4-HMAC-SHA256 Credential={upload}/20261130/us-east-1/rekognition/aws4_request"):
-        with pytest.raises(RekognitionError) as refused:
-            s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024)
+    def read_as(access_key):
+        caller = callers.identify(
+            f"AWS4-HMAC-SHA256 Credential={access_key}/20261130/us-east-1/rekognition/aws4_request"
+        )
+        with s3_source.as_caller(caller):
+            return s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024)
+
+    assert read_as(recognize) == b"jpeg"
+    with pytest.raises(RekognitionError) as refused:
+        read_as(upload)
     assert refused.value.code == "InvalidS3ObjectException" and "AccessDenied" in refused.value.message
     assert "UploadRole" in stack.iam.guard.denials[-1] and "s3:GetObject" in stack.iam.guard.denials[-1]
+    with pytest.raises(RuntimeError, match="outside as_caller"):
+        s3_source.read_s3_object(bucket, "images/r.jpg", None, 1024)  # never as the service itself
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        ("s3", lambda c, s: c.get_object(Bucket=s.ref("ImagesBucket"), Key="images/a.jpg"), "InvalidAccessKeyId"),
+        (
+            "dynamodb",
+            lambda c, s: c.get_item(TableName=s.ref("ImagesTable"), Key={"pk": {"S": "a"}}),
+            "UnrecognizedClientException",
+        ),
+        ("sqs", lambda c, s: c.get_queue_attributes(QueueUrl=s.ref("UploadsQueue")), "InvalidClientTokenId"),
+        ("sns", lambda c, s: c.publish(TopicArn=s.ref("ResultsTopic"), Message="x"), "InvalidClientTokenId"),
+    ],
+)
+def test_a_key_the_stack_did_not_issue_is_refused_by_every_service_naming_why(stack, service, call, code):
+    stranger = boto3_session(aws_access_key_id="AKIASTRANGER", aws_secret_access_key="x", region_name="us-east-1")
+    error = error_of(lambda: call(stranger.client(service, endpoint_url=stack.endpoint), stack))
+    assert error["Code"] == code
+    assert "access key AKIASTRANGER is neither a function's role nor the stack's administrator key" in error["Message"]
+    assert stack.iam.guard.denials[-1] == error["Message"]
+
+
+def test_only_the_calls_aws_serves_unsigned_pass_unsigned(stack):
+    from botocore import UNSIGNED
+
+    unsigned = stack.admin.client("s3", config=Config(signature_version=UNSIGNED))
+    assert error_of(lambda: unsigned.list_objects_v2(Bucket=stack.ref("ImagesBucket")))["Code"] == "AccessDenied"
+    table = stack.admin.client("dynamodb", config=Config(signature_version=UNSIGNED))
+    error = error_of(lambda: table.describe_table(TableName=stack.ref("ImagesTable")))
+    assert error["Code"] == "MissingAuthenticationTokenException"
+    # Cognito's sign-in is public on AWS: it passes, and moto answers it (here: no such client).
+    cognito = stack.admin.client("cognito-idp", config=Config(signature_version=UNSIGNED))
+    error = error_of(lambda: cognito.initiate_auth(ClientId="none", AuthFlow="USER_PASSWORD_AUTH", AuthParameters={}))
+    assert error["Code"] == "ResourceNotFoundException"
 
 
 def test_a_presigned_post_is_held_to_its_signature_expiry_and_conditions(stack):

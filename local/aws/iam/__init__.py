@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.aws.credentials import boto3_session
+from local.aws.credentials import ADMIN_ACCESS_KEY, FAKE_CREDENTIALS, boto3_session
 from local.aws.iam.guard import AccessGuard
-from local.aws.iam.policy import Request, decide
+from local.aws.iam.policy import Request, Statement, decide
 from local.aws.iam.resource_policies import bucket_policies, honor_delivery_policies
 from local.aws.iam.roles import FunctionRole, RoleCredentials, function_roles
 from local.topology import PhysicalIds, Topology
 
 __all__ = ["AccessGuard", "FunctionRole", "LocalIam"]
+
+DETECT_OPERATIONS = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
 
 
 class LocalIam:
@@ -42,25 +44,29 @@ class LocalIam:
     def function_environment(self, function_name: str) -> dict[str, str]:
         return self.credentials.for_function(function_name).environment()
 
-    def caller_secrets(self) -> str:
-        """For the local Rekognition service, which reads S3 as its caller: access key -> secret."""
-        return json.dumps({role.credentials.access_key: role.credentials.secret_key for role in self.roles.values()})
+    def rekognition_callers(self, topology: Topology, aws_endpoint: str) -> str:
+        """For the local Rekognition service (local/rekognition/callers.py): each access key it may be
+        called with, the caller's ARN, its secret (Rekognition reads S3 as its caller) and the Detect*
+        operations its policies allow. Rekognition's Detect* actions take no resource, so they are
+        decided once, on `*`. Worked out from the planned ids: the service starts before the
+        resources exist, and neither keys nor these decisions depend on the final ids."""
+        from local.aws.provision import Provisioner
 
-    def caller_rekognition(self) -> str:
-        """For the local Rekognition service: access key -> the role's ARN and the Detect* operations
-        it allows. Rekognition's Detect* actions take no resource, so they are decided once, on `*`."""
-        operations = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")
-        return json.dumps(
-            {
-                role.credentials.access_key: {
-                    "arn": role.arn,
-                    "allowed": [
-                        o for o in operations if decide(role.statements, Request(f"rekognition:{o}", "*")) == "Allow"
-                    ],
-                }
-                for role in self.roles.values()
+        planned = Provisioner(topology, None, account_id=self.guard.account_id).plan(aws_endpoint)
+        callers = {
+            role.credentials.access_key: {
+                "arn": role.arn,
+                "secret": role.credentials.secret_key,
+                "allowed": [o for o in DETECT_OPERATIONS if _allows(role.statements, f"rekognition:{o}")],
             }
-        )
+            for role in function_roles(topology, planned, self.credentials)
+        }
+        callers[ADMIN_ACCESS_KEY] = {
+            "arn": f"arn:aws:iam::{self.guard.account_id}:root",
+            "secret": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            "allowed": list(DETECT_OPERATIONS),
+        }
+        return json.dumps(callers)
 
     def session(self, function_name: str, region: str) -> Any:
         credentials = self.credentials.for_function(function_name)
@@ -73,3 +79,7 @@ class LocalIam:
     def problems(self) -> list[str]:
         """What the policies refused so far: dropped deliveries, then denied calls."""
         return [*self.warnings, *self.guard.denials]
+
+
+def _allows(statements: tuple[Statement, ...], action: str) -> bool:
+    return decide(statements, Request(action, "*")) == "Allow"

@@ -3,9 +3,11 @@
 Every signed request is attributed to a caller by its access key. A function's key maps to its
 role (see roles.py): the request is mapped to IAM actions and resource ARNs (operations.py) and
 checked against the role's statements and the bucket's policy, and refused as AWS refuses it,
-naming the role, the action and the resource. The stack's own key (provisioning, tests, tools)
-stands for the account's administrator and is not checked. Whoever calls, messages and items over
-AWS's size limits are refused with AWS's errors (local/aws/limits.py).
+naming the role, the action and the resource. The stack's administrator key (provisioning, and the
+tools and tests that inspect state: local/aws/credentials.py) is not checked. The layer fails
+closed: any other key is refused as AWS refuses a key it does not know, and an unsigned request
+only passes if AWS serves it unsigned too (public.py). Whoever calls, messages and items over AWS's
+size limits are refused with AWS's errors (local/aws/limits.py).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from local.aws import limits
+from local.aws.credentials import ADMIN_ACCESS_KEY
 from local.aws.iam.operations import Call, HttpRequest, Unmapped, describe
 from local.aws.iam.policy import Request, Statement, decide
 from local.aws.iam.presigned import PresignError, is_presigned, verify_presigned
 from local.aws.iam.presigned_post import post_access_key, s3_refusal, verify_post
+from local.aws.iam.public import is_public, unsigned_refusal
 from local.aws.iam.roles import FunctionRole
 
 logger = logging.getLogger("local.aws.iam")
@@ -69,13 +73,16 @@ class AccessGuard:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         assert self.app is not None, "wrap() the emulator's app first"
         if environ["REQUEST_METHOD"] == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            # A presigned POST: signed in its form, which the S3 POST gate behind this one verifies.
             refused = self._form_upload(environ, start_response)
-            if refused is not None:
-                return refused
+            return self.app(environ, start_response) if refused is None else refused
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         scope = _credential_scope(environ.get("HTTP_AUTHORIZATION", ""), query)
         if scope is None:
-            return self.app(environ, start_response)  # unsigned: moto's own endpoints, JWKS
+            if is_public(environ):
+                return self.app(environ, start_response)
+            status, protocol, code, message = unsigned_refusal(environ)
+            return self._refuse(start_response, status, "", protocol, code, message)
         access_key, region, service = scope
         body = b""
         if service != "s3":  # S3 bodies are images, possibly chunked: its checks need no body
@@ -92,6 +99,8 @@ class AccessGuard:
             account=self.account_id,
         )
         role = self._roles.get(access_key)
+        if role is None and access_key != ADMIN_ACCESS_KEY:
+            return self._unknown_key(start_response, service, _protocol(service, request), access_key)
         try:
             call = describe(service, request)
         except Unmapped as unmapped:
@@ -169,11 +178,29 @@ class AccessGuard:
         return None
 
     def _deny(self, start_response: Callable[..., Any], service: str, protocol: str, message: str) -> Iterable[bytes]:
+        code = _DENIAL_CODES.get(service, "AccessDeniedException")
+        status = 400 if protocol == "json" and service != "sqs" else 403
+        return self._refuse(start_response, status, service, protocol, code, message)
+
+    def _unknown_key(
+        self, start_response: Callable[..., Any], service: str, protocol: str, key: str
+    ) -> Iterable[bytes]:
+        """Refused as AWS refuses a key it never issued, with each service's own code."""
+        why = f"access key {key} is neither a function's role nor the stack's administrator key"
+        if service == "s3":
+            message = f"The AWS Access Key Id you provided does not exist in our records: {why}"
+            return self._refuse(start_response, 403, service, protocol, "InvalidAccessKeyId", message)
+        message = f"The security token included in the request is invalid: {why}"
+        if protocol == "query" or service in ("sqs", "sns"):
+            return self._refuse(start_response, 403, service, protocol, "InvalidClientTokenId", message)
+        return self._refuse(start_response, 400, service, protocol, "UnrecognizedClientException", message)
+
+    def _refuse(
+        self, start_response: Callable[..., Any], status: int, service: str, protocol: str, code: str, message: str
+    ) -> Iterable[bytes]:
         logger.warning("IAM denied: %s", message)
         with self._lock:
             self.denials.append(message)
-        code = _DENIAL_CODES.get(service, "AccessDeniedException")
-        status = 400 if protocol == "json" and service != "sqs" else 403
         return _error(start_response, status, service, protocol, code, message)
 
 

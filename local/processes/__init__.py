@@ -1,0 +1,1 @@
+"""The lifetime of the processes a stack starts: they end with it (lifeline.py)."""
