@@ -165,33 +165,59 @@ def folds(names: list[str]) -> list[list[str]]:
     return [shuffled[i::FOLDS] for i in range(FOLDS)]
 
 
-def cross_validate(photos: dict, wanted: dict[str, set[str]]) -> tuple[dict[str, dict[str, float]], dict]:
-    """Each photo's labels as chosen on the other folds, and each rule's held-out tally (the
-    labels it added on photos its choice did not see)."""
-    answers, rule_tallies = {}, collections.defaultdict(Tally)
+def fit_checked(photos: dict, wanted: dict[str, set[str]]) -> LabelChoices:
+    """fit() less each choice whose precision on held-out photos fails: cross-validated within
+    `photos`, so that the outer cross-validation measures this whole procedure."""
+    _, tallies = cross_validate(photos, wanted, fit)
+    return without(fit(photos, wanted), {key for key, tally in tallies.items() if tally.fails()})
+
+
+def without(choices: LabelChoices, dropped: set[str]) -> LabelChoices:
+    """`choices` less the rules, cuts and scene cuts `dropped` names (choice_key)."""
+    return LabelChoices(
+        cuts={label: cut for label, cut in choices.cuts.items() if choice_key("cut", label) not in dropped},
+        scene_cuts={
+            label: least for label, least in choices.scene_cuts.items() if choice_key("scene", label) not in dropped
+        },
+        rules=tuple(rule for rule in choices.rules if choice_key("rule", rule) not in dropped),
+        withheld=choices.withheld,
+    )
+
+
+def cross_validate(photos: dict, wanted: dict[str, set[str]], fitter=fit_checked) -> tuple[dict, dict]:
+    """Each photo's labels as `fitter` chose them on the other folds, and the held-out tally of each
+    choice (keyed as choice_key names them): for a rule, the labels it added with their parents;
+    for a cut or a scene cut, its label wherever reported."""
+    answers, tallies = {}, collections.defaultdict(Tally)
     taxonomy = default_taxonomy()
     for held_out in folds(list(photos)):
         training = {name: photo for name, photo in photos.items() if name not in held_out}
-        choices = fit(training, wanted)
+        choices = fitter(training, wanted)
         for name in held_out:
             confidences = replay(photos[name], choices)
             answers[name] = {label: c for label, c in confidences.items() if c >= REPORTED}
+            said = reported(confidences)
             for rule in choices.rules:
                 others = choices.with_rules(tuple(r for r in choices.rules if r is not rule))
-                without = reported(replay(photos[name], others))
-                added = reported(confidences) - without
                 implied = {n.lower() for n in (rule.label, *taxonomy.info(rule.label).parents)}
-                rule_tallies[_rule_key(rule)].add(added & implied, wanted[name])
-    return answers, rule_tallies
+                added = said - reported(replay(photos[name], others))
+                tallies[choice_key("rule", rule)].add(added & implied, wanted[name])
+            for kind, labels in (("cut", choices.cuts), ("scene", choices.scene_cuts)):
+                for label in labels:
+                    tallies[choice_key(kind, label)].add(said & {label.lower()}, wanted[name])
+    return answers, tallies
 
 
-def _rule_key(rule: ContextRule) -> str:
-    scene = f" {rule.scene[0]} {rule.scene[1]:g}" if rule.scene else ""
-    return f"{rule.label} <- {'|'.join(rule.when)}{scene}"
+def choice_key(kind: str, choice) -> str:
+    """ "rule Road <- Car|Outdoors", "cut Tower", "scene Plant"."""
+    if kind != "rule":
+        return f"{kind} {choice}"
+    scene = f" {choice.scene[0]} {choice.scene[1]:g}" if choice.scene else ""
+    return f"rule {choice.label} <- {'|'.join(choice.when)}{scene}"
 
 
-def write(choices: LabelChoices, dropped: set[str]) -> None:
-    """Store `choices` in the service's data files, less the rules named in `dropped`."""
+def write(choices: LabelChoices) -> None:
+    """Store `choices` in the service's data files."""
     _rewrite(CUTS_PATH, ["label", "cut"], [[label, f"{cut:g}"] for label, cut in sorted(choices.cuts.items())])
     _rewrite(
         SCENE_CUTS_PATH, ["label", "least"], [[label, f"{least:g}"] for label, least in choices.scene_cuts.items()]
@@ -199,7 +225,7 @@ def write(choices: LabelChoices, dropped: set[str]) -> None:
     _rewrite(WITHHELD_PATH, ["label"], [[label] for label in sorted(choices.withheld)])
     from local.rekognition.context import CONTEXTS_PATH
 
-    kept = {(r.label, r.when, r.scene): r for r in choices.rules if _rule_key(r) not in dropped}
+    kept = {(r.label, r.when, r.scene): r for r in choices.rules}
     rows = []
     for rule in candidate_rules():
         chosen = kept.get((rule.label, rule.when, rule.scene))
@@ -219,25 +245,21 @@ def _rewrite(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def cross_validated_report(data: Path, names: list[str], reference: dict) -> tuple[dict, list[str], set[str]]:
-    """The cross-validated score (labels_bench.score's figures), the lines that show each rule's
-    held-out precision, and the rules whose held-out precision fails (dropped from the shipped
-    choice)."""
+def cross_validated_report(data: Path, names: list[str], reference: dict) -> tuple[dict, list[str]]:
+    """The cross-validated score (labels_bench.score's figures) and the lines that show each
+    choice's held-out precision."""
     import label_evidence
     from labels_bench import score
 
     photos = label_evidence.collect(data / "images", names)
     wanted = wanted_labels(reference)
-    answers, rule_tallies = cross_validate(photos, wanted)
+    answers, tallies = cross_validate(photos, wanted)
     result = score(reference, answers, REPORTED)
-    lines = []
-    lines.append("cross-validated contextual rules: labels added on held-out photos, precision")
-    failing = set()
-    for key, tally in sorted(rule_tallies.items(), key=lambda item: -item[1].said):
+    lines = ["cross-validated choices: a rule's added labels, a cut's label, on held-out photos, precision"]
+    for key, tally in sorted(tallies.items(), key=lambda item: -item[1].said):
         verdict = "  fails" if tally.fails() else ""
-        failing |= {key} if tally.fails() else set()
-        lines.append(f"  {key:40s} {tally.right:4d}/{tally.said:<4d} {tally.precision:.2f}{verdict}")
-    return result, lines, failing
+        lines.append(f"  {key:45s} {tally.right:4d}/{tally.said:<4d} {tally.precision:.2f}{verdict}")
+    return result, lines
 
 
 def per_label_precision(results: dict[str, dict]) -> str:
@@ -273,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data)
     reference = json.loads((data / "aws-detectlabels.json").read_text())
     names = sorted(reference)
-    result, lines, failing = cross_validated_report(data, names, reference)
+    result, lines = cross_validated_report(data, names, reference)
     print("\n".join(lines))
     print(per_label_precision({"cross-validated": result}))
     print(
@@ -284,9 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         import label_evidence
 
         photos = label_evidence.collect(data / "images", names)
-        choices = fit(photos, wanted_labels(reference))
-        write(choices, failing)
-        print(f"wrote the choice made on all {len(names)} photos; dropped for held-out precision: {sorted(failing)}")
+        write(fit_checked(photos, wanted_labels(reference)))
+        print(f"wrote the choice made on all {len(names)} photos")
     return 0
 
 

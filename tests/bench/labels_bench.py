@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_cross_validation:
         from label_fitting import cross_validated_report, per_label_precision
 
-        cross_validated, rule_lines, _ = cross_validated_report(data, names, reference)
+        cross_validated, rule_lines = cross_validated_report(data, names, reference)
         print("\n".join(rule_lines))
         print(per_label_precision({"service": result, "cross-validated": cross_validated}))
     if other_times:
