@@ -14,8 +14,12 @@ at least that many, is withheld.
    the lowest of SCENE_CANDIDATES whose added labels pass, else none.
 3. The contextual rules, in rounds (a rule may need a label another gives): a rule applies if the
    labels it adds, with their parents, pass; its confidence is the share of them that was right.
-4. The labels withheld.
---write stores the choice made on all the photos in the service's data files.
+4. The labels withheld: right less often than WITHHOLD_BELOW.
+5. Steps 1-4 cross-validated within the photos given: a rule (by the labels it added), a cut or a
+   scene cut (by its label) whose precision on photos it was not chosen on falls below
+   MIN_PRECISION over at least MIN_EMISSIONS labels is dropped (fit_checked).
+The reported figure cross-validates all five steps (so step 5 is nested). --write stores the choice
+made on all the photos in the service's data files.
 """
 
 from __future__ import annotations
