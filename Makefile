@@ -115,8 +115,12 @@ bench-reload: $(STAMP) ## hot reload latency: save handlers/upload.py (a copy) t
 # The recorded Rekognition answers live beside the project, never inside it; LABELS_DATA=dir overrides.
 LABELS_DATA ?= ../shared/benchmarks/labels
 .PHONY: bench-labels
-bench-labels: $(STAMP) ## DetectLabels of the local service against recorded Rekognition answers; last line labels: precision ... f1 ...
+bench-labels: $(STAMP) ## DetectLabels of the local service against recorded Rekognition answers, and the cross-validated figure; last line labels: precision ... f1 ...
 	$(PY) tests/bench/labels_bench.py --data "$(LABELS_DATA)"
+
+.PHONY: fit-labels
+fit-labels: $(STAMP) ## choose the local Rekognition's label rules and cuts on the recorded answers (cross-validated), and store them
+	$(PY) tests/bench/label_fitting.py --data "$(LABELS_DATA)" --write
 
 # The running local stack's dead-letter queue, or a deployed stage's when STAGE is named (AWS_PROFILE as usual).
 .PHONY: redrive

@@ -141,7 +141,7 @@ def build(class_names: list[str], definitions: dict[str, LabelDefinition], rules
         "Do not edit by hand.",
         "classifier": "EfficientNet-Lite0, ImageNet-1k",
         # Every defined label is kept: those no class lists are emitted by the detectors and the
-        # scene's colours (person_labels.py, scene.py).
+        # scene's colors (person_labels.py, scene.py).
         "labels": labels,
         "classes": classes,
     }

@@ -2,36 +2,37 @@
 
 taxonomy.py scores every label on one scale, but how often a label is right at a given score
 differs: a pooled broad label (Outdoors, Plant) is right far more often at 20 than a single breed.
-Each listed label is stretched so that its cut becomes 50, keeping 0 and 100 where they are and
-the order of confidences within the label, so reported confidences mean about the same for every
-label.
+Each listed label is stretched so that its cut becomes 50, keeping 0 and 90 to 100 where they are
+and the order of confidences within the label, so reported confidences mean about the same for every
+label. The cuts are chosen by a fitting step (label_choices.py).
 """
 
 from __future__ import annotations
 
-import csv
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Mapping
 
-CUTS_PATH = Path(__file__).resolve().parent / "label_cuts.csv"
 REPORTED = 50.0
+# From here up a confidence means a clear recognition for any label and stays as it is, so that a
+# parent raised by its cut never outranks the confident child it was propagated from (Cat over Pet).
+CLEAR = 90.0
 
 
-@lru_cache(maxsize=1)
-def label_cuts() -> dict[str, float]:
-    with CUTS_PATH.open(encoding="utf-8") as f:
-        rows = csv.DictReader(line for line in f if not line.startswith("#"))
-        return {row["label"]: float(row["cut"]) for row in rows}
+def label_cuts() -> Mapping[str, float]:
+    from .label_choices import shipped_choices
+
+    return shipped_choices().cuts
 
 
-def calibrated(name: str, confidence: float, cuts: dict[str, float]) -> float:
-    """`confidence` (0-100) on a scale where the label's cut reads 50."""
+def calibrated(name: str, confidence: float, cuts: Mapping[str, float]) -> float:
+    """`confidence` (0-100) on a scale where the label's cut reads 50 and CLEAR and above stay."""
     cut = cuts.get(name, REPORTED)
+    if confidence >= CLEAR or cut >= CLEAR:
+        return confidence
     if confidence >= cut:
-        return REPORTED + (confidence - cut) * (100.0 - REPORTED) / (100.0 - cut)
+        return REPORTED + (confidence - cut) * (CLEAR - REPORTED) / (CLEAR - cut)
     return confidence * REPORTED / cut
 
 
-def calibrate(confidences: dict[str, float], cuts: dict[str, float] | None = None) -> dict[str, float]:
+def calibrate(confidences: dict[str, float], cuts: Mapping[str, float] | None = None) -> dict[str, float]:
     cuts = label_cuts() if cuts is None else cuts
     return {name: calibrated(name, confidence, cuts) for name, confidence in confidences.items()}

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--upstream",
         default="",
-        help="forward every call to this Rekognition endpoint (e.g. moto's) instead of analysing, behind the quota",
+        help="forward every call to this Rekognition endpoint (e.g. moto's) instead of analyzing, behind the quota",
     )
     return parser
 

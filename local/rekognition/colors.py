@@ -1,5 +1,5 @@
-"""Naming colours: the nearest CSS colour (in CIELAB, where distance follows perception) and a
-coarse simplified colour from hue, saturation and value."""
+"""Naming colors: the nearest CSS color (in CIELAB, where distance follows perception) and a
+coarse simplified color from hue, saturation and value."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 def _css_palette() -> tuple[tuple[str, ...], np.ndarray]:
     from PIL import ImageColor
 
-    # Pillow's colormap is the CSS3 named-colour table; keep one spelling of each grey.
+    # Pillow's colormap is the CSS3 named-color table; keep one spelling of each grey.
     names = sorted(name for name in ImageColor.colormap if "gray" not in name)
     rgb = np.array([ImageColor.getrgb(name)[:3] for name in names], dtype=np.float64)
     return tuple(names), rgb_to_lab(rgb)

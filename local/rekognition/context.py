@@ -2,18 +2,19 @@
 here names them directly (no scene classifier ships in a permissively licensed wheel). A car out of
 doors stands on a Road; buildings with vehicles make a City street; a mountain range with greenery
 is Countryside; a sky glowing orange is a Sunset. The rules are data (label_contexts.csv): the labels
-that must all be reported, the least share of one of the scene's colours (scene.py), and the highest
-confidence the rule may give, set from how often the rule agreed with recorded Rekognition answers,
-so its band means what other labels' bands mean.
+that must all be reported, the least share of one of the scene's colors (scene.py), whether the rule
+applies, and the highest confidence it may give. The last two are chosen by a fitting step
+(label_choices.py): a rule applies only where it was right at least half the time on photos, and its
+confidence is how often it was right, so its band means what other labels' bands mean.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
+from .csv_data import csv_rows
 from .scene import SceneStatistics
 
 CONTEXTS_PATH = Path(__file__).resolve().parent / "label_contexts.csv"
@@ -28,19 +29,30 @@ class ContextRule:
     when: tuple[str, ...]  # every one reported
     scene: tuple[str, float] | None  # (a SceneStatistics measure, its least value), or no condition
     confidence: float  # at most this, and never above the weakest evidence
+    kept: bool = True  # chosen by the fitting step
 
     def scene_agrees(self, scene: SceneStatistics) -> bool:
         return self.scene is None or getattr(scene, self.scene[0]) >= self.scene[1]
 
 
 @lru_cache(maxsize=1)
-def context_rules() -> tuple[ContextRule, ...]:
-    with CONTEXTS_PATH.open(encoding="utf-8") as f:
-        rows = csv.DictReader(line for line in f if not line.startswith("#"))
-        return tuple(
-            ContextRule(row["label"], tuple(row["when"].split("|")), _scene(row["scene"]), float(row["confidence"]))
-            for row in rows
+def candidate_rules() -> tuple[ContextRule, ...]:
+    """Every rule of label_contexts.csv, kept by the fitting step or not."""
+    return tuple(
+        ContextRule(
+            row["label"],
+            tuple(row["when"].split("|")),
+            _scene(row["scene"]),
+            float(row["confidence"]),
+            row["kept"] == "yes",
         )
+        for row in csv_rows(CONTEXTS_PATH)
+    )
+
+
+def context_rules() -> tuple[ContextRule, ...]:
+    """The rules that apply."""
+    return tuple(rule for rule in candidate_rules() if rule.kept)
 
 
 def _scene(condition: str) -> tuple[str, float] | None:

@@ -1,5 +1,5 @@
 """General labels: an ImageNet classifier (EfficientNet-Lite0 on onnxruntime) mapped through the
-taxonomy, merged with what the person detectors and the scene's colours show."""
+taxonomy, merged with what the person detectors and the scene's colors show."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calibration import calibrate
-from .context import context_evidence
+from .context import ContextRule, context_evidence
 from .effnet_onnx import CLASS_MAPS_NAME, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, cached_model_path
 from .faces import Face
 from .geometry import Box
+from .label_choices import LabelChoices, shipped_choices
 from .onnx_sessions import open_session
 from .person_labels import person_evidence, person_instances
 from .scene import SceneStatistics, scene_evidence
@@ -19,15 +20,13 @@ from .taxonomy import LabelInfo, Taxonomy, propagate_to_parents
 
 # The weights were trained on inputs scaled as (x - 127) / 128.
 _MEAN, _SCALE = 127.0, 128.0
-# Rounds of contextual rules: the rules chain at most this deep.
-_CONTEXT_ROUNDS = 3
 # Classes whose maps are blended into the subject heatmap.
 _HEATMAP_CLASSES = 5
 
 
 @dataclass(frozen=True)
 class Classification:
-    probabilities: np.ndarray  # (1000,), averaged over the whole-image and centre-crop views
+    probabilities: np.ndarray  # (1000,), averaged over the whole-image and center-crop views
     whole_image_maps: np.ndarray  # (1000, 7, 7) class evidence over the whole image
 
     def subject_heatmap(self) -> np.ndarray:
@@ -107,19 +106,13 @@ def general_labels(
     taxonomy: Taxonomy,
     image_width: int,
     image_height: int,
+    choices: LabelChoices | None = None,
 ) -> list[DetectedLabel]:
-    """Classifier labels, labels from people (faces and bodies) and from the scene's colours, with
-    their parents, then the contextual labels what is reported together implies (context.py),
-    merged by name keeping the highest confidence; most confident first, the more specific label
-    first among equals."""
-    confidences = calibrate(taxonomy.confidences(classification.probabilities)) if classification is not None else {}
-    evidence = person_evidence(faces, people, image_width, image_height)
-    instances = {"Person": person_instances(faces, people, image_width, image_height)} if evidence else {}
-    if scene is not None:
-        evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0)))
-    confidences = propagate_to_parents(_merged(confidences, evidence), taxonomy.labels)
-    if scene is not None:
-        confidences = _with_context(confidences, scene, taxonomy)
+    """label_confidences() as labels, most confident first, the more specific label first among
+    equals, with the Person instances."""
+    classified = taxonomy.confidences(classification.probabilities) if classification is not None else None
+    confidences = label_confidences(classified, faces, people, scene, taxonomy, image_width, image_height, choices)
+    instances = {"Person": person_instances(faces, people, image_width, image_height)}
     labels = [
         DetectedLabel(taxonomy.info(name), confidence, instances.get(name, []))
         for name, confidence in confidences.items()
@@ -128,15 +121,43 @@ def general_labels(
     return labels
 
 
-def _with_context(confidences: dict[str, float], scene: SceneStatistics, taxonomy: Taxonomy) -> dict[str, float]:
+def label_confidences(
+    classified: dict[str, float] | None,
+    faces: list[Face],
+    people: list[tuple[Box, float]],
+    scene: SceneStatistics | None,
+    taxonomy: Taxonomy,
+    image_width: int,
+    image_height: int,
+    choices: LabelChoices | None = None,
+) -> dict[str, float]:
+    """Classifier labels (`classified`: taxonomy.confidences() of the classifier's probabilities),
+    labels from people (faces and bodies) and from the scene's colors, with their parents, then the
+    contextual labels what is reported together implies (context.py), merged by name keeping the
+    highest confidence, less the withheld labels. `choices` are the fitted values
+    (label_choices.py), the shipped ones unless given."""
+    choices = shipped_choices() if choices is None else choices
+    confidences = calibrate(classified, choices.cuts) if classified is not None else {}
+    evidence = person_evidence(faces, people, image_width, image_height)
+    if scene is not None:
+        evidence.update(scene_evidence(scene, confidences.get("Nature", 0.0), choices.scene_cuts))
+    confidences = propagate_to_parents(_merged(confidences, evidence), taxonomy.labels)
+    if scene is not None:
+        confidences = with_context(confidences, scene, taxonomy, choices.rules)
+    return {name: confidence for name, confidence in confidences.items() if name not in choices.withheld}
+
+
+def with_context(
+    confidences: dict[str, float], scene: SceneStatistics, taxonomy: Taxonomy, rules: tuple[ContextRule, ...]
+) -> dict[str, float]:
     """Contextual labels until no rule adds anything more: a label one rule gives (City for buildings
-    with traffic) is evidence for another (Metropolis for a city with traffic)."""
-    for _ in range(_CONTEXT_ROUNDS):
-        context = context_evidence(confidences, scene)
+    with traffic) is evidence for another (Metropolis for a city with traffic). Each round that goes
+    on raises at least one label to a rule's confidence, and confidences only rise, so this ends."""
+    while True:
+        context = context_evidence(confidences, scene, rules)
         if all(confidences.get(name, 0.0) >= confidence for name, confidence in context.items()):
-            break
+            return confidences
         confidences = propagate_to_parents(_merged(confidences, context), taxonomy.labels)
-    return confidences
 
 
 def _merged(confidences: dict[str, float], evidence: dict[str, float]) -> dict[str, float]:

@@ -38,7 +38,7 @@ HIERARCHY = {
 }
 
 # NudeNet class -> Rekognition label, and whether the holistic NSFW score must confirm it.
-# Exposed parts are confirmed by open_nsfw because the part detector alone fires on skin-coloured
+# Exposed parts are confirmed by open_nsfw because the part detector alone fires on skin-colored
 # things (it calls the espresso photo "exposed buttocks" at 0.30); covered parts stand alone.
 _PART_LABELS = {
     "FEMALE_GENITALIA_EXPOSED": ("Exposed Female Genitalia", True),
@@ -77,7 +77,7 @@ class ModerationModel:
         scores = self._whole.run(None, {self._whole_input: preprocess(image)[np.newaxis, ...]})[0][0]
         return float(scores[1])  # outputs are (sfw, nsfw)
 
-    def analyse(self, image) -> list[ModerationLabel]:
+    def analyze(self, image) -> list[ModerationLabel]:
         """`image` is a PIL RGB image."""
         nsfw = self.nsfw_probability(image)
         parts = []
@@ -89,7 +89,7 @@ class ModerationModel:
     def warm_up(self) -> None:
         from PIL import Image
 
-        self.analyse(Image.new("RGB", (64, 64), (128, 128, 128)))
+        self.analyze(Image.new("RGB", (64, 64), (128, 128, 128)))
 
 
 def _part_detector():

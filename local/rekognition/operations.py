@@ -37,7 +37,7 @@ FACE_ATTRIBUTES = (
     "SUNGLASSES",
 )
 MAX_FACES = 100
-# The foreground is only worth separating when the classifier recognised something.
+# The foreground is only worth separating when the classifier recognized something.
 _SUBJECT_MIN_CONFIDENCE = DEFAULT_LABELS_MIN_CONFIDENCE
 
 Operation = Callable[[dict, ModelSet], dict]
@@ -276,7 +276,7 @@ def detect_moderation_labels(request: dict, models: ModelSet) -> dict:
             "ResourceNotFoundException", "Custom moderation adapters (ProjectVersion) are not emulated locally"
         )
     image = image_from_request(request.get("Image"))
-    labels = models.get("moderation").analyse(image.rgb)
+    labels = models.get("moderation").analyze(image.rgb)
     return {
         "ModerationLabels": [
             {

@@ -34,7 +34,7 @@ GRAPH_VERSION = 1
 
 
 def anchor_boxes(grid_sizes: list[int]) -> np.ndarray:
-    """(N, 4) anchors as (y centre, x centre, height, width) in [0, 1], in the order the box
+    """(N, 4) anchors as (y center, x center, height, width) in [0, 1], in the order the box
     predictors emit them: layer by layer, row by row, cell by cell, box spec by box spec."""
     count = len(grid_sizes)
     scales = [MIN_SCALE + (MAX_SCALE - MIN_SCALE) * i / (count - 1) for i in range(count)] + [1.0]
@@ -46,8 +46,8 @@ def anchor_boxes(grid_sizes: list[int]) -> np.ndarray:
             specs = [(scales[layer], ratio) for ratio in ASPECT_RATIOS]
             specs.append((math.sqrt(scales[layer] * scales[layer + 1]), 1.0))
         shapes = np.array([(scale / math.sqrt(ratio), scale * math.sqrt(ratio)) for scale, ratio in specs])
-        centres = (np.arange(size) + 0.5) / size
-        cy, cx = np.meshgrid(centres, centres, indexing="ij")
+        centers = (np.arange(size) + 0.5) / size
+        cy, cx = np.meshgrid(centers, centers, indexing="ij")
         grid = np.stack([cy.ravel(), cx.ravel()], axis=1)
         layer_anchors = np.concatenate([np.repeat(grid, len(specs), axis=0), np.tile(shapes, (size * size, 1))], axis=1)
         anchors.append(layer_anchors)

@@ -1,4 +1,4 @@
-"""Image properties for DetectLabels' IMAGE_PROPERTIES feature: quality scores, dominant colours,
+"""Image properties for DetectLabels' IMAGE_PROPERTIES feature: quality scores, dominant colors,
 and a foreground/background split. Plain Pillow, numpy and OpenCV; the split reuses what the
 classifier and face detector found.
 
@@ -71,7 +71,7 @@ def quality(pixels: np.ndarray, mask: np.ndarray | None = None, with_contrast: b
 
 
 def dominant_colors(pixels: np.ndarray, max_colors: int, mask: np.ndarray | None = None) -> list[dict]:
-    """Up to `max_colors` colours by median-cut quantisation, most frequent first."""
+    """Up to `max_colors` colors by median-cut quantization, most frequent first."""
     from PIL import Image
 
     if max_colors <= 0:
@@ -102,7 +102,7 @@ def dominant_colors(pixels: np.ndarray, max_colors: int, mask: np.ndarray | None
 
 
 def _sample(pixels: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Every n-th pixel, so colour statistics cost the same for any image size."""
+    """Every n-th pixel, so color statistics cost the same for any image size."""
     height, width = pixels.shape[:2]
     step = max(1, math.ceil(max(height, width) / _COLOR_SAMPLE_SIDE))
     sample = np.ascontiguousarray(pixels[::step, ::step, :3])
@@ -111,7 +111,7 @@ def _sample(pixels: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np
 
 def subject_mask(heatmap: np.ndarray | None, subject_boxes: list[Box], width: int, height: int) -> np.ndarray | None:
     """A boolean H x W foreground mask: where the classifier found the evidence for what it
-    recognised (its class activation map, coarse: a 7 x 7 grid), plus the boxes of detected
+    recognized (its class activation map, coarse: a 7 x 7 grid), plus the boxes of detected
     people. None when there is no subject, or when it would cover nearly the whole image."""
     import cv2
 

@@ -82,7 +82,7 @@ class _ProxyServer(RekognitionHTTPServer):
 
 
 class _NoModels:
-    """A proxy analyses nothing: it is ready at once."""
+    """A proxy analyzes nothing: it is ready at once."""
 
     ready = True
     errors: dict[str, str] = {}

@@ -1,10 +1,11 @@
-"""Cheap colour statistics of a photo that hint at its scene: how much of the top is sky blue, how
+"""Cheap color statistics of a photo that hint at its scene: how much of the top is sky blue, how
 much of the whole is foliage green, glowing orange or deep shadow. ImageNet has almost no scene
 classes, so these carry much of the evidence for Sky, Vegetation, Plant and a low sun that the
 classifier cannot give. A few milliseconds on a 64 x 64 thumbnail."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,20 +14,21 @@ THUMBNAIL_SIDE = 64
 # Hue in degrees, saturation and value in [0, 1]. Clear sky and its haze; leaves, grass, moss.
 SKY_HUES, SKY_MIN_SATURATION, SKY_MIN_VALUE = (185.0, 250.0), 0.12, 0.35
 GREEN_HUES, GREEN_MIN_SATURATION, GREEN_MIN_VALUE = (55.0, 170.0), 0.18, 0.12
-# The reds, oranges and golds of a low sun (hue wraps through 0); and shadow too deep to show colour.
+# The reds, oranges and golds of a low sun (hue wraps through 0); and shadow too deep to show color.
 WARM_HUES, WARM_MIN_SATURATION, WARM_MIN_VALUE = ((330.0, 360.0), (0.0, 45.0)), 0.35, 0.35
 DARK_MAX_VALUE = 0.2
 # The band at the top where sky would be, and below it the rest of the frame.
 TOP_SHARE = 1.0 / 3.0
-# (share at which a label is first reported at 50, share at which it reaches its top confidence),
-# hand-set and checked against recorded Rekognition answers on photos. Rekognition names plants
-# even when little of the frame is green (a pot, a hedge), so Plant starts low.
-PLANT_RAMP = (0.05, 0.35, 90.0)
-# Blue above means outdoors about two times in three (blue walls and backdrops are the rest), and
-# Rekognition names Sky itself too rarely for this to say Sky.
-OPEN_AIR_RAMP = (0.2, 0.8, 75.0)
-# Greenery in a photo that is otherwise nature (a landscape, a shore) is mostly trees.
-TREE_MIN_GREEN, TREE_CONFIDENCE = 0.05, 60.0
+# Where each label's confidence rises from 50 (at the share of its color that scene_cuts.csv gives,
+# chosen by a fitting step: label_choices.py) and the confidence it reaches this much share later.
+# Only the start decides whether the label is reported; the rise orders confidences above 50.
+# Rekognition names plants even when little of the frame is green (a pot, a hedge); blue above means
+# outdoors about two times in three (blue walls and backdrops are the rest), and Rekognition names
+# Sky itself too rarely for it to say Sky. Greenery in a photo that is otherwise nature (a
+# landscape, a shore) is mostly trees, said at one confidence.
+PLANT_RISE, PLANT_TOP = 0.3, 90.0
+OPEN_AIR_RISE, OPEN_AIR_TOP = 0.6, 75.0
+TREE_CONFIDENCE = 60.0
 
 
 @dataclass(frozen=True)
@@ -65,22 +67,30 @@ def _in(hue: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return (hue >= bounds[0]) & (hue <= bounds[1])
 
 
-def _ramp(share: float, low: float, high: float, top: float) -> float:
-    """0 below `low` (no evidence), else 50 at `low` rising to `top` at `high` and beyond."""
-    if share < low:
+def _ramp(share: float, low: float | None, rise: float, top: float) -> float:
+    """0 below `low` or without one (no evidence), else 50 at `low` rising to `top` `rise` later."""
+    if low is None or share < low:
         return 0.0
-    return 50.0 + (top - 50.0) * min(1.0, (share - low) / (high - low))
+    return 50.0 + (top - 50.0) * min(1.0, (share - low) / rise)
 
 
-def scene_evidence(statistics: SceneStatistics, nature: float) -> dict[str, float]:
-    """Label confidences (0-100) the colour statistics support; the taxonomy adds the parents.
-    `nature` is the confidence of Nature from the other evidence (the classifier)."""
-    open_air = _ramp(statistics.sky_top, *OPEN_AIR_RAMP)
+def scene_evidence(
+    statistics: SceneStatistics, nature: float, cuts: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Label confidences (0-100) the color statistics support; the taxonomy adds the parents.
+    `nature` is the confidence of Nature from the other evidence (the classifier); `cuts` maps a
+    label to the share of its color from which it is reported (the shipped scene_cuts.csv)."""
+    if cuts is None:
+        from .label_choices import shipped_choices
+
+        cuts = shipped_choices().scene_cuts
+    open_air = _ramp(statistics.sky_top, cuts.get("Outdoors"), OPEN_AIR_RISE, OPEN_AIR_TOP)
     nature = max(nature, open_air)
+    tree_cut = cuts.get("Tree")
     evidence = {
-        "Plant": _ramp(statistics.green, *PLANT_RAMP),
+        "Plant": _ramp(statistics.green, cuts.get("Plant"), PLANT_RISE, PLANT_TOP),
         "Outdoors": open_air,
         "Nature": open_air,
-        "Tree": TREE_CONFIDENCE if nature >= 50.0 and statistics.green >= TREE_MIN_GREEN else 0.0,
+        "Tree": TREE_CONFIDENCE if tree_cut is not None and nature >= 50.0 and statistics.green >= tree_cut else 0.0,
     }
     return {label: confidence for label, confidence in evidence.items() if confidence > 0}

@@ -5,7 +5,7 @@ taxonomy_classes.csv). A label's probability mass is the sum of the probabilitie
 that list it, so the 118 dog breeds pool into Dog. The mass is measured against the label's prior
 share of classes, excess = (mass - prior) / (1 - prior), so that a uniform guess over many classes
 earns nothing, and the confidence is 100 * sqrt(excess), which lifts a clear winner (mass 0.9 -> 95)
-the way Rekognition reports recognisable objects in the 90s while keeping diffuse guesses low
+the way Rekognition reports recognizable objects in the 90s while keeping diffuse guesses low
 (mass 0.2 -> 45). Ancestors (Mammal, Animal...) then take the confidence of their most confident
 descendant: a parent is implied by its child, but a pile of weak, unrelated children does not add
 up to a confident parent.

@@ -110,7 +110,7 @@ def _materialize(ref: _TensorRef, storages: dict[str, np.ndarray]) -> np.ndarray
     last = ref.offset + sum((n - 1) * s for n, s in zip(ref.shape, ref.stride, strict=True) if n > 0)
     if ref.offset < 0 or min(ref.stride, default=0) < 0 or last >= len(storage) and all(ref.shape):
         raise LegacyCheckpointError(f"tensor view reaches outside storage {ref.storage_key}")
-    # Tensors saved from converted checkpoints are often non-contiguous views; honour the strides.
+    # Tensors saved from converted checkpoints are often non-contiguous views; honor the strides.
     view = np.lib.stride_tricks.as_strided(
         storage[ref.offset :], shape=ref.shape, strides=[s * itemsize for s in ref.stride], writeable=False
     )

@@ -12,8 +12,11 @@ first, so that both see the same load, and prints that endpoint's median and the
 Scored as the shared score.py scores: label names compared case-insensitively as sets per image,
 both sides cut at --min-confidence, micro precision/recall/F1. It also prints per-label recall and
 precision, and the reliability of our confidences per band (the share of labels reported in
-50-60, 60-70, ... that Rekognition also gave). The last line reads
-`labels: precision <p> recall <r> f1 <f> images <n> median <ms> ms`.
+50-60, 60-70, ... that Rekognition also gave). Then, unless --no-cross-validation, the
+cross-validated figure of label_fitting.py (the label rules chosen on four fifths of the photos and
+scored on the fifth they did not see, for each fifth) with each label's precision beside the
+service's. The last line reads `labels: precision <p> recall <r> f1 <f> [cross-validated precision
+<p> recall <r> f1 <f>] images <n> median <ms> ms`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT))  # run as a script, as `make bench-labels` does
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # label_fitting beside it
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "benchmarks" / "labels"
 BANDS = (50, 60, 70, 80, 90, 101)  # 100 itself falls in the last band
 
@@ -137,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--top", type=int, default=30, help="how many reference labels to list")
     parser.add_argument("--json", help="write our labels and confidences per image to this file")
+    parser.add_argument(
+        "--no-cross-validation", action="store_true", help="score the service only, without label_fitting.py's figure"
+    )
     args = parser.parse_args(argv)
     data = Path(args.data)
     if not (data / "aws-detectlabels.json").is_file() or not (data / "images").is_dir():
@@ -188,13 +195,23 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(answers, indent=1, sort_keys=True))
     result = score(reference, answers, args.min_confidence)
     print_report(result, args.top)
+    cross_validated = None
+    if not args.no_cross_validation:
+        from label_fitting import cross_validated_report, per_label_precision
+
+        cross_validated, rule_lines = cross_validated_report(data, names, reference)
+        print("\n".join(rule_lines))
+        print(per_label_precision({"service": result, "cross-validated": cross_validated}))
     if other_times:
         ours, theirs = statistics.median(times), statistics.median(other_times)
         print(f"alongside {args.alongside}: median {theirs:.0f} ms; ours / theirs {ours / theirs:.2f}")
-    print(
-        f"labels: precision {result['precision']:.3f} recall {result['recall']:.3f} f1 {result['f1']:.3f} "
-        f"images {len(names)} median {statistics.median(times):.0f} ms"
-    )
+    figures = f"precision {result['precision']:.3f} recall {result['recall']:.3f} f1 {result['f1']:.3f}"
+    if cross_validated is not None:
+        figures += (
+            f" cross-validated precision {cross_validated['precision']:.3f} recall {cross_validated['recall']:.3f}"
+            f" f1 {cross_validated['f1']:.3f}"
+        )
+    print(f"labels: {figures} images {len(names)} median {statistics.median(times):.0f} ms")
     return 0
 
 

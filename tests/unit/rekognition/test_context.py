@@ -3,6 +3,7 @@
 import pytest
 
 from local.rekognition.context import SCENE_MEASURES, ContextRule, context_evidence, context_rules
+from local.rekognition.label_choices import LabelChoices, shipped_choices
 from local.rekognition.scene import SceneStatistics
 from local.rekognition.taxonomy import default_taxonomy
 
@@ -51,13 +52,13 @@ def test_every_rule_names_labels_the_taxonomy_defines():
         assert 50.0 <= rule.confidence <= 100.0
 
 
-def _labels(probabilities, scene):
+def _labels(probabilities, scene, choices=None):
     import numpy as np
 
     from local.rekognition.labels import Classification, general_labels
 
     classification = Classification(probabilities, np.zeros((1000, 7, 7), dtype=np.float32))
-    labels = general_labels(classification, [], [], scene, default_taxonomy(), 640, 480)
+    labels = general_labels(classification, [], [], scene, default_taxonomy(), 640, 480, choices)
     return {label.name: label.confidence for label in labels if label.confidence >= 50}
 
 
@@ -66,11 +67,23 @@ def test_a_car_under_open_sky_is_on_a_road_with_its_parents():
 
     from .test_taxonomy import one_hot
 
+    # The rules and the blue-sky evidence are given here, not read from the fitted data files: the
+    # fitting step may leave any of them out (label_choices.py), and this tests how rules chain.
+    choices = LabelChoices(
+        cuts=shipped_choices().cuts,
+        scene_cuts={"Outdoors": 0.2},
+        rules=(
+            ROAD,
+            ContextRule("Tarmac", ("Car", "Outdoors"), None, 60.0),
+            ContextRule("Wheel", ("Car", "Outdoors"), None, 65.0),
+        ),
+        withheld=frozenset(),
+    )
     sports_car = one_hot((817, 0.95))
-    outside = _labels(sports_car, SceneStatistics(sky_top=0.9, sky_bottom=0.0, green=0.0))
+    outside = _labels(sports_car, SceneStatistics(sky_top=0.9, sky_bottom=0.0, green=0.0), choices)
     assert {"Road", "Tarmac", "Wheel", "Machine", "Car", "Outdoors"} <= outside.keys()
     assert outside["Road"] <= outside["Outdoors"]
-    indoors = _labels(sports_car, SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0))
+    indoors = _labels(sports_car, SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0), choices)
     assert "Car" in indoors
     assert not {"Road", "Tarmac", "Wheel"} & indoors.keys()
 
