@@ -90,9 +90,9 @@ class EndpointDelivery:
         except EndpointUrlRefused as refused:
             return Decision(PERMANENT, f"{refused.code}: {refused.message}")
 
-        body = event.webhook_body()
-        keys = [self.secrets.decrypt(c, owner, endpoint_id) for c in endpoint.signing_ciphertexts(self.clock())]
-        headers = webhooks.signed_headers(keys, event.id, body)
+        body, now = event.webhook_body(), self.clock()
+        keys = [self.secrets.decrypt(c, owner, endpoint_id) for c in endpoint.signing_ciphertexts(now)]
+        headers = webhooks.signed_headers(keys, event.id, body, now=int(now))
         headers["user-agent"] = USER_AGENT
         started, started_epoch = time.perf_counter(), time.time()
         reply = self.sender.post(endpoint.url, body, headers, self.policy.timeout_seconds)

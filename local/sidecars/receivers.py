@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 PREFIX = "/r/"
-NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_DELAY_MS = 60_000
 
 
