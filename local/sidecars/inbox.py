@@ -162,7 +162,10 @@ class WebhookInbox:
                     answer = inbox.receivers.receive(named[0], query, headers, body)
                     if answer.delay_seconds:
                         inbox._stopping.wait(answer.delay_seconds)
-                    self._reply(answer.status, b"", answer.headers)
+                    try:
+                        self._reply(answer.status, b"", answer.headers)
+                    finally:  # the sender may have given up and gone: the answer was still given
+                        inbox.receivers.answered(answer)
                     return
                 status, extra, fault = inbox._record(headers, body)
                 if fault == webhook_faults.TIMEOUT and inbox.faults:

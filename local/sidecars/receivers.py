@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 PREFIX = "/r/"
@@ -27,13 +27,14 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_DELAY_MS = 60_000
 
 
-@dataclass(frozen=True)
+@dataclass
 class Received:
     name: str
     status: int
     received_at: float
     headers: dict[str, str]
     body: str  # exactly as sent, so a test can verify its signature
+    answered: bool = False  # False while a `delay_ms` holds the answer back
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     delay_seconds: float
+    received: Received | None = None  # the record to mark answered once the answer is sent
 
 
 class NamedReceivers:
@@ -63,11 +65,15 @@ class NamedReceivers:
             self._requests[name] += 1
             seen = self._requests[name]
         answer = _answer(behaviour, seen)
+        received = Received(name, answer.status, time.time(), dict(headers), body.decode("utf-8", "replace"))
         with self._lock:
-            self._received.setdefault(name, []).append(
-                Received(name, answer.status, time.time(), dict(headers), body.decode("utf-8", "replace"))
-            )
-        return answer
+            self._received.setdefault(name, []).append(received)
+        return replace(answer, received=received)
+
+    def answered(self, answer: Answer) -> None:
+        with self._lock:
+            if answer.received is not None:
+                answer.received.answered = True
 
     def deliveries(self, name: str) -> list[dict[str, Any]]:
         with self._lock:

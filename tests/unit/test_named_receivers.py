@@ -37,7 +37,7 @@ def test_each_receiver_records_and_counts_on_its_own():
     receivers.receive("a", "fail=1", {"webhook-id": "msg_1"}, b'{"x":1}')
     assert receivers.receive("b", "fail=1", {}, b"").status == 500
     [a] = receivers.deliveries("a")
-    assert (a["status"], a["headers"], a["body"]) == (500, {"webhook-id": "msg_1"}, '{"x":1}')
+    assert (a["status"], a["headers"], a["body"], a["answered"]) == (500, {"webhook-id": "msg_1"}, '{"x":1}', False)
     assert receivers.deliveries("nobody") == []
 
 
