@@ -232,6 +232,43 @@ class EndpointTable:
             )
         )
 
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool:
+        """Takes the lease to send this (event, endpoint) now: False if it is delivered already, or
+        another invocation holds an unexpired lease (a queue message seen twice at once)."""
+        now = int(time.time())
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                    UpdateExpression="SET lease_until = :until, #ttl = if_not_exists(#ttl, :ttl)",
+                    ConditionExpression=(
+                        "(attribute_not_exists(#s) OR #s <> :delivered)"
+                        " AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                    ),
+                    ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":until": {"N": str(now + lease_seconds)},
+                        ":now": {"N": str(now)},
+                        ":delivered": {"S": DELIVERED},
+                        ":ttl": {"N": str(now + DELIVERY_STATE_SECONDS)},
+                    },
+                )
+            )
+        except AlreadyExists:
+            return False
+        return True
+
+    def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        """Gives the lease back after an attempt that did not deliver, so the retry need not wait for it."""
+        self._call(
+            lambda: self._dynamodb().update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                UpdateExpression="REMOVE lease_until",
+            )
+        )
+
     def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool:
         item = self._call(
             lambda: self._dynamodb().get_item(
@@ -253,7 +290,9 @@ class EndpointTable:
                     "pk": {"S": owner_pk(owner)},
                     "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
                 },
-                UpdateExpression="SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl)",
+                UpdateExpression=(
+                    "SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl) REMOVE lease_until"
+                ),
                 ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
                 ExpressionAttributeValues={
                     ":delivered": {"S": DELIVERED},

@@ -8,7 +8,9 @@ Two steps (docs/webhooks.md):
    the URL is checked again; every attempt is signed then, with a fresh timestamp and every secret
    still signing (two during a rotation overlap); the `webhook-id` is the event's, on every try.
    2xx records the (event, endpoint) delivered; 410 disables the endpoint, with the reason; 429,
-   503 and the rest follow the retry policy of lib/usecases/delivery.py.
+   503 and the rest follow the retry policy of lib/usecases/delivery.py. A lease in the table lets
+   only one attempt per (event, endpoint) send at a time, so a message the queue hands out twice at
+   once is not POSTed twice.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 
 from lib.domain import webhooks
-from lib.domain.endpoints import EndpointMessage, matching
+from lib.domain.endpoints import Endpoint, EndpointMessage, matching
 from lib.domain.errors import EndpointUrlRefused, TransientError
 from lib.domain.events import TEST, CompletionEvent
 from lib.domain.model import utc_now
 from lib.ports import DeliveryStates, EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox, WebhookSender
-from lib.usecases.delivery import DELIVERED, PERMANENT, SKIPPED, USER_AGENT, Decision, DeliveryPolicy, decide
+from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, USER_AGENT, Decision, DeliveryPolicy, decide
 
 logger = Logger(child=True)
 
 GONE = 410
+# A send lease outlives the POST's own time limit by this much; a try that finds it held waits as long.
+LEASE_MARGIN_SECONDS = 5
 
 
 class FanOut:
@@ -83,8 +87,21 @@ class EndpointDelivery:
             return Decision(SKIPPED, "the endpoint is disabled")
         if event.type != TEST and not endpoint.subscribes_to(event.type):
             return Decision(SKIPPED, "the endpoint no longer subscribes to this event type")
-        if self.states.is_delivered(owner, endpoint_id, event.id):
-            return Decision(SKIPPED, "already delivered to this endpoint")
+        # One attempt at a time per (event, endpoint), even when the queue hands a message out twice
+        # at once: the second waits for the first's outcome instead of POSTing alongside it.
+        if not self.states.begin_send(owner, endpoint_id, event.id, self.policy.timeout_seconds + LEASE_MARGIN_SECONDS):
+            if self.states.is_delivered(owner, endpoint_id, event.id):
+                return Decision(SKIPPED, "already delivered to this endpoint")
+            return Decision(RETRY, "another attempt is sending this event to this endpoint", LEASE_MARGIN_SECONDS)
+        decision = self._send(message, endpoint, attempt)
+        if decision.action == DELIVERED:
+            self._record_delivery(owner, endpoint_id, event.id)
+        else:
+            self.states.end_send(owner, endpoint_id, event.id)
+        return decision
+
+    def _send(self, message: EndpointMessage, endpoint: Endpoint, attempt: int) -> Decision:
+        event, owner, endpoint_id = message.event, message.owner, message.endpoint_id
         try:
             self.urls.check(endpoint.url)
         except EndpointUrlRefused as refused:
@@ -114,8 +131,6 @@ class EndpointDelivery:
             self.policy.retry_max_seconds,
             reply.error,
         )
-        if decision.action == DELIVERED:
-            self._record_delivery(owner, endpoint_id, event.id)
         return dataclasses.replace(decision, **timing)
 
     def _record_delivery(self, owner: str, endpoint_id: str, webhook_id: str) -> None:

@@ -115,8 +115,14 @@ def test_endpoints_are_kept_per_owner_and_a_delivery_is_claimed_once(world):
     world.table.mark_sent("alice", endpoint.endpoint_id, "msg_1")
     assert not world.table.claim("alice", endpoint.endpoint_id, "msg_1", "m1")
     assert not world.table.is_delivered("alice", endpoint.endpoint_id, "msg_1")
+    assert world.table.begin_send("alice", endpoint.endpoint_id, "msg_1", 60)
+    assert not world.table.begin_send("alice", endpoint.endpoint_id, "msg_1", 60)  # held by the first
+    world.table.end_send("alice", endpoint.endpoint_id, "msg_1")
+    assert world.table.begin_send("alice", endpoint.endpoint_id, "msg_1", 60)
     world.table.mark_delivered("alice", endpoint.endpoint_id, "msg_1")
     assert world.table.is_delivered("alice", endpoint.endpoint_id, "msg_1")
+    assert not world.table.begin_send("alice", endpoint.endpoint_id, "msg_1", 60)  # delivered: never again
+    assert world.table.begin_send("alice", endpoint.endpoint_id, "msg_test_1", 60)  # no claim needed first
     assert world.table.delete("alice", endpoint.endpoint_id) and not world.table.delete("alice", endpoint.endpoint_id)
 
 

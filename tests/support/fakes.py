@@ -217,11 +217,23 @@ class FakeEndpointTable:
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
         self.states[(owner, endpoint_id, webhook_id)]["sent"] = True
 
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool:
+        state = self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})
+        if state.get("status") == "delivered" or state.get("leased"):
+            return False
+        state["leased"] = True
+        return True
+
+    def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        self.states[(owner, endpoint_id, webhook_id)].pop("leased", None)
+
     def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool:
         return self.states.get((owner, endpoint_id, webhook_id), {}).get("status") == "delivered"
 
     def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
-        self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})["status"] = "delivered"
+        state = self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})
+        state["status"] = "delivered"
+        state.pop("leased", None)
 
 
 class FakeSecretBox:

@@ -202,3 +202,20 @@ def test_a_test_event_goes_to_its_endpoint_whatever_its_filter():
 def test_the_message_survives_the_queue():
     message = EndpointMessage(event(), "alice", "ep_" + "a" * 20)
     assert EndpointMessage.from_message(message.to_message()) == message
+
+
+def test_a_message_handed_out_twice_at_once_is_sent_by_one_attempt_only():
+    world = World(Reply(503))
+    endpoint, _ = world.register("alice")
+    message = EndpointMessage(event(), "alice", endpoint.endpoint_id)
+    # GIVEN another invocation holds the send lease of this (event, endpoint)
+    assert world.table.begin_send("alice", endpoint.endpoint_id, message.event.id, 60)
+    # WHEN the same message is processed alongside it THEN nothing is POSTed; it is tried again later
+    decision = world.delivery.deliver(message, 1)
+    assert decision.action == RETRY and "another attempt" in decision.reason
+    assert world.sender.posts == []
+    # AND once the first gives the lease back after a failed try, the next try sends
+    world.table.end_send("alice", endpoint.endpoint_id, message.event.id)
+    assert world.delivery.deliver(message, 2).action == RETRY  # the receiver's 503
+    assert world.delivery.deliver(message, 3).action == DELIVERED  # the lease was given back after the 503
+    assert len(world.sender.posts) == 2
