@@ -19,7 +19,7 @@ import svix.webhooks as svix
 from local.commands.auth_token import issue_token
 from local.stack import LocalSystem
 from tests.support.contract import ContractSession
-from tests.support.e2e_stack import stack_options, unique_name
+from tests.support.e2e_stack import FAST_RETRIES, stack_options, unique_name
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -65,9 +65,15 @@ class Owner:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     # moto's Rekognition: these tests are about delivery. Four deliver workers, so that a slow
-    # endpoint holding one of them is not what decides whether the others wait.
+    # endpoint holding one of them is not what decides whether the others wait; a short webhook
+    # timeout, so that the stop does not wait long for the slow endpoint's last try.
     options = stack_options(
-        stage=STAGE, auth="cognito", rekognition="moto", max_workers=4, log_dir=tmp_path_factory.mktemp("logs")
+        stage=STAGE,
+        auth="cognito",
+        rekognition="moto",
+        max_workers=4,
+        log_dir=tmp_path_factory.mktemp("logs"),
+        function_environment={"deliver": {**FAST_RETRIES["deliver"], "WEBHOOK_TIMEOUT_SECONDS": "3"}},
     )
     with LocalSystem(options) as stack:
         yield stack
