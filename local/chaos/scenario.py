@@ -10,7 +10,7 @@ from local import topology
 from local.stack import LocalSystem, StackOptions
 from local.topology import Topology
 
-SOURCE_QUEUES = ("UploadsQueue", "IntegrationQueue")
+SOURCE_QUEUES = ("UploadsQueue", "IntegrationQueue", "EndpointDeliveryQueue")
 # The sender gives up on a receiver after this long (the minimum WEBHOOK_TIMEOUT_SECONDS allows).
 WEBHOOK_TIMEOUT_SECONDS = 1
 
