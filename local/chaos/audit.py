@@ -25,6 +25,7 @@ from lib.domain.keys import image_id_from_key
 from lib.domain.model import normalize_label
 from local.chaos.endpoints import EndpointFigures, audit_endpoints
 from local.chaos.load import Accepted
+from local.chaos.queues import dead_letter_bodies
 from local.sidecars.inbox import Delivery
 from local.stack import LocalSystem
 
@@ -143,15 +144,11 @@ def _object_keys(stack: LocalSystem) -> set[str]:
 
 
 def _dead_lettered_events(stack: LocalSystem) -> dict[str, set[str]]:
-    """Event types per image in the integration DLQ. Read with a long visibility, so each is seen once."""
-    sqs, url = stack.session().client("sqs"), stack.physical("IntegrationDeadLetterQueue")
+    """Event types per image in the integration DLQ."""
     found: dict[str, set[str]] = defaultdict(set)
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
-        "Messages", []
-    ):
-        for message in messages:
-            event = CompletionEvent.from_message(message["Body"])
-            found[event.image_id].add(event.type)
+    for body in dead_letter_bodies(stack, "IntegrationDeadLetterQueue"):
+        event = CompletionEvent.from_message(body)
+        found[event.image_id].add(event.type)
     return found
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import requests
 
 from lib.domain.endpoints import EndpointMessage
+from local.chaos.queues import dead_letter_bodies
 from local.stack import LocalSystem
 
 # Receiver name and the behaviour its URL asks for: one healthy, one that fails its first requests.
@@ -72,13 +73,9 @@ def audit_endpoints(stack: LocalSystem, expected: Mapping[str, str], subscribed:
 
 
 def _dead_lettered(stack: LocalSystem) -> dict[str, set[str]]:
-    """The webhook-ids in the endpoint dead-letter queue, by endpoint; read once, with a long visibility."""
-    sqs, url = stack.session().client("sqs"), stack.physical("EndpointDeadLetterQueue")
+    """The webhook-ids in the endpoint dead-letter queue, by endpoint."""
     found: dict[str, set[str]] = defaultdict(set)
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
-        "Messages", []
-    ):
-        for message in messages:
-            parsed = EndpointMessage.from_message(message["Body"])
-            found[parsed.endpoint_id].add(parsed.event.id)
+    for body in dead_letter_bodies(stack, "EndpointDeadLetterQueue"):
+        parsed = EndpointMessage.from_message(body)
+        found[parsed.endpoint_id].add(parsed.event.id)
     return found
