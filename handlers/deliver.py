@@ -5,6 +5,10 @@ reported as batch item failures; the queue's redrive policy dead-letters them af
 Permanent failures are sent to the dead-letter queue at once, with the reason, and acknowledged.
 A DynamoDB throttle that outlasts the in-invocation backoff re-sends the event with a delay instead
 (lib/adapters/delivery_queue.py), so throttling never spends the receiver's tries or dead-letters an event.
+
+Subscriptions (docs/webhooks.md): before the stage's own webhook is sent, each event is fanned out
+to its owner's matching endpoints, one message each on the endpoint queue, which this function
+also consumes (handlers/endpoint_deliveries.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from handlers.delivery_decisions import carry_out
+from handlers.endpoint_deliveries import (
+    EndpointDeliverer,
+    build_endpoint_deliverer,
+    build_fan_out,
+    is_endpoint_record,
+)
 from handlers.sqs_records import queue_times, requeue_throttled
 from lib.adapters.clients import in_lambda_init, prepare
 from lib.adapters.delivery_queue import DeliveryQueue
@@ -40,15 +51,12 @@ from lib.observability import (
     tracer,
 )
 from lib.throttling import Backoff, Throttled
-from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, Decision, DeliveryPolicy, WebhookDelivery
+from lib.usecases.delivery import DELIVERED, PERMANENT, SKIPPED, Decision, DeliveryPolicy, WebhookDelivery
+from lib.usecases.endpoint_delivery import FanOut
 
 logger = Logger()
 # Report every failed record, even when all of them failed, rather than raising for the whole batch.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
-class RetryLater(Exception):
-    """Marks a record failed after its next visibility has been set."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class Deliverer:
     queue: DeliveryQueue
     # The integration queue's maxReceiveCount: a retry after this try is dead-lettered by the queue.
     max_attempts: int = 8
+    # The owner's subscribed endpoints; None when the stage has no subscriptions table.
+    fan_out: FanOut | None = None
 
     def process(self, record: SQSRecord) -> None:
         event = CompletionEvent.from_message(record.body)
@@ -64,32 +74,17 @@ class Deliverer:
         attempt = int(record.attributes.approximate_receive_count or 1)
         try:
             with image_subsegment(event.image_id):
+                if self.fan_out is not None:
+                    queued = self.fan_out.fan_out(event, record.message_id)
+                    if queued:
+                        logger.info("queued for the owner's endpoints", extra={"endpoint_ids": queued})
                 decision = self.delivery.deliver(event, attempt)
         except Throttled as error:
             count_if_throttled(error)
             requeue_throttled(record, error, self.queue.requeue_throttled)
             return
         self._observe(event, decision, attempt)
-        log = {
-            "action": decision.action,
-            "reason": decision.reason,
-            "attempt": attempt,
-            "event_type": event.type,
-            "post_ms": decision.post_ms,
-            "post_started_ms": decision.post_started_ms,
-        }
-
-        if decision.action == RETRY:
-            self.queue.retry_later(record.receipt_handle, decision.delay_seconds)
-            logger.warning(
-                "webhook delivery failed; will retry", extra={**log, "retry_in_seconds": decision.delay_seconds}
-            )
-            raise RetryLater(decision.reason)
-        if decision.action == PERMANENT:
-            self.queue.dead_letter(record.body, decision.reason)
-            logger.error("webhook refused permanently; sent to the dead-letter queue", extra=log)
-            return
-        logger.info("webhook " + decision.action, extra=log)
+        carry_out(decision, record, self.queue, attempt, event.type, "webhook")
 
     def _observe(self, event: CompletionEvent, decision: Decision, attempt: int) -> None:
         if decision.action == SKIPPED:
@@ -106,7 +101,7 @@ class Deliverer:
 
 @functools.cache
 def build_deliverer() -> Deliverer:
-    config = DeliverConfig.from_env()
+    config = deliver_config()
     delivery = WebhookDelivery(
         policy=DeliveryPolicy(
             url=config.webhook_url,
@@ -120,7 +115,17 @@ def build_deliverer() -> Deliverer:
         sender=HttpWebhookSender(),
     )
     queue = DeliveryQueue(config.integration_queue_url, config.integration_dlq_url)
-    return Deliverer(delivery, queue, config.max_attempts)
+    return Deliverer(delivery, queue, config.max_attempts, build_fan_out(config))
+
+
+@functools.cache
+def deliver_config() -> DeliverConfig:
+    return DeliverConfig.from_env()
+
+
+@functools.cache
+def endpoint_deliverer() -> EndpointDeliverer:
+    return build_endpoint_deliverer(deliver_config())
 
 
 @functools.cache
@@ -135,7 +140,10 @@ def webhook_secret(parameter_name: str) -> str:
 
 def record_handler(record: SQSRecord) -> None:
     try:
-        build_deliverer().process(record)
+        if is_endpoint_record(record, deliver_config()):
+            endpoint_deliverer().process(record)
+        else:
+            build_deliverer().process(record)
     except Exception as error:  # reported by the batch processor; counted here if it was throttling
         count_if_throttled(error)
         raise
@@ -153,4 +161,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 if in_lambda_init():
     build_deliverer()
     prepare("sqs", "dynamodb")
+    if deliver_config().webhooks_table:
+        endpoint_deliverer()
+        prepare("kms")
     ssm_parameters()  # the secret itself is read on first use: it may be stored after this starts

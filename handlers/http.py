@@ -26,6 +26,8 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     # The caller's URL failed (its host, its server, or our time limit on it): 422 with a code that
     # says which. A 5xx would make a typo in a URL look like an outage of ours.
     (errors.FetchFailed, 422),
+    # A webhook endpoint's URL that may not be called (not https, not public): 422 with a code that says which.
+    (errors.EndpointUrlRefused, 422),
     (errors.TransientError, 503),
 ]
 

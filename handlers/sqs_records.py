@@ -16,6 +16,10 @@ from lib.usecases.reuse import OriginalPending
 logger = Logger(child=True)
 
 
+class RetryLater(Exception):
+    """Marks a record failed after its next visibility has been set."""
+
+
 def queue_times(record: SQSRecord) -> dict[str, Any]:
     """Epoch milliseconds at which SQS accepted the message and first handed it out: the wait
     before this function ran, measured by AWS's own clocks."""

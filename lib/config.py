@@ -166,11 +166,23 @@ class DeliverConfig:
     retry_max_seconds: int
     request_timeout_seconds: int
     max_attempts: int  # the integration queue's maxReceiveCount
+    # Subscriptions: off (no fan-out) when the table is not configured.
+    webhooks_table: str = ""
+    webhook_key_id: str = ""
+    endpoint_queue_url: str = ""
+    endpoint_dlq_url: str = ""
+    webhook_allowlist: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DeliverConfig:
         webhook_url = env.get("WEBHOOK_URL", "").strip()
+        subscriptions = bool(env.get("WEBHOOKS_TABLE", "").strip())
         return cls(
+            webhooks_table=_required(env, "WEBHOOKS_TABLE") if subscriptions else "",
+            webhook_key_id=_required(env, "WEBHOOK_KEY_ID") if subscriptions else "",
+            endpoint_queue_url=_required(env, "ENDPOINT_QUEUE_URL") if subscriptions else "",
+            endpoint_dlq_url=_required(env, "ENDPOINT_DLQ_URL") if subscriptions else "",
+            webhook_allowlist=_csv(env, "WEBHOOK_ALLOWLIST"),
             images_table=_required(env, "IMAGES_TABLE"),
             webhook_url=webhook_url,
             webhook_secret_parameter=_required(env, "WEBHOOK_SECRET_PARAMETER") if webhook_url else "",
@@ -180,4 +192,21 @@ class DeliverConfig:
             retry_max_seconds=_integer(env, "RETRY_MAX_SECONDS", 900),
             request_timeout_seconds=_integer(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
             max_attempts=_integer(env, "WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    webhooks_table: str
+    webhook_key_id: str
+    endpoint_queue_url: str  # where POST /webhooks/{id}/test queues its message
+    webhook_allowlist: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WebhooksConfig:
+        return cls(
+            webhooks_table=_required(env, "WEBHOOKS_TABLE"),
+            webhook_key_id=_required(env, "WEBHOOK_KEY_ID"),
+            endpoint_queue_url=_required(env, "ENDPOINT_QUEUE_URL"),
+            webhook_allowlist=_csv(env, "WEBHOOK_ALLOWLIST"),
         )

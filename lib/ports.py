@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from lib.domain.content import ContentKey
+    from lib.domain.endpoints import Endpoint, EndpointMessage
     from lib.domain.events import CompletionEvent
     from lib.domain.model import Failure, ImageRecord, Label, UploadSlot
 
@@ -43,6 +44,7 @@ class Reply:
     status: int | None  # None when no answer came
     retry_after: str | None = None
     error: str | None = None  # why no answer came, safe to log
+    refused: bool = False  # the URL policy refused the address: no request was sent
 
 
 # --- ingest (lib/usecases/ingest.py) ----------------------------------------------------------------
@@ -143,3 +145,46 @@ class DeliveryRecords(Protocol):
 
 class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout_seconds: int) -> Reply: ...
+
+
+# --- webhook subscriptions (lib/usecases/subscriptions.py, lib/usecases/endpoint_delivery.py) ------
+class EndpointRecords(Protocol):
+    def create(self, endpoint: Endpoint) -> None: ...
+
+    def get(self, owner: str, endpoint_id: str) -> Endpoint | None: ...
+
+    def list_for_owner(self, owner: str) -> list[Endpoint]: ...
+
+    def replace(self, endpoint: Endpoint) -> None: ...
+
+    def delete(self, owner: str, endpoint_id: str) -> bool: ...
+
+    def disable(self, owner: str, endpoint_id: str, reason: str, at: str) -> None: ...
+
+
+class DeliveryStates(Protocol):
+    def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool: ...
+
+    def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
+
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool: ...
+
+    def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
+
+    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool: ...
+
+    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
+
+
+class SecretBox(Protocol):
+    def encrypt(self, secret: str, owner: str, endpoint_id: str) -> str: ...
+
+    def decrypt(self, ciphertext: str, owner: str, endpoint_id: str) -> str: ...
+
+
+class EndpointUrlCheck(Protocol):
+    def check(self, url: str) -> None: ...
+
+
+class EndpointQueue(Protocol):
+    def send(self, message: EndpointMessage) -> None: ...

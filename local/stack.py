@@ -172,6 +172,9 @@ class LocalSystem:
         params = {
             "webhookUrl": self.webhook_target(),
             "fetchAllowlist": self.fixtures.address if allowed is None else allowed,
+            "webhookAllowlist": self.inbox.address
+            if self.options.webhook_allowlist is None
+            else self.options.webhook_allowlist,
             **self.options.stage_params(),
         }
         deployed = deploy_stack(aws, session, self.topology, params)
@@ -214,6 +217,7 @@ class LocalSystem:
             rekognition_url=self.rekognition.url,
             webhook_url=self.webhook_target(),
             fixtures_address=self.fixtures.address,
+            inbox_address=self.inbox.address if self.inbox else "",
         )
         runtime = self._start_runtime(functions.specs(planned), functions, emulator.account_id)
         if not emulator.endpoint:

@@ -42,6 +42,10 @@ class StackOptions:
     # The private addresses the fetcher may reach: None means the stack's fixture server, "" none at
     # all (as on a deployed stage), anything else is taken as the stage's fetchAllowlist.
     fetch_allowlist: str | None = None
+    # The private addresses a subscribed webhook endpoint may use, over http: None means the stack's
+    # inbox (its named receivers), "" none at all (as on a deployed stage); else the stage's
+    # webhookAllowlist.
+    webhook_allowlist: str | None = None
     # serverless.yml's `auth` stage parameter: "cognito" puts the API routes behind the JWT
     # authorizer, with a user pool in the emulator; off by default, as in serverless.yml.
     auth: str = "none"

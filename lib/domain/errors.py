@@ -90,3 +90,15 @@ class AlreadyExists(DomainError):
     """A conditional write found the record already there: the work was done by an earlier delivery."""
 
     code = "already_exists"
+
+
+class EndpointUrlRefused(DomainError):
+    """A webhook endpoint's URL is refused, at registration or at delivery. `code` says why:
+    not https, not a public address, a host that does not resolve, or a malformed URL."""
+
+    code = "endpoint_url_refused"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,10 @@ from lib.domain.model import utc_now
 
 RECOGNIZED = "image.recognized"
 FAILED = "image.failed"
+DELETED = "image.deleted"
+# Sent to one endpoint on request (POST /webhooks/{id}/test); never published on the results topic.
+TEST = "webhook.test"
+COMPLETION_TYPES = (RECOGNIZED, FAILED, DELETED)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,13 @@ class CompletionEvent:
         ).encode()
 
     @classmethod
-    def from_message(cls, body: str) -> CompletionEvent:
+    def for_test(cls, owner: str, endpoint_id: str) -> CompletionEvent:
+        """A `webhook.test` event: a fresh id each time, since each test is a new message."""
+        data = {"owner": owner, "endpoint_id": endpoint_id}
+        return cls(id=f"msg_test_{uuid.uuid4().hex}", type=TEST, timestamp=utc_now(), data=data)
+
+    @classmethod
+    def from_message(cls, body: str, allowed: tuple[str, ...] = COMPLETION_TYPES) -> CompletionEvent:
         message = _unwrap_sns(body)
         try:
             event = cls(
@@ -117,6 +128,6 @@ class CompletionEvent:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InvalidRequest(f"completion event is malformed: {e}") from None
-        if event.type not in (RECOGNIZED, FAILED) or not event.id:
+        if event.type not in allowed or not event.id:
             raise InvalidRequest(f"completion event has unknown type {event.type!r} or no id")
         return event

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -41,12 +41,15 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(secret: str, message_id: str, body: bytes, now: int | None = None) -> dict[str, str]:
+def signed_headers(secret: str | Sequence[str], message_id: str, body: bytes, now: int | None = None) -> dict[str, str]:
+    """Headers for one attempt. Several secrets (a rotation overlap) give one signature each,
+    space-separated, newest first: a receiver holding any one of them verifies the delivery."""
     timestamp = int(time.time() if now is None else now)
+    keys = [secret] if isinstance(secret, str) else list(secret)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(sign(key, message_id, timestamp, body) for key in keys),
         "content-type": "application/json",
     }
 

@@ -179,6 +179,10 @@ class AddressPolicy:
             raise TypeError("the allow-list must be a sequence of entries, not a single string")
         self._allowed = tuple(parse_allow_entry(entry) for entry in allowed)
 
+    def explicitly_allows(self, address: IPAddress, port: int) -> bool:
+        """Whether an allow-list entry names this address (and port): a receiver set up on purpose."""
+        return any(entry.matches(address, port) for entry in self._allowed)
+
     def refusal(self, address: IPAddress, port: int) -> str | None:
         """None if the connection may be made, else the reason it may not."""
         if any(entry.matches(address, port) for entry in self._allowed):

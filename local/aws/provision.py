@@ -1,8 +1,8 @@
 """Creates the topology's resources in an emulator and reports their physical ids.
 
-Resources are created in dependency order (tables, topics, dead-letter queues, queues,
-subscriptions, buckets with their notifications, user pools and their clients) and named
-`<stack>-<LogicalId>` unless serverless.yml gives a name, as CloudFormation would.
+Resources are created in dependency order (tables, KMS keys and their aliases, topics, dead-letter
+queues, queues, subscriptions, buckets with their notifications, user pools and their clients) and
+named `<stack>-<LogicalId>` unless serverless.yml gives a name, as CloudFormation would.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.topology import PhysicalIds, Queue, Topology, UserPool, UserPoolClient, resolve
+from local.topology import KmsKey, PhysicalIds, Queue, Topology, UserPool, UserPoolClient, resolve
 
 ACCOUNT_ID = "123456789012"
 # Queue attributes that CloudFormation properties map onto one to one.
@@ -51,7 +51,9 @@ class Provisioner:
 
         The stack starts the functions' workers with these while it provisions, then checks them
         against the real ones. Queue URLs follow moto's form; an emulator that forms them otherwise
-        shows up in that check. User pools get random ids and are not planned.
+        shows up in that check. User pools get random ids and are not planned. KMS keys get random
+        ids too: functions name a key by its alias, which is planned; the key's own id and ARN are
+        placeholders here, used only by the IAM layer until it is configured with the real ones.
         """
         account = self.pseudo["AWS::AccountId"]
         refs: dict[str, str] = {}
@@ -75,6 +77,11 @@ class Provisioner:
             name = resolve(bucket.name, planned) if bucket.name else self._name(bucket.logical_id).lower()
             refs[bucket.logical_id] = name
             attributes[(bucket.logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        for key in self.topology.kms_keys:
+            refs[key.logical_id] = f"planned-{key.logical_id}"
+            attributes[(key.logical_id, "Arn")] = self._arn("kms", f"key/planned-{key.logical_id}")
+        for alias in self.topology.kms_aliases:
+            refs[alias.logical_id] = resolve(alias.name, planned)
         return planned
 
     def _name(self, logical_id: str) -> str:
@@ -86,6 +93,12 @@ class Provisioner:
     def provision(self) -> PhysicalIds:
         for table in self.topology.tables:
             self._table(table.logical_id, table.properties)
+        for key in self.topology.kms_keys:
+            self._kms_key(key)
+        for alias in self.topology.kms_aliases:
+            name = resolve(alias.name, self.ids)
+            self._client("kms").create_alias(AliasName=name, TargetKeyId=self.refs[alias.key])
+            self.refs[alias.logical_id] = name
         for topic in self.topology.topics:
             arn = self._client("sns").create_topic(Name=self._name(topic.logical_id))["TopicArn"]
             self.refs[topic.logical_id] = arn
@@ -110,6 +123,13 @@ class Provisioner:
         for client in self.topology.user_pool_clients:
             self._user_pool_client(client)
         return self.ids
+
+    def _kms_key(self, key: KmsKey) -> None:
+        """A symmetric key; its key policy is not reproduced: the IAM layer decides who may use it."""
+        properties = resolve(dict(key.properties), self.ids)
+        created = self._client("kms").create_key(Description=str(properties.get("Description", "")))["KeyMetadata"]
+        self.refs[key.logical_id] = created["KeyId"]
+        self.attributes[(key.logical_id, "Arn")] = created["Arn"]
 
     def _user_pool(self, pool: UserPool) -> None:
         properties = resolve(dict(pool.properties), self.ids)

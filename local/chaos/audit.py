@@ -7,6 +7,8 @@ Duplicates are records beyond the first for one upload, and records no upload ac
 Orphans are objects without a record. Stray label items are those that disagree with their image's
 record (a label it does not have, or no record at all): the label index would list the image wrongly.
 A webhook-id is stable when every attempt for an image, failed ones included, carried the same one.
+With subscribed endpoints, each must also get every final image's event once (local/chaos/endpoints.py):
+their losses and duplicates count in `lost` and `duplicates` too.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from lib.domain.events import FAILED as EVENT_FAILED
 from lib.domain.events import RECOGNIZED, CompletionEvent
 from lib.domain.keys import image_id_from_key
 from lib.domain.model import normalize_label
+from local.chaos.endpoints import EndpointFigures, audit_endpoints
 from local.chaos.load import Accepted
+from local.chaos.queues import dead_letter_bodies
 from local.sidecars.inbox import Delivery
 from local.stack import LocalSystem
 
@@ -41,6 +45,7 @@ class Figures:
     stray_label_items: int
     unstable_webhook_ids: int
     uploads_dlq: int
+    endpoints: EndpointFigures | None = None
 
     @property
     def clean(self) -> bool:
@@ -54,7 +59,12 @@ class Figures:
         )
 
 
-def audit(stack: LocalSystem, accepted: Mapping[str, Accepted], deliveries: Iterable[Delivery]) -> Figures:
+def audit(
+    stack: LocalSystem,
+    accepted: Mapping[str, Accepted],
+    deliveries: Iterable[Delivery],
+    subscribed: Mapping[str, str] | None = None,
+) -> Figures:
     records, label_items = _items(stack)
     keys = _object_keys(stack)
     dead_lettered = _dead_lettered_events(stack)
@@ -67,6 +77,7 @@ def audit(stack: LocalSystem, accepted: Mapping[str, Accepted], deliveries: Iter
     )
 
     done = failed = delivered = in_dlq = lost = 0
+    announced: dict[str, str] = {}
     for image_id, image in accepted.items():
         record = records.get(image_id)
         status = record["status"] if record else None
@@ -77,6 +88,7 @@ def audit(stack: LocalSystem, accepted: Mapping[str, Accepted], deliveries: Iter
         done += status == "DONE"
         failed += status == "FAILED"
         wanted = EVENT_TYPE_FOR[status]
+        announced[f"msg_{image_id}"] = wanted
         if any(d.event_type == wanted and 200 <= d.status < 300 for d in attempts.get(image_id, ())):
             delivered += 1
         elif wanted in dead_lettered.get(image_id, set()):
@@ -84,7 +96,12 @@ def audit(stack: LocalSystem, accepted: Mapping[str, Accepted], deliveries: Iter
         else:
             lost += 1
 
+    endpoints = audit_endpoints(stack, announced, subscribed) if subscribed else None
+    if endpoints is not None:
+        lost += endpoints.lost
+        duplicates += endpoints.duplicates
     return Figures(
+        endpoints=endpoints,
         accepted=len(accepted),
         done=done,
         failed=failed,
@@ -128,15 +145,11 @@ def _object_keys(stack: LocalSystem) -> set[str]:
 
 
 def _dead_lettered_events(stack: LocalSystem) -> dict[str, set[str]]:
-    """Event types per image in the integration DLQ. Read with a long visibility, so each is seen once."""
-    sqs, url = stack.session().client("sqs"), stack.physical("IntegrationDeadLetterQueue")
+    """Event types per image in the integration DLQ."""
     found: dict[str, set[str]] = defaultdict(set)
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
-        "Messages", []
-    ):
-        for message in messages:
-            event = CompletionEvent.from_message(message["Body"])
-            found[event.image_id].add(event.type)
+    for body in dead_letter_bodies(stack, "IntegrationDeadLetterQueue"):
+        event = CompletionEvent.from_message(body)
+        found[event.image_id].add(event.type)
     return found
 
 

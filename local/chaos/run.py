@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lib.domain import webhooks
 from local.chaos.audit import Figures, audit
+from local.chaos.endpoints import subscribe
 from local.chaos.killer import WorkerKiller
 from local.chaos.load import LoadDriver
 from local.chaos.scenario import SOURCE_QUEUES, WEBHOOK_TIMEOUT_SECONDS, ChaosSettings, chaos_stack
@@ -59,6 +60,7 @@ class Report:
             f"chaos: uploads took {self.upload_seconds:.1f} s, the run {self.total_seconds:.1f} s; "
             f"orphaned_objects={f.orphaned_objects} stray_label_items={f.stray_label_items} "
             f"unstable_webhook_ids={f.unstable_webhook_ids}",
+            *([f.endpoints.line()] if f.endpoints else []),
             *(f"chaos: {note}" for note in self.notes),
             f.line(),
         ]
@@ -93,6 +95,7 @@ def _under_faults(
 ) -> Report:
     assert stack.runtime is not None
     pollers = _extra_pollers(stack, settings.extra_pollers)
+    subscribed = subscribe(stack)
     # Spread the kills over the run: about as many batches between two kills as there are kills.
     batches_between = max(1, settings.images // 10 // (settings.worker_kills + 1))
     killer = WorkerKiller(stack.runtime, "recognize", settings.worker_kills, batches_between)
@@ -111,7 +114,7 @@ def _under_faults(
         for poller in pollers:
             poller.stop()
     progress(f"drained after {time.perf_counter() - began:.1f} s; auditing")
-    figures = audit(stack, load.accepted, receiver.deliveries())
+    figures = audit(stack, load.accepted, receiver.deliveries(), subscribed)
     return Report(
         settings=settings,
         figures=figures,
@@ -152,7 +155,7 @@ def _extra_pollers(stack: LocalSystem, count: int) -> list[SqsPoller]:
 
 
 def wait_drained(stack: LocalSystem, timeout: float) -> None:
-    """Until both source queues hold nothing, visible or in flight, twice in a row a second apart."""
+    """Until the source queues hold nothing, visible or in flight, twice in a row a second apart."""
     sqs = stack.session().client("sqs")
 
     def empty() -> bool:
@@ -178,7 +181,7 @@ def wait_drained(stack: LocalSystem, timeout: float) -> None:
         checks.append(time.monotonic())
         return checks[-1] - checks[0] >= 1.0
 
-    wait_until(settled, timeout, "the uploads and integration queues to drain", interval=0.25)
+    wait_until(settled, timeout, "the uploads, integration and endpoint queues to drain", interval=0.25)
 
 
 def _absorbed(log_path: Path) -> dict[str, int]:

@@ -10,7 +10,7 @@ from local import topology
 from local.stack import LocalSystem, StackOptions
 from local.topology import Topology
 
-SOURCE_QUEUES = ("UploadsQueue", "IntegrationQueue")
+SOURCE_QUEUES = ("UploadsQueue", "IntegrationQueue", "EndpointDeliveryQueue")
 # The sender gives up on a receiver after this long (the minimum WEBHOOK_TIMEOUT_SECONDS allows).
 WEBHOOK_TIMEOUT_SECONDS = 1
 
@@ -50,7 +50,12 @@ def chaos_topology(settings: ChaosSettings) -> Topology:
     """serverless.yml for the chaos stage, with the source queues' visibility timeouts cut short."""
     return with_visibility(
         topology.load(settings.stage),
-        {"UploadsQueue": settings.visibility_timeout, "IntegrationQueue": settings.integration_visibility_timeout},
+        {
+            "UploadsQueue": settings.visibility_timeout,
+            "IntegrationQueue": settings.integration_visibility_timeout,
+            # The subscribed endpoints' queue: a message seen twice at once meets the send lease.
+            "EndpointDeliveryQueue": settings.integration_visibility_timeout,
+        },
     )
 
 

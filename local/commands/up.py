@@ -88,6 +88,12 @@ Try it:
   curl -s '{e.api}/images'
   curl -s '{e.webhook_inbox}'
 
+Webhook subscriptions (docs/webhooks.md): register a named receiver of the inbox as an endpoint;
+its query string sets how it answers (?fail=3, ?status=410, ?retry_after=2, ?delay_ms=1500):
+  curl -s -X POST '{e.api}/webhooks' -H 'content-type: application/json' \\
+    -d '{{"url": "{e.webhook_inbox.rstrip("/")}/r/mine?fail=1", "events": ["image.recognized"]}}'
+  curl -s '{e.webhook_inbox.rstrip("/")}/r/mine/deliveries'
+
 Follow one image:  .venv/bin/python -m local trace <image_id>
 Metrics so far:    .venv/bin/python -m local metrics
 

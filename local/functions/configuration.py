@@ -19,7 +19,8 @@ class FunctionConfiguration:
 
     `topology` is the one the IAM layer configured (local/aws/iam/), `webhook_url` the stack's
     webhook target and `fixtures_address` its fixture server's, the one private address the
-    fetcher may reach.
+    fetcher may reach; `inbox_address` its webhook inbox's, the one private address a subscribed
+    endpoint may use.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class FunctionConfiguration:
         rekognition_url: str,
         webhook_url: str,
         fixtures_address: str,
+        inbox_address: str = "",
     ):
         self.options = options
         self.topology = topology
@@ -39,6 +41,7 @@ class FunctionConfiguration:
         self.rekognition_url = rekognition_url
         self.webhook_url = webhook_url
         self.fixtures_address = fixtures_address
+        self.inbox_address = inbox_address
 
     def base_environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -73,6 +76,9 @@ class FunctionConfiguration:
             if "FETCH_ALLOWLIST" in environment and not environment["FETCH_ALLOWLIST"]:
                 allowed = self.options.fetch_allowlist
                 environment["FETCH_ALLOWLIST"] = self.fixtures_address if allowed is None else allowed
+            if "WEBHOOK_ALLOWLIST" in environment and not environment["WEBHOOK_ALLOWLIST"]:
+                allowed = self.options.webhook_allowlist
+                environment["WEBHOOK_ALLOWLIST"] = self.inbox_address if allowed is None else allowed
             environment.update(self.options.function_environment.get(function.name, {}))
             if self.iam is not None:
                 environment.update(self.iam.function_environment(function.name))

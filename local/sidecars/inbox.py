@@ -1,9 +1,11 @@
 """A webhook receiver for local runs: verifies Standard Webhooks signatures and records deliveries.
 
 `POST` any path: the delivery is verified and recorded; a bad signature gets 401. `GET /` lists the
-deliveries as JSON, newest last. Tests can script the next answers (for example three 500s) to
-exercise the sender's retries. With `faults` (local.sidecars.webhook_faults), a share of the verified deliveries
-fails at random instead: a 500, a 429 with Retry-After, no answer in time, or a connection reset.
+deliveries as JSON, newest last. Under `/r/{name}` it also serves named receivers for subscribed
+endpoints, whose behaviour the URL's query string sets (local/sidecars/receivers.py). Tests can
+script the next answers (for example three 500s) to exercise the sender's retries. With `faults`
+(local.sidecars.webhook_faults), a share of the verified deliveries fails at random instead: a
+500, a 429 with Retry-After, no answer in time, or a connection reset.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from lib.domain import webhooks
 from local.http_serving import BackgroundHttpServer
 from local.sidecars import webhook_faults
+from local.sidecars.receivers import NamedReceivers
 from local.sidecars.webhook_faults import WebhookFaults
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -63,11 +66,17 @@ class WebhookInbox:
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._script: deque[ScriptedAnswer] = deque()
+        self.receivers = NamedReceivers()
         self._served = BackgroundHttpServer.bind((host, port), self._handler_class(), "webhook-inbox")
 
     @property
     def url(self) -> str:
         return f"{self._served.url}/"
+
+    @property
+    def address(self) -> str:
+        """host:port, as an allow-list entry names it."""
+        return f"{self._served.host}:{self._served.port}"
 
     def start(self) -> str:
         self._served.start()
@@ -85,6 +94,7 @@ class WebhookInbox:
         with self._lock:
             self._deliveries.clear()
             self._script.clear()
+        self.receivers.clear()
 
     def answer_next(
         self, status: int, times: int = 1, headers: dict[str, str] | None = None, image_name: str | None = None
@@ -146,6 +156,17 @@ class WebhookInbox:
                     return
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                path, _, query = self.path.partition("?")
+                named = NamedReceivers.name_of(path)
+                if named is not None:
+                    answer = inbox.receivers.receive(named[0], query, headers, body)
+                    if answer.delay_seconds:
+                        inbox._stopping.wait(answer.delay_seconds)
+                    try:
+                        self._reply(answer.status, b"", answer.headers)
+                    finally:  # the sender may have given up and gone: the answer was still given
+                        inbox.receivers.answered(answer)
+                    return
                 status, extra, fault = inbox._record(headers, body)
                 if fault == webhook_faults.TIMEOUT and inbox.faults:
                     # Say nothing until the sender has given up, then drop the connection.
@@ -159,6 +180,11 @@ class WebhookInbox:
                 self._reply(status, b"", extra)
 
             def do_GET(self) -> None:
+                named = NamedReceivers.name_of(self.path.partition("?")[0])
+                if named is not None and named[1] == "/deliveries":
+                    listed = json.dumps({"deliveries": inbox.receivers.deliveries(named[0])}).encode()
+                    self._reply(200, listed, {"content-type": "application/json"})
+                    return
                 payload = json.dumps({"deliveries": [asdict(d) for d in inbox.deliveries()]}).encode()
                 self._reply(200, payload, {"content-type": "application/json"})
 

@@ -91,6 +91,19 @@ class UserPoolClient:
 
 
 @dataclass(frozen=True)
+class KmsKey:
+    logical_id: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class KmsAlias:
+    logical_id: str
+    key: str  # the logical id of the key it names
+    name: Any  # AliasName, which may still hold intrinsics
+
+
+@dataclass(frozen=True)
 class SqsTrigger:
     function: str
     queue: str  # logical id
@@ -128,6 +141,8 @@ class Topology:
     authorizers: tuple[DeclaredJwtAuthorizer, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
     user_pool_clients: tuple[UserPoolClient, ...] = ()
+    kms_keys: tuple[KmsKey, ...] = ()
+    kms_aliases: tuple[KmsAlias, ...] = ()
     # The HTTP API stage's DefaultRouteSettings throttle: requests per second and burst; None if off.
     api_throttle: tuple[float, int] | None = None
     # Every resource as declared, by logical id: IAM roles and resource policies are read from it.

@@ -22,6 +22,8 @@ from local.topology.model import (
     DeclaredJwtAuthorizer,
     Function,
     HttpRoute,
+    KmsAlias,
+    KmsKey,
     Queue,
     SqsTrigger,
     Subscription,
@@ -165,6 +167,8 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
         "AWS::DynamoDB::Table",
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolClient",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
     }
     return Topology(
         service=document["service"],
@@ -184,6 +188,11 @@ def _build(document: dict[str, Any], stage: str) -> Topology:
         user_pool_clients=tuple(
             UserPoolClient(i, _ref(p["UserPoolId"], "UserPoolId"), p)
             for i, p in by_type.get("AWS::Cognito::UserPoolClient", [])
+        ),
+        kms_keys=tuple(KmsKey(i, p) for i, p in by_type.get("AWS::KMS::Key", [])),
+        kms_aliases=tuple(
+            KmsAlias(i, _ref(p["TargetKeyId"], "TargetKeyId"), p["AliasName"])
+            for i, p in by_type.get("AWS::KMS::Alias", [])
         ),
         api_throttle=_api_throttle(document.get("resources")),
         resources=resources,

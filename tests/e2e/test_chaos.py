@@ -26,6 +26,10 @@ def test_thirty_images_under_every_fault_are_neither_lost_nor_duplicated():
     assert (figures.lost, figures.duplicates, figures.orphaned_objects) == (0, 0, 0)
     assert (figures.stray_label_items, figures.unstable_webhook_ids) == (0, 0)
     assert figures.done + figures.failed == 30 and figures.delivered + figures.in_dlq == 30
+    # AND each of the owner's two subscribed endpoints got every event once, or has it dead-lettered
+    endpoints = figures.endpoints
+    assert endpoints is not None and endpoints.endpoints == 2
+    assert (endpoints.lost, endpoints.duplicates, endpoints.delivered + endpoints.in_dlq) == (0, 0, 60)
     if settings.rekognition == "local":  # moto's Rekognition labels anything, even the corrupt PNG
         assert figures.failed == 1
     assert report.passed

@@ -15,7 +15,7 @@ from lib.domain import webhooks
 from lib.domain.events import RECOGNIZED, CompletionEvent
 from lib.usecases.delivery import DeliveryPolicy, WebhookDelivery
 from local.sidecars.inbox import WebhookInbox
-from tests.support.builders import LambdaContext, image_record, sqs_event
+from tests.support.builders import LambdaContext, image_record, lambda_record, sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -52,17 +52,7 @@ def world(aws, inbox):
         """Sends the event through the real queue and returns the record as Lambda would get it."""
         sqs.send_message(QueueUrl=queue_url, MessageBody=event.to_message())
         [message] = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"], MaxNumberOfMessages=1)["Messages"]
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message["Attributes"],
-            "messageAttributes": {},
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": aws.arn("IntegrationQueue"),
-            "awsRegion": "us-east-1",
-        }
+        return lambda_record(message, aws.arn("IntegrationQueue"))
 
     def run(records, d=None):
         d = d or deliverer()

@@ -97,6 +97,21 @@ def sqs_record(
     }
 
 
+def lambda_record(message: dict[str, Any], source_arn: str) -> dict[str, Any]:
+    """A message as SQS's ReceiveMessage gave it (with AttributeNames=All), as Lambda hands it over."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message["Attributes"],
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": source_arn,
+        "awsRegion": REGION,
+    }
+
+
 def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from lib.domain.content import ContentKey, content_partition
-from lib.domain.errors import AlreadyExists, RemoteClientError, TransientError
+from lib.domain.endpoints import Endpoint, EndpointMessage
+from lib.domain.errors import AlreadyExists, EndpointUrlRefused, RemoteClientError, TransientError
 from lib.domain.events import CompletionEvent
 from lib.domain.model import PENDING, Failure, ImageRecord, Label, UploadSlot, utc_now
 from lib.ports import FetchedImage, PresignedPost, Recognition, Reply
@@ -206,3 +207,105 @@ class FakeWebhookSender:
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout_seconds: int) -> Reply:
         self.posts.append(Post(url, body, dict(headers), timeout_seconds))
         return self.replies.pop(0) if self.replies else Reply(204)
+
+
+# --- webhook subscriptions -------------------------------------------------------------------------
+class FakeEndpointTable:
+    """Endpoints and delivery states in memory, keyed by owner as the DynamoDB table keys them."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[tuple[str, str], Endpoint] = {}
+        self.states: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def create(self, endpoint: Endpoint) -> None:
+        key = (endpoint.owner, endpoint.endpoint_id)
+        if key in self.endpoints:
+            raise AlreadyExists("endpoint exists")
+        self.endpoints[key] = endpoint
+
+    def get(self, owner: str, endpoint_id: str) -> Endpoint | None:
+        return self.endpoints.get((owner, endpoint_id))
+
+    def list_for_owner(self, owner: str) -> list[Endpoint]:
+        return [e for (o, _), e in self.endpoints.items() if o == owner]
+
+    def replace(self, endpoint: Endpoint) -> None:
+        key = (endpoint.owner, endpoint.endpoint_id)
+        if key in self.endpoints:
+            self.endpoints[key] = endpoint
+
+    def delete(self, owner: str, endpoint_id: str) -> bool:
+        return self.endpoints.pop((owner, endpoint_id), None) is not None
+
+    def disable(self, owner: str, endpoint_id: str, reason: str, at: str) -> None:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is not None:
+            self.endpoints[(owner, endpoint_id)] = dataclasses.replace(
+                endpoint, enabled=False, disabled_reason=reason, updated_at=at
+            )
+
+    def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
+        state = self.states.get((owner, endpoint_id, webhook_id))
+        if state is not None and (state["claimed_by"] != claimer or state.get("sent")):
+            return False
+        self.states[(owner, endpoint_id, webhook_id)] = {"claimed_by": claimer, "status": "queued"}
+        return True
+
+    def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        self.states[(owner, endpoint_id, webhook_id)]["sent"] = True
+
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool:
+        state = self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})
+        if state.get("status") == "delivered" or state.get("leased"):
+            return False
+        state["leased"] = True
+        return True
+
+    def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        self.states[(owner, endpoint_id, webhook_id)].pop("leased", None)
+
+    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool:
+        return self.states.get((owner, endpoint_id, webhook_id), {}).get("status") == "delivered"
+
+    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        state = self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})
+        state["status"] = "delivered"
+        state.pop("leased", None)
+
+
+class FakeSecretBox:
+    """Reversible 'encryption' bound to {owner, endpoint}, as the KMS EncryptionContext binds it."""
+
+    def __init__(self) -> None:
+        self.decrypted = 0
+
+    def encrypt(self, secret: str, owner: str, endpoint_id: str) -> str:
+        return f"sealed:{owner}:{endpoint_id}:{secret}"
+
+    def decrypt(self, ciphertext: str, owner: str, endpoint_id: str) -> str:
+        prefix = f"sealed:{owner}:{endpoint_id}:"
+        if not ciphertext.startswith(prefix):
+            raise TransientError("the ciphertext belongs to another endpoint")
+        self.decrypted += 1
+        return ciphertext.removeprefix(prefix)
+
+
+class FakeEndpointUrlCheck:
+    """Refuses the URLs it was given, with their codes; allows any other."""
+
+    def __init__(self, refused: dict[str, str] | None = None):
+        self.refused = dict(refused or {})
+        self.checked: list[str] = []
+
+    def check(self, url: str) -> None:
+        self.checked.append(url)
+        if url in self.refused:
+            raise EndpointUrlRefused(f"refused: {url}", self.refused[url])
+
+
+class FakeEndpointQueue:
+    def __init__(self) -> None:
+        self.sent: list[EndpointMessage] = []
+
+    def send(self, message: EndpointMessage) -> None:
+        self.sent.append(message)

@@ -7,9 +7,10 @@ schema-valid upload is then accepted, as `--checks all` expects. A URL the fetch
 any network activity (bad scheme, credentials, a literal private address, malformed) is sent
 unchanged, so the SSRF guard's refusals are still exercised.
 
-Two refusals no schema can express are set aside (filter_failure), and counted in the run's
-summary: a generated cursor (only one the API issued is valid), and a URL refused by the SSRF guard
-(`url_not_allowed`: a private address is a well-formed URI).
+Refusals no schema can express are set aside (filter_failure), and counted in the run's summary: a
+generated cursor (only one the API issued is valid), a URL refused by the SSRF guard
+(`url_not_allowed`: a private address is a well-formed URI), and a webhook endpoint URL refused for
+its scheme, its address or its DNS (`endpoint_url_*`, docs/webhooks.md).
 
 Loaded by the schemathesis CLI through SCHEMATHESIS_HOOKS; FUZZ_FIXTURES_URL names the fixture server.
 """
@@ -62,7 +63,8 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
     if not isinstance(failure, RejectedPositiveData):
         return True
     generated_cursor = case.method == "GET" and case.path == "/images" and bool((case.query or {}).get("cursor"))
-    return not (generated_cursor or _error_code(response) == "url_not_allowed")
+    code = _error_code(response) or ""
+    return not (generated_cursor or code == "url_not_allowed" or code.startswith("endpoint_url_"))
 
 
 def _error_code(response: Any) -> str | None:

@@ -29,6 +29,9 @@ LAYER_MECHANICS = {
     "11": "presigned POSTs",
     "12": "policy evaluation order",
     "13": "conditions the layer does not evaluate",
+    # Which names of a key (id, ARN, alias) the layer resolves to its ARN. The grant itself, only the
+    # deliver role may decrypt, is proven by the template rule and by the webhooks e2e test.
+    "16b": "how KMS key names resolve to the key's ARN",
 }
 
 

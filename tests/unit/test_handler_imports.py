@@ -37,7 +37,8 @@ CLIENTS_AT_INIT = {
     "uploads": ["DynamoDB", "S3"],  # S3: the SigV4 signer of the presigned POST
     "recognize": ["DynamoDB", "Rekognition", "S3", "SNS", "SQS"],  # S3: uploads on arrival; SQS: re-queued throttles
     "images": ["DynamoDB", "S3"],  # S3: the signer of the content route's presigned GET
-    "deliver": ["DynamoDB", "SQS", "SSM"],
+    "deliver": ["DynamoDB", "KMS", "SQS", "SSM"],  # KMS: the endpoints' secrets, decrypted at send time
+    "webhooks": ["DynamoDB", "KMS", "SQS"],  # KMS: a new secret encrypted; SQS: a test event queued
 }
 
 

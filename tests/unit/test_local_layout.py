@@ -19,6 +19,8 @@ MAY_IMPORT_STACK = {
     "local.chaos.run",
     "local.chaos.scenario",
     "local.chaos.audit",
+    "local.chaos.endpoints",
+    "local.chaos.queues",
     "local.commands.burst",
 }
 

@@ -15,18 +15,24 @@ import pytest
 
 from lib import ports
 from lib.adapters.content_index import ContentIndex
+from lib.adapters.endpoint_queue import SqsEndpointQueue
+from lib.adapters.endpoint_records import EndpointTable
 from lib.adapters.publisher import EventPublisher
 from lib.adapters.rekognition_client import RekognitionRecognizer
 from lib.adapters.repository import ImageRepository
+from lib.adapters.secret_box import KmsSecretBox
 from lib.adapters.storage import ImageStore
 from lib.adapters.webhook_sender import HttpWebhookSender
+from lib.fetching.endpoint_urls import EndpointUrlPolicy, GuardedWebhookSender
 from lib.fetching.fetch import SafeFetcher
 from lib.usecases.arrivals import UploadArrivals
 from lib.usecases.delivery import WebhookDelivery
 from lib.usecases.direct_uploads import DirectUploads
+from lib.usecases.endpoint_delivery import EndpointDelivery, FanOut
 from lib.usecases.ingest import IngestService
 from lib.usecases.recognize_image import RecognitionWorkflow
 from lib.usecases.reuse import ResultReuse
+from lib.usecases.subscriptions import Subscriptions
 from tests.support import fakes
 
 pytestmark = pytest.mark.unit
@@ -46,7 +52,14 @@ IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.ContentEntries: (ImageRepository, fakes.FakeImageRepository),
     ports.DeliveryRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.WebhookSender: (HttpWebhookSender, fakes.FakeWebhookSender),
+    ports.EndpointRecords: (EndpointTable, fakes.FakeEndpointTable),
+    ports.DeliveryStates: (EndpointTable, fakes.FakeEndpointTable),
+    ports.SecretBox: (KmsSecretBox, fakes.FakeSecretBox),
+    ports.EndpointUrlCheck: (EndpointUrlPolicy, fakes.FakeEndpointUrlCheck),
+    ports.EndpointQueue: (SqsEndpointQueue, fakes.FakeEndpointQueue),
 }
+# Ports with a second real implementation.
+ALSO_IMPLEMENTED = [(ports.WebhookSender, GuardedWebhookSender)]
 # Ports with data attributes: an instance of each implementation, built without any client.
 INSTANCES = {ImageStore: lambda: ImageStore("images-bucket"), fakes.FakeImageStore: fakes.FakeImageStore}
 
@@ -68,7 +81,7 @@ def shape(function) -> tuple:
 
 CASES = [
     pytest.param(port, implementation, id=f"{port.__name__}-{implementation.__name__}")
-    for port, implementations in IMPLEMENTATIONS.items()
+    for port, implementations in [*IMPLEMENTATIONS.items(), *((p, (i,)) for p, i in ALSO_IMPLEMENTED)]
     for implementation in implementations
 ]
 
@@ -106,6 +119,12 @@ def annotations_of(use_case: type) -> dict[str, str]:
             {"repository": "RecognitionRecords", "recognizer": "Recognizer", "publisher": "Publisher"},
         ),
         (WebhookDelivery, {"repository": "DeliveryRecords", "sender": "WebhookSender"}),
+        (Subscriptions, {"records": "EndpointRecords", "secrets": "SecretBox", "urls": "EndpointUrlCheck"}),
+        (FanOut, {"records": "EndpointRecords", "states": "DeliveryStates", "queue": "EndpointQueue"}),
+        (
+            EndpointDelivery,
+            {"states": "DeliveryStates", "secrets": "SecretBox", "sender": "WebhookSender"},
+        ),
         (DirectUploads, {"store": "PostSigner", "repository": "UploadSlots"}),
         (UploadArrivals, {"repository": "ArrivalRecords", "store_for": "Callable[[str], UploadedObjects]"}),
         (ResultReuse, {"claims": "ContentClaims", "records": "RecognitionRecords"}),

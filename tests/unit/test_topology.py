@@ -26,10 +26,18 @@ def test_routes_and_queue_triggers_come_from_serverless_yml(local):
         ("GET", "/images/{id}", "images"),
         ("GET", "/images/{id}/content", "images"),
         ("POST", "/uploads", "uploads"),
+        ("POST", "/webhooks", "webhooks"),
+        ("GET", "/webhooks", "webhooks"),
+        ("GET", "/webhooks/{id}", "webhooks"),
+        ("PATCH", "/webhooks/{id}", "webhooks"),
+        ("DELETE", "/webhooks/{id}", "webhooks"),
+        ("POST", "/webhooks/{id}/rotate-secret", "webhooks"),
+        ("POST", "/webhooks/{id}/test", "webhooks"),
     }
     assert {(t.function, t.queue) for t in local.sqs_triggers} == {
         ("recognize", "UploadsQueue"),
         ("deliver", "IntegrationQueue"),
+        ("deliver", "EndpointDeliveryQueue"),
     }
     assert all(t.report_batch_item_failures for t in local.sqs_triggers)
 
@@ -127,3 +135,12 @@ resources:
 """
     )
     assert [t.logical_id for t in topology.load("local", path=path, env={}).topics] == ["A", "B"]
+
+
+def test_the_webhook_secrets_key_and_its_alias_are_reproduced(local):
+    assert [k.logical_id for k in local.kms_keys] == ["WebhookSecretsKey"]
+    [alias] = local.kms_aliases
+    assert alias.key == "WebhookSecretsKey"
+    assert "AWS::KMS::Key" not in local.unsupported and "AWS::KMS::Alias" not in local.unsupported
+    # The functions name the key by its alias: known before the key exists, so it can be planned.
+    assert local.function("webhooks").environment["WEBHOOK_KEY_ID"] == {"Ref": alias.logical_id}

@@ -15,7 +15,7 @@ from local.aws.iam.guard import AccessGuard
 from local.aws.iam.policy import Request, Statement, decide
 from local.aws.iam.resource_policies import bucket_policies, honor_delivery_policies
 from local.aws.iam.roles import FunctionRole, RoleCredentials, function_roles
-from local.topology import PhysicalIds, Topology
+from local.topology import PhysicalIds, Topology, resolve
 
 __all__ = ["AccessGuard", "FunctionRole", "LocalIam"]
 
@@ -35,7 +35,7 @@ class LocalIam:
         policy the layer cannot enforce faithfully."""
         roles = function_roles(topology, ids, self.credentials)
         self.roles = {role.function: role for role in roles}
-        self.guard.configure(roles, bucket_policies(topology, ids))
+        self.guard.configure(roles, bucket_policies(topology, ids), kms_aliases(topology, ids))
         honored, warnings = honor_delivery_policies(topology, ids)
         # Called again with the final ids on a topology already honored: keep the first warnings.
         self.warnings = list(dict.fromkeys([*self.warnings, *warnings]))
@@ -83,3 +83,8 @@ class LocalIam:
 
 def _allows(statements: tuple[Statement, ...], action: str) -> bool:
     return decide(statements, Request(action, "*")) == "Allow"
+
+
+def kms_aliases(topology: Topology, ids: PhysicalIds) -> dict[str, str]:
+    """Each KMS alias of the stack, by name, to its key's ARN."""
+    return {resolve(alias.name, ids): ids.attributes[(alias.key, "Arn")] for alias in topology.kms_aliases}

@@ -49,13 +49,20 @@ class AccessGuard:
         self.account_id = account_id
         self._roles: dict[str, FunctionRole] = {}
         self._bucket_policies: dict[str, tuple[Statement, ...]] = {}
+        self._kms_aliases: dict[str, str] = {}
         self._lock = threading.Lock()
         self.denials: list[str] = []
 
-    def configure(self, roles: Iterable[FunctionRole], bucket_policies: Mapping[str, tuple[Statement, ...]]) -> None:
+    def configure(
+        self,
+        roles: Iterable[FunctionRole],
+        bucket_policies: Mapping[str, tuple[Statement, ...]],
+        kms_aliases: Mapping[str, str] | None = None,
+    ) -> None:
         with self._lock:
             self._roles = {role.credentials.access_key: role for role in roles}
             self._bucket_policies = dict(bucket_policies)
+            self._kms_aliases = dict(kms_aliases or {})
 
     def wrap(self, app: WsgiApp) -> AccessGuard:
         self.app = app
@@ -102,7 +109,7 @@ class AccessGuard:
         if role is None and access_key != ADMIN_ACCESS_KEY:
             return self._unknown_key(start_response, service, _protocol(service, request), access_key)
         try:
-            call = describe(service, request)
+            call = describe(service, request, self._kms_aliases)
         except Unmapped as unmapped:
             if role is None:
                 return self.app(environ, start_response)

@@ -40,13 +40,17 @@ class HttpRequest:
     account: str
 
 
-def describe(service: str, request: HttpRequest) -> Call:
+def describe(service: str, request: HttpRequest, kms_aliases: Mapping[str, str] | None = None) -> Call:
+    """`kms_aliases` maps each KMS alias name the stack created to its key's ARN: AWS authorizes a
+    call made through an alias on the key itself."""
     if service == "s3":
         return _s3(request)
     target = request.headers.get("x-amz-target", "")
     if target:
         operation = target.rsplit(".", 1)[-1]
         body = _json(request.body)
+        if service == "kms":
+            return Call(service, operation, _kms(operation, body, request, kms_aliases or {}), "json", body)
         return Call(service, operation, _json_checks(service, operation, body, request), "json", body)
     form = _form(request)
     operation = form.get("Action", "")
@@ -118,6 +122,29 @@ def _sqs(operation: str, body: Mapping[str, Any], request: HttpRequest) -> tuple
     if operation == "ListQueues":
         return ((action, "*"),)
     raise Unmapped(f"sqs:{operation} names no queue")
+
+
+_KMS_KEY_OPERATIONS = frozenset({"Encrypt", "Decrypt", "GenerateDataKey"})
+
+
+def _kms(
+    operation: str, body: Mapping[str, Any], request: HttpRequest, aliases: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """The key a call uses, as its ARN. A Decrypt must name its key (KeyId): AWS reads the key from
+    the ciphertext, which this layer does not, so a Decrypt without one cannot be authorized here."""
+    if operation not in _KMS_KEY_OPERATIONS:
+        raise Unmapped(f"kms:{operation} is not mapped to an action and resource by the local IAM layer")
+    key = body.get("KeyId")
+    if not isinstance(key, str) or not key:
+        raise Unmapped(f"kms:{operation} names no key (KeyId); the local IAM layer authorizes a key it is told")
+    prefix = f"arn:aws:kms:{request.region}:{request.account}:"
+    if key.startswith("arn:") and ":alias/" in key:
+        key = "alias/" + key.split(":alias/", 1)[1]
+    if key.startswith("alias/"):
+        if key not in aliases:
+            raise Unmapped(f"kms:{operation} names the alias {key!r}, which this stack did not create")
+        return ((f"kms:{operation}", aliases[key]),)
+    return ((f"kms:{operation}", key if key.startswith("arn:") else f"{prefix}key/{key}"),)
 
 
 def _ssm_arn(name: str, request: HttpRequest) -> str:

@@ -29,7 +29,8 @@ UNSCOPABLE_ACTIONS = frozenset(
     }
 )
 ALLOWED_MANAGED_POLICY = "iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Cognito::UserPool"})
+# A KMS key holds state too: without it, the ciphertexts it made can never be read again.
+STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Cognito::UserPool", "AWS::KMS::Key"})
 # osls's own bucket holds only deployment artifacts, which `sls remove` must be able to delete.
 DEPLOYMENT_BUCKET = "ServerlessDeploymentBucket"
 SQS_DEFAULT_RETENTION_SECONDS = 345600
@@ -123,6 +124,41 @@ def _resource_name(resource: Any) -> str:
         text = text if isinstance(text, str) else text[0]
         return text.replace(".Arn}", "}").replace("${AWS::Partition}", "aws")
     return str(resource)
+
+
+# Who may read a webhook endpoint's secret: the function that signs deliveries, and nothing else.
+SECRET_READERS = frozenset({"deliver"})
+KMS_READ_ACTIONS = frozenset({"kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncrypt*", "kms:*", "*"})
+
+
+def only_delivery_decrypts_secrets(template: Template) -> list[str]:
+    """Of the functions' roles, only deliver's may decrypt the webhook secrets key, and it may; no
+    key policy grants anyone but the account (whose IAM policies then decide)."""
+    problems = []
+    keys = resources(template, "AWS::KMS::Key")
+    if not keys:
+        return ["no AWS::KMS::Key holds the webhook secrets"]
+    roles_by_function = {}
+    for function_id, function in resources(template, "AWS::Lambda::Function").items():
+        name = str(function["Properties"].get("FunctionName", function_id)).rsplit("-", 1)[-1]
+        roles_by_function[name] = referenced_id(function["Properties"].get("Role"))
+    for key in keys:
+        for function, role in sorted(roles_by_function.items()):
+            decrypts = any(
+                action in KMS_READ_ACTIONS and resource in (key, "*")
+                for action, resource in granted(template, role or "")
+            )
+            if decrypts and function not in SECRET_READERS:
+                problems.append(f"{role} ({function}) may decrypt {key}")
+            if not decrypts and function in SECRET_READERS:
+                problems.append(f"{role} ({function}) may not decrypt {key}, so deliveries cannot be signed")
+        for statement in (properties(template, key).get("KeyPolicy") or {}).get("Statement", []):
+            principal = statement.get("Principal")
+            root = (principal or {}).get("AWS") if isinstance(principal, dict) else None
+            text = root.get("Fn::Sub", "") if isinstance(root, dict) else str(root)
+            if statement.get("Effect") == "Allow" and not str(text).endswith(":root"):
+                problems.append(f"{key}: its key policy allows {principal!r}, not only the account")
+    return problems
 
 
 # --- storage ----------------------------------------------------------------------------------------
@@ -369,6 +405,7 @@ def observability_alarms(template: Template) -> list[str]:
 
 RULES = {
     "function roles": function_roles,
+    "secret readers": only_delivery_decrypts_secrets,
     "buckets": buckets_private_encrypted_tls_only,
     "tables": tables_encrypted_with_recovery,
     "queues": queues_encrypted_with_redrive,

@@ -74,6 +74,27 @@ EXPECTED_GRANTS = {
         ),
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.is_delivered
         ("dynamodb:UpdateItem", "ImagesTable"),  # ImageRepository.mark_delivered
+        # subscriptions: lib/usecases/endpoint_delivery.py through lib/adapters/endpoint_records.py
+        ("dynamodb:Query", "WebhooksTable"),  # EndpointTable.list_for_owner, for the fan-out
+        ("dynamodb:GetItem", "WebhooksTable"),  # EndpointTable.get, is_delivered
+        ("dynamodb:PutItem", "WebhooksTable"),  # EndpointTable.claim
+        ("dynamodb:UpdateItem", "WebhooksTable"),  # mark_sent, mark_delivered, disable after a 410
+        ("sqs:ReceiveMessage", "EndpointDeliveryQueue"),  # the event source mapping
+        ("sqs:DeleteMessage", "EndpointDeliveryQueue"),
+        ("sqs:GetQueueAttributes", "EndpointDeliveryQueue"),
+        ("sqs:ChangeMessageVisibility", "EndpointDeliveryQueue"),  # backoff before the next try
+        ("sqs:SendMessage", "EndpointDeliveryQueue"),  # the fan-out, and a throttled message re-queued
+        ("sqs:SendMessage", "EndpointDeadLetterQueue"),  # a refusal goes straight there
+        ("kms:Decrypt", "WebhookSecretsKey"),  # KmsSecretBox.decrypt: the only role that may
+    },
+    "webhooks": {
+        *XRAY,
+        ("dynamodb:Query", "WebhooksTable"),  # EndpointTable.list_for_owner
+        ("dynamodb:GetItem", "WebhooksTable"),  # EndpointTable.get
+        ("dynamodb:PutItem", "WebhooksTable"),  # EndpointTable.create, replace
+        ("dynamodb:DeleteItem", "WebhooksTable"),  # EndpointTable.delete
+        ("kms:Encrypt", "WebhookSecretsKey"),  # KmsSecretBox.encrypt: a new secret, never read back
+        ("sqs:SendMessage", "EndpointDeliveryQueue"),  # SqsEndpointQueue.send: POST /webhooks/{id}/test
     },
 }
 

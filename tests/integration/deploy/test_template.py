@@ -92,6 +92,30 @@ BREAKAGES: list[tuple[str, str, Callable[[dict], None]]] = [
         ),
     ),
     (
+        "secret readers",
+        "the API role may decrypt too",
+        lambda t: _resources(t, "WebhooksRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": ["WebhookSecretsKey", "Arn"]}}
+        ),
+    ),
+    (
+        "secret readers",
+        "another role decrypts with a wildcard resource",
+        lambda t: _statement(t, "ImagesRole", 1).update(Action=["dynamodb:GetItem", "kms:Decrypt"], Resource="*"),
+    ),
+    (
+        "secret readers",
+        "the key policy lets any principal in",
+        lambda t: _resources(t, "WebhookSecretsKey")["Properties"]["KeyPolicy"]["Statement"].append(
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"}
+        ),
+    ),
+    (
+        "secret readers",
+        "deliver cannot decrypt",
+        lambda t: _decrypt_statement(t, "DeliverRole").update(Action="kms:Encrypt"),
+    ),
+    (
         "buckets",
         "no encryption",
         lambda t: _resources(t, "ImagesBucket")["Properties"].pop("BucketEncryption"),
@@ -181,6 +205,11 @@ BREAKAGES: list[tuple[str, str, Callable[[dict], None]]] = [
 ]
 
 
+def _decrypt_statement(template: dict, role: str) -> dict:
+    statements = _resources(template, role)["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    return next(s for s in statements if s["Action"] == "kms:Decrypt")
+
+
 def _dashboard_variables(template: dict) -> dict:
     return _resources(template, "Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"][1]
 
@@ -205,7 +234,13 @@ def test_every_rule_has_a_breakage():
 
 # --- retention per stage -------------------------------------------------------------------------
 def test_prod_retains_every_stateful_resource(prod_package):
-    assert set(rules.stateful_resources(prod_package.template)) == {"ImagesBucket", "ImagesTable", "UserPool"}
+    assert set(rules.stateful_resources(prod_package.template)) == {
+        "ImagesBucket",
+        "ImagesTable",
+        "UserPool",
+        "WebhooksTable",
+        "WebhookSecretsKey",
+    }
     assert rules.stateful_resources_retained(prod_package.template) == []
 
 

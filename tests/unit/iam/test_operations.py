@@ -52,6 +52,42 @@ def test_sns_publish_and_ssm_parameters_name_their_arns():
     assert call.checks == (("ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/app/secret"),)
 
 
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ALIASES = {"alias/stack-webhook-secrets": KEY_ARN}
+
+
+def kms_call(operation, body):
+    headers = {"x-amz-target": f"TrentService.{operation}"}
+    return describe("kms", request(headers=headers, body=json.dumps(body).encode()), ALIASES)
+
+
+@pytest.mark.parametrize("operation", ["Encrypt", "Decrypt", "GenerateDataKey"])
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        KEY_ARN,
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "alias/stack-webhook-secrets",
+        "arn:aws:kms:us-east-1:123456789012:alias/stack-webhook-secrets",
+    ],
+)
+def test_kms_calls_are_checked_on_the_key_arn_whatever_name_they_use(operation, key_id):
+    assert kms_call(operation, {"KeyId": key_id}).checks == ((f"kms:{operation}", KEY_ARN),)
+
+
+@pytest.mark.parametrize(
+    "operation, body, named",
+    [
+        ("Decrypt", {"CiphertextBlob": "AAAA"}, "names no key"),
+        ("Encrypt", {"KeyId": "alias/someone-else"}, "did not create"),
+        ("ReEncrypt", {"DestinationKeyId": KEY_ARN}, "kms:ReEncrypt"),
+    ],
+)
+def test_a_kms_call_that_cannot_be_authorized_is_unmapped(operation, body, named):
+    with pytest.raises(Unmapped, match=named):
+        kms_call(operation, body)
+
+
 def test_s3_object_reads_writes_and_versions():
     assert describe("s3", request("GET", "/bucket/images/a b.jpg")).checks == (
         ("s3:GetObject", "arn:aws:s3:::bucket/images/a b.jpg"),

@@ -1,0 +1,303 @@
+"""DynamoDB adapter for webhook endpoints and the delivery state of each (event, endpoint).
+
+One table, keyed by owner, so every read is a Query or GetItem inside one owner (never a Scan):
+- an endpoint:        pk OWNER#<owner>, sk ENDPOINT#<id>
+- a delivery's state: pk OWNER#<owner>, sk DELIVERY#<endpoint id>#<webhook-id>, expiring by `ttl`
+
+The delivery items are where a per-endpoint delivery log (its attempts, replay) can grow: they are
+already keyed by owner and endpoint, newest messages found by a Query on the sk prefix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from lib.adapters.aws_errors import Translation, call_aws
+from lib.adapters.clients import client
+from lib.domain.endpoints import Endpoint
+from lib.domain.errors import AlreadyExists
+from lib.throttling import Backoff
+
+ENDPOINT_PREFIX = "ENDPOINT#"
+DELIVERY_PREFIX = "DELIVERY#"
+QUEUED = "queued"
+DELIVERED = "delivered"
+# How long the state of one delivery is kept: long enough for any retry, and for a log to read.
+DELIVERY_STATE_SECONDS = 30 * 24 * 3600
+_UNCLAIMED_OR_UNSENT_BY_ME = "attribute_not_exists(pk) OR (claimed_by = :me AND attribute_not_exists(sent_at))"
+
+
+def owner_pk(owner: str) -> str:
+    return f"OWNER#{owner}"
+
+
+def endpoint_sk(endpoint_id: str) -> str:
+    return f"{ENDPOINT_PREFIX}{endpoint_id}"
+
+
+def delivery_sk(endpoint_id: str, webhook_id: str) -> str:
+    return f"{DELIVERY_PREFIX}{endpoint_id}#{webhook_id}"
+
+
+def endpoint_item(endpoint: Endpoint) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": {"S": owner_pk(endpoint.owner)},
+        "sk": {"S": endpoint_sk(endpoint.endpoint_id)},
+        "owner": {"S": endpoint.owner},
+        "endpoint_id": {"S": endpoint.endpoint_id},
+        "url": {"S": endpoint.url},
+        "events": {"L": [{"S": e} for e in endpoint.events]},
+        "description": {"S": endpoint.description},
+        "enabled": {"BOOL": endpoint.enabled},
+        "created_at": {"S": endpoint.created_at},
+        "updated_at": {"S": endpoint.updated_at},
+        "secret_ciphertext": {"S": endpoint.secret_ciphertext},
+    }
+    if endpoint.previous_ciphertext:
+        item["previous_ciphertext"] = {"S": endpoint.previous_ciphertext}
+        item["previous_expires_at"] = {"N": repr(endpoint.previous_expires_at)}
+    if endpoint.disabled_reason:
+        item["disabled_reason"] = {"S": endpoint.disabled_reason}
+    return item
+
+
+def endpoint_from_item(item: dict[str, Any]) -> Endpoint:
+    return Endpoint(
+        owner=item["owner"]["S"],
+        endpoint_id=item["endpoint_id"]["S"],
+        url=item["url"]["S"],
+        events=tuple(e["S"] for e in item["events"]["L"]),
+        description=item.get("description", {}).get("S", ""),
+        enabled=item["enabled"]["BOOL"],
+        created_at=item["created_at"]["S"],
+        updated_at=item["updated_at"]["S"],
+        secret_ciphertext=item["secret_ciphertext"]["S"],
+        previous_ciphertext=item.get("previous_ciphertext", {}).get("S", ""),
+        previous_expires_at=float(item.get("previous_expires_at", {}).get("N", "0")),
+        disabled_reason=item.get("disabled_reason", {}).get("S", ""),
+    )
+
+
+class EndpointTable:
+    """Endpoints (the EndpointRecords port) and delivery states (the DeliveryStates port)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb: Callable[[], Any] = lambda: client("dynamodb"),
+        backoff: Backoff | None = None,
+    ):
+        self.table_name = table_name
+        self._dynamodb = dynamodb
+        self._backoff = backoff or Backoff()
+        self._translation = Translation(
+            lambda code, e: f"the webhooks table could not be reached: {code or type(e).__name__}",
+            dependency="DynamoDB",
+            # Every conditional write here states what it expects; a failed condition is an answer.
+            codes={"ConditionalCheckFailedException": lambda code, e: AlreadyExists("the condition did not hold")},
+            throttled=lambda code: f"the webhooks table is throttling ({code})",
+        )
+
+    def _call(self, call: Callable[[], Any]) -> Any:
+        return self._backoff.run(lambda: call_aws(call, self._translation))
+
+    # --- endpoints ------------------------------------------------------------------------------------
+    def create(self, endpoint: Endpoint) -> None:
+        self._call(
+            lambda: self._dynamodb().put_item(
+                TableName=self.table_name,
+                Item=endpoint_item(endpoint),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        )
+
+    def get(self, owner: str, endpoint_id: str) -> Endpoint | None:
+        item = self._call(
+            lambda: self._dynamodb().get_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": owner_pk(owner)},
+                    "sk": {"S": endpoint_sk(endpoint_id)},
+                },
+                ConsistentRead=True,
+            )
+        ).get("Item")
+        return endpoint_from_item(item) if item else None
+
+    def list_for_owner(self, owner: str) -> list[Endpoint]:
+        endpoints: list[Endpoint] = []
+        start: dict[str, Any] | None = None
+        while True:
+            arguments: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": owner_pk(owner)},
+                    ":prefix": {"S": ENDPOINT_PREFIX},
+                },
+            }
+            if start:
+                arguments["ExclusiveStartKey"] = start
+            page = self._call(lambda arguments=arguments: self._dynamodb().query(**arguments))
+            endpoints += [endpoint_from_item(item) for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return endpoints
+
+    def replace(self, endpoint: Endpoint) -> None:
+        """Writes the endpoint over its item, which must still exist (a concurrent DELETE wins)."""
+        try:
+            self._call(
+                lambda: self._dynamodb().put_item(
+                    TableName=self.table_name,
+                    Item=endpoint_item(endpoint),
+                    ConditionExpression="attribute_exists(pk)",
+                )
+            )
+        except AlreadyExists:  # deleted meanwhile: it stays deleted
+            return
+
+    def delete(self, owner: str, endpoint_id: str) -> bool:
+        old = self._call(
+            lambda: self._dynamodb().delete_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": owner_pk(owner)},
+                    "sk": {"S": endpoint_sk(endpoint_id)},
+                },
+                ReturnValues="ALL_OLD",
+            )
+        )
+        return bool(old.get("Attributes"))
+
+    def disable(self, owner: str, endpoint_id: str, reason: str, at: str) -> None:
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key={
+                        "pk": {"S": owner_pk(owner)},
+                        "sk": {"S": endpoint_sk(endpoint_id)},
+                    },
+                    UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={
+                        ":off": {"BOOL": False},
+                        ":reason": {"S": reason},
+                        ":at": {"S": at},
+                    },
+                )
+            )
+        except AlreadyExists:  # deleted meanwhile: nothing left to disable
+            return
+
+    # --- the state of each (event, endpoint) ----------------------------------------------------------
+    def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
+        """True if this fan-out (`claimer`: the queue message being processed) may queue the message.
+
+        A second copy of the event (another queue message) finds it claimed and queues nothing. The
+        same message processed again may queue it again only if it never recorded the send
+        (`mark_sent`): a crash between claim and send loses nothing, and a retry of the stage's own
+        webhook, which processes the message again, queues nothing twice.
+        """
+        item = {
+            "pk": {"S": owner_pk(owner)},
+            "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
+            "status": {"S": QUEUED},
+            "claimed_by": {"S": claimer},
+            "ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+        }
+        try:
+            self._call(
+                lambda: self._dynamodb().put_item(
+                    TableName=self.table_name,
+                    Item=item,
+                    ConditionExpression=_UNCLAIMED_OR_UNSENT_BY_ME,
+                    ExpressionAttributeValues={":me": {"S": claimer}},
+                )
+            )
+        except AlreadyExists:
+            return False
+        return True
+
+    def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        self._call(
+            lambda: self._dynamodb().update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                UpdateExpression="SET sent_at = :now",
+                ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
+            )
+        )
+
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool:
+        """Takes the lease to send this (event, endpoint) now: False if it is delivered already, or
+        another invocation holds an unexpired lease (a queue message seen twice at once)."""
+        now = int(time.time())
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                    UpdateExpression="SET lease_until = :until, #ttl = if_not_exists(#ttl, :ttl)",
+                    ConditionExpression=(
+                        "(attribute_not_exists(#s) OR #s <> :delivered)"
+                        " AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                    ),
+                    ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":until": {"N": str(now + lease_seconds)},
+                        ":now": {"N": str(now)},
+                        ":delivered": {"S": DELIVERED},
+                        ":ttl": {"N": str(now + DELIVERY_STATE_SECONDS)},
+                    },
+                )
+            )
+        except AlreadyExists:
+            return False
+        return True
+
+    def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        """Gives the lease back after an attempt that did not deliver, so the retry need not wait for it."""
+        self._call(
+            lambda: self._dynamodb().update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                UpdateExpression="REMOVE lease_until",
+            )
+        )
+
+    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool:
+        item = self._call(
+            lambda: self._dynamodb().get_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": owner_pk(owner)},
+                    "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
+                },
+                ConsistentRead=True,
+            )
+        ).get("Item")
+        return bool(item) and item.get("status", {}).get("S") == DELIVERED
+
+    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+        self._call(
+            lambda: self._dynamodb().update_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": owner_pk(owner)},
+                    "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
+                },
+                UpdateExpression=(
+                    "SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl) REMOVE lease_until"
+                ),
+                ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":delivered": {"S": DELIVERED},
+                    ":now": {"N": str(int(time.time()))},
+                    ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+                },
+            )
+        )

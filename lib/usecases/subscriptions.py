@@ -1,0 +1,137 @@
+"""Managing an owner's webhook endpoints: register, list, change, delete, rotate the secret, send a test.
+
+Every operation is inside one owner: another owner's endpoint is not found, exactly as a missing
+one. A secret is made here, shown once (at creation or rotation) and stored only as ciphertext.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from lib.domain import webhooks
+from lib.domain.endpoints import (
+    Endpoint,
+    EndpointMessage,
+    description_of,
+    event_filter,
+    is_endpoint_id,
+    new_endpoint_id,
+    overlap_of,
+)
+from lib.domain.errors import InvalidRequest, NotFound
+from lib.domain.events import CompletionEvent
+from lib.domain.model import utc_now
+from lib.ports import EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox
+
+# An owner's endpoints are few: each event is fanned out to all of them.
+MAX_ENDPOINTS_PER_OWNER = 20
+PATCHABLE = frozenset({"url", "events", "description", "enabled"})
+
+
+class Subscriptions:
+    def __init__(
+        self,
+        records: EndpointRecords,
+        secrets: SecretBox,
+        urls: EndpointUrlCheck,
+        queue: EndpointQueue,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.records = records
+        self.secrets = secrets
+        self.urls = urls
+        self.queue = queue
+        self.clock = clock
+
+    def register(self, owner: str, request: dict[str, Any]) -> tuple[Endpoint, str]:
+        """The new endpoint and its secret, which is returned this once and never again."""
+        unknown = sorted(set(request) - {"url", "events", "description"})
+        if unknown:
+            raise InvalidRequest(f"unknown fields {unknown}; a new endpoint takes url, events and description")
+        url = _url_of(request.get("url"))
+        events = event_filter(request.get("events"))
+        description = description_of(request.get("description"))
+        self.urls.check(url)
+        if len(self.records.list_for_owner(owner)) >= MAX_ENDPOINTS_PER_OWNER:
+            raise InvalidRequest(f"an owner may register at most {MAX_ENDPOINTS_PER_OWNER} endpoints")
+        endpoint_id, secret, now = new_endpoint_id(), webhooks.generate_secret(), utc_now()
+        endpoint = Endpoint(
+            owner=owner,
+            endpoint_id=endpoint_id,
+            url=url,
+            events=events,
+            description=description,
+            enabled=True,
+            created_at=now,
+            updated_at=now,
+            secret_ciphertext=self.secrets.encrypt(secret, owner, endpoint_id),
+        )
+        self.records.create(endpoint)
+        return endpoint, secret
+
+    def list(self, owner: str) -> list[Endpoint]:
+        return sorted(self.records.list_for_owner(owner), key=lambda e: e.created_at)
+
+    def get(self, owner: str, endpoint_id: str) -> Endpoint:
+        endpoint = self.records.get(owner, endpoint_id) if is_endpoint_id(endpoint_id) else None
+        if endpoint is None:
+            raise NotFound(f"no webhook endpoint with id {endpoint_id[:64]!r}")
+        return endpoint
+
+    def update(self, owner: str, endpoint_id: str, request: dict[str, Any]) -> Endpoint:
+        endpoint = self.get(owner, endpoint_id)
+        unknown = sorted(set(request) - PATCHABLE)
+        if unknown:
+            raise InvalidRequest(f"unknown fields {unknown}; PATCH takes {', '.join(sorted(PATCHABLE))}")
+        changes: dict[str, Any] = {}
+        if "url" in request:
+            changes["url"] = _url_of(request["url"])
+            self.urls.check(changes["url"])
+        if "events" in request:
+            changes["events"] = event_filter(request["events"])
+        if "description" in request:
+            changes["description"] = description_of(request["description"])
+        if "enabled" in request:
+            if not isinstance(request["enabled"], bool):
+                raise InvalidRequest("enabled must be true or false")
+            changes["enabled"] = request["enabled"]
+            if request["enabled"]:
+                changes["disabled_reason"] = ""
+            elif endpoint.enabled:  # an endpoint disabled already keeps the reason it was disabled for
+                changes["disabled_reason"] = "disabled by its owner"
+        updated = replace(endpoint, **changes, updated_at=utc_now())
+        self.records.replace(updated)
+        return updated
+
+    def delete(self, owner: str, endpoint_id: str) -> None:
+        if not is_endpoint_id(endpoint_id) or not self.records.delete(owner, endpoint_id):
+            raise NotFound(f"no webhook endpoint with id {endpoint_id[:64]!r}")
+
+    def rotate(self, owner: str, endpoint_id: str, request: dict[str, Any]) -> tuple[Endpoint, str]:
+        """A new secret; the previous one keeps signing for the overlap (24 h unless the request says)."""
+        endpoint = self.get(owner, endpoint_id)
+        unknown = sorted(set(request) - {"overlap_seconds"})
+        if unknown:
+            raise InvalidRequest(f"unknown fields {unknown}; rotate-secret takes overlap_seconds")
+        overlap = overlap_of(request.get("overlap_seconds"))
+        secret = webhooks.generate_secret()
+        ciphertext = self.secrets.encrypt(secret, owner, endpoint_id)
+        rotated = endpoint.rotated(ciphertext, overlap, self.clock(), utc_now())
+        self.records.replace(rotated)
+        return rotated, secret
+
+    def send_test(self, owner: str, endpoint_id: str) -> CompletionEvent:
+        """Queues a `webhook.test` event for this endpoint alone; the deliver function signs and sends it."""
+        endpoint = self.get(owner, endpoint_id)
+        event = CompletionEvent.for_test(owner, endpoint.endpoint_id)
+        self.queue.send(EndpointMessage(event, owner, endpoint.endpoint_id))
+        return event
+
+
+def _url_of(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("url is required")
+    return value.strip()
