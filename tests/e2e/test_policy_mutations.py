@@ -16,8 +16,6 @@ import pytest
 from local.paths import PROJECT_ROOT, SERVERLESS_YML
 from tests.support.e2e_stack import skip_on_ministack
 
-pytestmark = pytest.mark.e2e
-
 RECOGNIZE_TABLE_ACTIONS = "Action: [dynamodb:GetItem, dynamodb:BatchWriteItem, dynamodb:UpdateItem, dynamodb:PutItem]"
 RECOGNIZE_PUBLISH = """                  - Effect: Allow
                     Action: sns:Publish

@@ -15,8 +15,6 @@ from lib.repository import ImageRepository
 from lib.storage import ImageStore
 from tests.support.hostile_images import noise_png
 
-pytestmark = pytest.mark.integration
-
 # The parent of lib's child loggers, as the recognize handler creates it in Lambda.
 Logger()
 

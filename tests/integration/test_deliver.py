@@ -16,8 +16,6 @@ from lib.repository import ImageRepository
 from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, image_record, sqs_event
 
-pytestmark = pytest.mark.integration
-
 SECRET = webhooks.generate_secret()
 
 

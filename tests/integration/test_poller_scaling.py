@@ -6,14 +6,10 @@ import threading
 import time
 import uuid
 
-import pytest
-
 from local.functions.pollers import QueueMapping
 from local.functions.scaling import ScalingPoller
 from tests.integration.test_pollers import endpoint, sqs  # noqa: F401 (fixtures)
 from tests.support.waiting import wait_until
-
-pytestmark = pytest.mark.integration
 
 
 class SlowFunction:

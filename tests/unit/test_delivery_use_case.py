@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from aws_lambda_powertools import Logger
 
 from lib import webhooks
@@ -11,8 +10,6 @@ from lib.events import RECOGNIZED, CompletionEvent
 from lib.webhook_sender import Reply
 from tests.support.builders import image_record
 from tests.support.fakes import FakeImageRepository, FakeWebhookSender
-
-pytestmark = pytest.mark.unit
 
 Logger()  # the handler's logger, whose child loggers the use case logs through
 

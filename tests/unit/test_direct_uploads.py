@@ -14,8 +14,6 @@ from lib.direct_uploads import EXPIRES_IN_SECONDS, DirectUploads
 from lib.errors import InvalidRequest, UnsupportedMediaType
 from lib.storage import ImageStore
 
-pytestmark = pytest.mark.unit
-
 BUCKET = "images-bucket"
 MAX_BYTES = 15 * 1024 * 1024
 

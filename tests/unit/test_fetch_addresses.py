@@ -9,8 +9,6 @@ from lib.addresses import AddressPolicy, embedded_ipv4, non_public_reason, parse
 from lib.errors import UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
 
-pytestmark = pytest.mark.unit
-
 # Every class of non-public address the fetcher must refuse, with the phrase its refusal uses.
 FORBIDDEN = [
     # loopback

@@ -14,8 +14,6 @@ from lib.errors import DomainError, HostNotFound, InvalidRequest, UrlNotAllowed
 from lib.fetch import FetchPolicy, SafeFetcher
 from lib.guarded_http import ConnectGuard, FetchDeadline, is_noncanonical_numeric_host
 
-pytestmark = pytest.mark.unit
-
 
 class ConnectionAttempted(AssertionError):
     pass

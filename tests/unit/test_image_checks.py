@@ -8,8 +8,6 @@ import pytest
 from lib.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
 from lib.image_checks import ImageInfo, ImageLimits, inspect_image
 
-pytestmark = pytest.mark.unit
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 

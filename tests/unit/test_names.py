@@ -3,8 +3,6 @@ import pytest
 from lib.errors import InvalidRequest
 from lib.names import clean_name
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("raw", "expected"),

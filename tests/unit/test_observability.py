@@ -14,8 +14,6 @@ from lib.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def flushed(capsys):

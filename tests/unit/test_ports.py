@@ -25,8 +25,6 @@ from lib.storage import ImageStore
 from lib.webhook_sender import HttpWebhookSender
 from tests.support import fakes
 
-pytestmark = pytest.mark.unit
-
 IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.Fetcher: (SafeFetcher, fakes.FakeFetcher),
     ports.ImageBytes: (ImageStore, fakes.FakeImageStore),

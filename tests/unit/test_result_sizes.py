@@ -9,16 +9,12 @@ value is then taken well past what Rekognition returns, so the margin is on the 
 
 import json
 
-import pytest
-
 from lib.events import RECOGNIZED, CompletionEvent
 from lib.image_items import image_item, serialise
 from lib.model import ImageRecord, Label
 from lib.rekognition_client import Recognizer
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
 from tests.support.builders import image_record
-
-pytestmark = pytest.mark.unit
 
 LONG = "W" * 120  # longer than any label, parent, category or colour name Rekognition uses
 
