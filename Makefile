@@ -118,8 +118,8 @@ redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadL
 
 # `make test` runs the suite on WORKERS processes (pytest-xdist), then the tests marked `serial`
 # alone. Most of the suite waits (stacks starting, deadlines, subprocesses) rather than computes,
-# so twice the cores measured fastest on a 2-core machine (docs/benchmarks.md). WORKERS=1 runs
-# everything in one process, in order, as a debugger wants it.
+# so more workers than cores pay: twice the cores by default. WORKERS=1 runs everything in one
+# process, in order, as a debugger wants it.
 CORES   := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 WORKERS ?= $(shell echo $$(( $(CORES) * 2 )))
 TEST_TIERS := tests/unit tests/integration tests/e2e tests/browser
