@@ -10,10 +10,13 @@ The rules a new test follows, so that it passes alone, in any order and beside a
   LOCAL_ENDPOINTS_FILE at the test's own temporary file, for the test and any `python -m local`
   it runs, so no test reads or replaces the endpoints file of a developer's `make local`.
 - Environment: change variables with `monkeypatch`, which puts them back after the test.
-- Emulators: moto's in-memory state is per process, and each xdist worker is a process: use the
-  `aws` fixture (integration) or a stack of your own stage, never state another test set up.
-- Expensive fixtures (a stack, a browser) are module- or session-scoped; `_group_by_shared_fixture`
-  sends every test that shares one to the same worker, so each is started once, not once per worker.
+- Emulators: moto's in-memory state is per process (each xdist worker is one), and starting or
+  stopping any in-process moto resets all of it: use the `aws` fixture (integration) or a stack
+  of your own stage, never state another test set up, and keep one in-process moto per fixture.
+- Expensive fixtures (a stack, a browser) are module- or session-scoped, and a test names them as
+  arguments (not `request.getfixturevalue`): the tests that share one are grouped (xdist_group,
+  named after the fixture) and go to one worker together, so each starts once, not once per
+  worker; a session-scoped one stops once its group is done on that worker.
 - A test that cannot share the machine (it asserts a rate or a latency, or loads every core) is
   marked `serial`: `make test` runs those alone after the parallel pass.
 """
