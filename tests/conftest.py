@@ -42,6 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = _tier(item, config)
         if tier:
             item.add_marker(tier)
+        item.stash[_STATIC_FIXTURES] = _definitions(item)
     for item, group in _groups_of_shared_fixtures(items).items():
         item.add_marker(pytest.mark.xdist_group(group))
 
@@ -140,6 +141,8 @@ def _shared_definition(info, name: str):
 # worker after its group would lose its state to the next test there that uses moto, or take
 # that test's; so it is stopped as soon as the worker's next test does not use it.
 _live: dict = {}
+# The fixtures a test names, as collected: request.getfixturevalue adds to the test's own table later.
+_STATIC_FIXTURES = pytest.StashKey[frozenset]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -149,21 +152,22 @@ def pytest_fixture_setup(fixturedef, request):
     # gets with request.getfixturevalue is not in the next test's list either, and would be set up
     # again for each test.
     test = getattr(request, "_pyfuncitem", None)
-    if fixturedef.scope == "session" and fixturedef.baseid and test is not None and fixturedef in _definitions(test):
+    named = test.stash.get(_STATIC_FIXTURES, frozenset()) if test is not None else frozenset()
+    if fixturedef.scope == "session" and fixturedef.baseid and fixturedef in named:
         _live[fixturedef] = request
     return value
 
 
-def _definitions(item: pytest.Item) -> set:
+def _definitions(item: pytest.Item) -> frozenset:
     info = getattr(item, "_fixtureinfo", None)
-    return {d for ds in info.name2fixturedefs.values() for d in ds} if info else set()
+    return frozenset(d for ds in info.name2fixturedefs.values() for d in ds) if info else frozenset()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     if nextitem is None:
         return  # the session's end tears everything down
-    used_next = _definitions(nextitem)
+    used_next = nextitem.stash.get(_STATIC_FIXTURES, frozenset())
     for fixturedef, request in list(_live.items()):
         if fixturedef.cached_result is None or fixturedef not in used_next:
             del _live[fixturedef]
