@@ -141,7 +141,7 @@ test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integ
 
 # The inner loop: no stack, no browser, no packaging; the same parallel run as `make test`.
 .PHONY: test-fast
-test-fast: $(STAMP) ## unit and integration tests in parallel, without the slow ones (about 40 s; `make test` runs everything)
+test-fast: $(STAMP) ## unit and integration tests in parallel, without the serial ones (`make test` runs everything)
 	$(PYTEST) $(PARALLEL) -m "not serial" --durations=5 tests/unit tests/integration
 
 .PHONY: test-unit
