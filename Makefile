@@ -128,9 +128,33 @@ redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadL
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=UploadsDeadLetterQueue|IntegrationDeadLetterQueue [STAGE=name]" >&2; exit 2; }
 	$(PY) -m local redrive "$(QUEUE)" $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)",--local)
 
+# `make test` runs the suite on WORKERS processes (pytest-xdist), then the tests marked `serial`
+# alone. Most of the suite waits (stacks starting, deadlines, subprocesses) rather than computes,
+# so more workers than cores pay: twice the cores by default. WORKERS=1 runs everything in one
+# process, in order, as a debugger wants it.
+CORES   := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+WORKERS ?= $(shell echo $$(( $(CORES) * 2 )))
+TEST_TIERS := tests/unit tests/integration tests/e2e tests/browser
+# loadgroup: the tests that share a stack (or another module or session fixture) go to one worker
+# together; tests/conftest.py names the groups.
+PARALLEL := -n $(WORKERS) --dist loadgroup
+
 .PHONY: test
-test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integration, e2e (moto and ministack) and the console in headless Chromium
-	$(PYTEST) --durations=15 tests/unit tests/integration tests/e2e tests/browser
+test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integration, e2e (moto and ministack) and the console in headless Chromium (WORKERS=1: serially)
+	@if [ "$(WORKERS)" -le 1 ]; then \
+	  $(PYTEST) --durations=15 $(TEST_TIERS); \
+	else \
+	  status=0; \
+	  $(PYTEST) $(PARALLEL) -m "not serial" --durations=15 $(TEST_TIERS) || status=$$?; \
+	  echo "make test: the tests marked serial, alone"; \
+	  $(PYTEST) -m serial --durations=5 $(TEST_TIERS) || status=$$?; \
+	  exit $$status; \
+	fi
+
+# The inner loop: no stack, no browser, no packaging; the same parallel run as `make test`.
+.PHONY: test-fast
+test-fast: $(STAMP) ## unit and integration tests in parallel, without the serial ones (`make test` runs everything)
+	$(PYTEST) $(PARALLEL) -m "not serial" --durations=5 tests/unit tests/integration
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## unit tests only (no network)

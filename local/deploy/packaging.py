@@ -6,6 +6,7 @@ over the limit; `make package` runs it after `sls package`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -15,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.paths import PROJECT_ROOT
+from local.paths import PROJECT_ROOT, STATE_DIR
 
 SLS = PROJECT_ROOT / "node_modules" / ".bin" / "sls"
 TEMPLATE_FILE = "cloudformation-template-update-stack.json"
 STATE_FILE = "serverless-state.json"
+# osls's requirements plugin stages each run's pip install in the project's .serverless/requirements,
+# whatever --package says: two runs at once (parallel tests, `make package` beside a ministack stack)
+# delete each other's files. This lock lets one run at a time.
+SLS_LOCK = STATE_DIR / "sls.lock"
 # Lambda takes up to 50 MB; a small zip keeps cold starts and deploys quick, and a jump past this
 # means something was bundled by mistake (node_modules, boto3, test data).
 MAX_ZIP_BYTES = 2 * 1024 * 1024
@@ -40,9 +45,12 @@ def sls_environment(extra: Mapping[str, str] | None = None, base: Mapping[str, s
 def run_sls(arguments: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     if not SLS.exists():
         raise PackagingError("node_modules is missing: run `npm ci` (make does it for you)")
-    result = subprocess.run(
-        [str(SLS), *arguments], cwd=PROJECT_ROOT, env=sls_environment(env), capture_output=True, text=True
-    )
+    SLS_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with SLS_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        result = subprocess.run(
+            [str(SLS), *arguments], cwd=PROJECT_ROOT, env=sls_environment(env), capture_output=True, text=True
+        )
     if result.returncode != 0:
         raise PackagingError(f"sls {' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
     return result

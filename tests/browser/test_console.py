@@ -19,8 +19,6 @@ import requests
 from local.paths import FIXTURES_DIR
 from tests.support.hostile_images import noise_png
 
-pytestmark = pytest.mark.browser
-
 WAIT_SECONDS = 45
 
 

@@ -14,8 +14,6 @@ from local.stack import LocalSystem, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.e2e_stack import ministack_problem, stack_options
 
-pytestmark = pytest.mark.e2e
-
 STAGE = "e2e-auth"
 
 

@@ -19,7 +19,6 @@ from tests.support import background_stack
 from tests.support.waiting import wait_until
 
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the stack's processes through /proc"),
     pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
 ]

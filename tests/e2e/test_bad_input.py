@@ -7,8 +7,6 @@ import zlib
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 JPEG = open("tests/fixtures/chelsea.jpg", "rb").read()
 
 

@@ -9,7 +9,8 @@ import pytest
 from local.commands import capacity_model as model
 from local.commands.burst import BurstSettings, run
 
-pytestmark = pytest.mark.e2e
+# serial: it compares the drain rate with the model's, and loads every core while it runs.
+pytestmark = pytest.mark.serial
 
 TPS = 4
 # The rest of a record besides its Rekognition call, locally: DynamoDB and SNS on the emulator.

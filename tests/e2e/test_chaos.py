@@ -2,12 +2,8 @@
 
 import os
 
-import pytest
-
 from local.chaos.run import run
 from local.chaos.scenario import ChaosSettings
-
-pytestmark = pytest.mark.e2e
 
 
 def test_thirty_images_under_every_fault_are_neither_lost_nor_duplicated():

@@ -1,11 +1,7 @@
 """Identical images recognized once per owner, on a fresh local stack: `make burst DUPLICATES=0.5`
 at small scale. Half of the images are a second copy of another's bytes, sent right behind it."""
 
-import pytest
-
 from local.commands.burst import BurstSettings, run
-
-pytestmark = pytest.mark.e2e
 
 IMAGES = 24
 

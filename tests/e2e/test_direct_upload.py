@@ -12,8 +12,6 @@ from tests.support.e2e_stack import skip_on_ministack, unique_name
 from tests.support.hostile_images import noise_png, png_declaring
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 TWELVE_MB_SIDE = 2000  # 2000 x 2000 RGB noise: about 12 MB, over the direct upload's 4.4 MB
 
 

@@ -13,8 +13,6 @@ import pytest
 
 from tests.support import background_stack, doc_examples
 
-pytestmark = pytest.mark.e2e
-
 EXAMPLES = doc_examples.examples()
 RUNNABLE = [example for example in EXAMPLES if example.tag is None]
 SET_ASIDE = [example for example in EXAMPLES if example.tag is not None]

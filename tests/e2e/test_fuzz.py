@@ -20,8 +20,6 @@ from local.stack import LocalSystem
 from tests.support.contract import spec_document
 from tests.support.e2e_stack import stack_options
 
-pytestmark = pytest.mark.e2e
-
 CONFIG = "tests/e2e/schemathesis.toml"
 RUN_SECONDS_LIMIT = 240
 

@@ -15,8 +15,6 @@ from tests.support import emf as emf_schema
 from tests.support.e2e_stack import skip_on_ministack
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 # docs/fidelity.md, rows 48 and 49.
 NO_LOCAL_LOGS = (
     "the trace and the metrics read the embedded runtime's platform lines and the gateway's access log; "

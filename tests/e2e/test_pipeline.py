@@ -9,8 +9,6 @@ from tests.support.builders import s3_notification
 from tests.support.e2e_stack import skip_on_ministack, unique_name
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 FIXTURES = "tests/fixtures"
 
 

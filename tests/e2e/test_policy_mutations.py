@@ -24,8 +24,6 @@ import pytest
 from local.paths import PROJECT_ROOT, SERVERLESS_YML
 from tests.support.e2e_stack import skip_on_ministack
 
-pytestmark = pytest.mark.e2e
-
 ACCOUNT = "123456789012"
 STACK = "image-recognition-local"
 BUCKET_ARN = f"arn:aws:s3:::{STACK}-images-{ACCOUNT}"

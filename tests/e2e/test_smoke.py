@@ -16,8 +16,6 @@ from local.commands import smoke
 from local.paths import PROJECT_ROOT
 from tests.support.http_servers import BackgroundServer, JsonHandler
 
-pytestmark = pytest.mark.e2e
-
 STEP_LINE = re.compile(r"^smoke: (target|upload|recognition|labels|webhook) +\d+ ms  \S")
 
 

@@ -18,8 +18,6 @@ from tests.support.e2e_stack import ministack_problem
 from tests.support.processes import descendants, running
 from tests.support.waiting import WaitTimedOut, wait_until
 
-pytestmark = pytest.mark.e2e
-
 # How long the children may take to notice: the brief the stack is held to.
 FOLLOW_SECONDS = 2.0
 

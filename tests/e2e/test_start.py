@@ -2,14 +2,10 @@
 
 import dataclasses
 
-import pytest
-
 from local import topology
 from local.aws.provision import Provisioner
 from local.stack import LocalSystem
 from tests.support.e2e_stack import stack_options
-
-pytestmark = pytest.mark.e2e
 
 
 def start(stage: str) -> LocalSystem:

@@ -12,8 +12,6 @@ from tests.support.e2e_stack import stack_options
 from tests.support.http_servers import BackgroundServer, JsonHandler
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 RECOGNIZE_TIMEOUT = 2
 VISIBILITY_TIMEOUT = 3
 

@@ -12,8 +12,6 @@ from tests.support.e2e_stack import skip_on_ministack, unique_name
 from tests.support.hostile_images import png_declaring
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 NO_LOCAL_LOGS = "the trace reads the embedded runtime's platform lines and the gateway's access log (fidelity row 48)"
 ROCKET = (FIXTURES_DIR / "rocket.jpg").read_bytes()
 # A header that promises 200 x 200 pixels over 64 bytes of data: it passes the checks on the way in,

@@ -22,8 +22,6 @@ from tests.support.contract import ContractSession
 from tests.support.e2e_stack import FAST_RETRIES, stack_options, unique_name
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 STAGE = "e2e-webhooks"
 ALICE, BOB = "alice@example.com", "bob@example.com"
 

@@ -15,8 +15,6 @@ from lib.domain.model import FAILED, PENDING, UploadSlot, utc_now
 from lib.usecases.arrivals import UploadArrivals
 from tests.support.hostile_images import noise_png
 
-pytestmark = pytest.mark.integration
-
 # The parent of lib's child loggers, as the recognize handler creates it in Lambda.
 Logger()
 

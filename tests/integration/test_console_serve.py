@@ -8,8 +8,6 @@ import requests
 from local.console.serve import handler_for
 from local.http_serving import BackgroundHttpServer
 
-pytestmark = pytest.mark.integration
-
 API = "https://abc123.execute-api.us-east-1.amazonaws.com"
 
 

@@ -26,8 +26,6 @@ from tests.integration.test_recognize import FakeRekognition, run
 from tests.support.builders import s3_notification, sqs_event, sqs_record
 from tests.support.fakes import FakeFetcher
 
-pytestmark = pytest.mark.integration
-
 PHOTO = (FIXTURES_DIR / "chelsea.jpg").read_bytes()
 SETTINGS = RecognitionSettings(frozenset({"labels", "properties"}), 20, 55, "1")
 

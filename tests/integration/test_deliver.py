@@ -17,8 +17,6 @@ from lib.usecases.delivery import DeliveryPolicy, WebhookDelivery
 from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, image_record, lambda_record, sqs_event
 
-pytestmark = pytest.mark.integration
-
 SECRET = webhooks.generate_secret()
 
 

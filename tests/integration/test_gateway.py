@@ -21,8 +21,6 @@ from local.apigateway.proxy_event import GatewayRequest
 from local.apigateway.routing import Route
 from local.functions.runtime import FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 
-pytestmark = pytest.mark.integration
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = "tests/integration/sample_handlers"
 ROUTES = [

@@ -17,8 +17,6 @@ from local.apigateway.routing import Route
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 
-pytestmark = pytest.mark.integration
-
 REGION = "us-east-1"
 PASSWORD = "Correct-Horse-42"
 

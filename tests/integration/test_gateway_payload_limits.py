@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 import requests
 
 from local.apigateway.gateway import HttpGateway
 from local.apigateway.payload_limits import MAX_REQUEST_PAYLOAD_BYTES, MAX_RESPONSE_PAYLOAD_BYTES
 from local.apigateway.routing import Route
-
-pytestmark = pytest.mark.integration
 
 MB = 1_000_000
 

@@ -20,8 +20,6 @@ from local.functions.reload import HotReloader, Reload
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
-
 UPLOAD = """\
 import os
 import time

@@ -12,8 +12,6 @@ import requests
 from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
 from tests.support.http_servers import JsonHandler
 
-pytestmark = pytest.mark.integration
-
 
 class Introspect(JsonHandler):
     """Answers with what the serving side sees: its thread and its socket's TCP_NODELAY."""

@@ -16,8 +16,6 @@ from local.aws.emulator import MotoEmulator
 from local.aws.iam import LocalIam
 from local.aws.provision import Provisioner
 
-pytestmark = pytest.mark.integration
-
 
 class Guarded:
     def __init__(self):

@@ -8,8 +8,6 @@ from local.sidecars import webhook_faults
 from local.sidecars.inbox import WebhookInbox
 from local.sidecars.webhook_faults import WebhookFaults
 
-pytestmark = pytest.mark.integration
-
 SECRET = webhooks.generate_secret()
 
 

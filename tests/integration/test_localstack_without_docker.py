@@ -11,9 +11,9 @@ import pytest
 
 from local.paths import PROJECT_ROOT
 
-pytestmark = pytest.mark.integration
 
-
+# serial: it times the interpreter's start, which a loaded machine slows past the bound.
+@pytest.mark.serial
 def test_up_fails_fast_and_names_the_embedded_default(tmp_path):
     env = {
         **os.environ,

@@ -10,8 +10,6 @@ import pytest
 from local.aws.ministack import MinistackEmulator
 from local.errors import StackError
 
-pytestmark = pytest.mark.integration
-
 HEALTHY = """
     import http.server, os
 

@@ -21,8 +21,6 @@ from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
-
 THREADS = 8
 ROUNDS = 20
 LABELS = 4

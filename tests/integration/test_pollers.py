@@ -20,8 +20,6 @@ from local.functions.pollers import QueueMapping, SqsPoller, messages_to_delete
 from local.functions.runtime import FunctionSpec, LambdaRuntime
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 BATCH_HANDLER = "tests/integration/sample_handlers/batch.handler"

@@ -27,8 +27,6 @@ from tests.support.builders import (
     sqs_record,
 )
 
-pytestmark = pytest.mark.integration
-
 
 class FakeRekognition:
     """Answers DetectLabels like Rekognition, or fails with a given error code."""

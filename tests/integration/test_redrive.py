@@ -11,8 +11,6 @@ from local.commands import redrive as cli
 from local.commands.dead_letters import RedriveError, move_with_task
 from local.commands.redrive import Place, find_queue, redrive
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def place(aws) -> Place:

@@ -8,8 +8,6 @@ from lib.domain.errors import AlreadyExists, InvalidRequest
 from lib.domain.model import DONE, FAILED, Failure, Label
 from tests.support.builders import image_record
 
-pytestmark = pytest.mark.integration
-
 
 def pending(image_id=None, created=None):
     return image_record(image_id, created=created, size_bytes=10, width=2, height=3)

@@ -18,8 +18,6 @@ from local.functions.forking import ZYGOTE_SUPPORTED
 from local.functions.runtime import FunctionInitError, FunctionSpec, InvocationError, InvocationTimeout, LambdaRuntime
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = "tests/integration/sample_handlers"
 

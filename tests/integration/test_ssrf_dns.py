@@ -27,8 +27,6 @@ from tests.support.builders import http_event
 from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 from tests.support.ssrf_corpus import Ports, address_stays_on_this_machine, dns_cases
 
-pytestmark = pytest.mark.integration
-
 CASES = dns_cases()
 IMAGE = open("tests/fixtures/chelsea.jpg", "rb").read()
 

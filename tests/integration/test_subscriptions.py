@@ -28,8 +28,6 @@ from lib.usecases.subscriptions import Subscriptions
 from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, image_record, lambda_record, sqs_event
 
-pytestmark = pytest.mark.integration
-
 POLICY = DeliveryPolicy(url="", timeout_seconds=3, retry_base_seconds=10, retry_max_seconds=900)
 
 

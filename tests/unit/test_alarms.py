@@ -7,8 +7,6 @@ import yaml
 
 from local import paths, topology
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def system():

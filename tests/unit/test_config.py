@@ -2,8 +2,6 @@ import pytest
 
 from lib.config import ConfigurationError, DeliverConfig, RecognizeConfig, UploadConfig
 
-pytestmark = pytest.mark.unit
-
 
 def test_missing_required_setting_is_named():
     with pytest.raises(ConfigurationError, match="IMAGES_BUCKET"):

@@ -9,8 +9,6 @@ import pytest
 from local.apigateway.proxy_event import GatewayRequest
 from local.console.routes import LocalOperations, extra_handlers
 
-pytestmark = pytest.mark.unit
-
 TOKEN = "per-run-token"
 
 

@@ -10,8 +10,6 @@ from jsonschema import Draft202012Validator
 from local import topology
 from tests.support.contract import ContractViolation, spec_document, validate_response
 
-pytestmark = pytest.mark.unit
-
 API = "http://127.0.0.1:8000"
 IMAGE_ID = "e57d76351ff444909cd32701bcec84e3"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

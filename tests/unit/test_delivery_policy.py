@@ -6,8 +6,6 @@ import pytest
 
 from lib.usecases import delivery
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize("status", [200, 201, 204, 299])
 def test_2xx_is_delivered(status):

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from aws_lambda_powertools import Logger
 
 from lib.domain import webhooks
@@ -11,8 +10,6 @@ from lib.ports import Reply
 from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, DeliveryPolicy, WebhookDelivery
 from tests.support.builders import image_record
 from tests.support.fakes import FakeImageRepository, FakeWebhookSender
-
-pytestmark = pytest.mark.unit
 
 Logger()  # the handler's logger, whose child loggers the use case logs through
 

@@ -14,8 +14,6 @@ from lib.adapters.storage import ImageStore
 from lib.domain.errors import InvalidRequest, UnsupportedMediaType
 from lib.usecases.direct_uploads import EXPIRES_IN_SECONDS, DirectUploads
 
-pytestmark = pytest.mark.unit
-
 BUCKET = "images-bucket"
 MAX_BYTES = 15 * 1024 * 1024
 

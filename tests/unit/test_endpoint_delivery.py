@@ -23,8 +23,6 @@ from tests.support.fakes import (
     FakeWebhookSender,
 )
 
-pytestmark = pytest.mark.unit
-
 POLICY = DeliveryPolicy(url="", timeout_seconds=5, retry_base_seconds=10, retry_max_seconds=900)
 
 

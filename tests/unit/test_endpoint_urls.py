@@ -15,8 +15,6 @@ from lib.fetching.endpoint_urls import (
     GuardedWebhookSender,
 )
 
-pytestmark = pytest.mark.unit
-
 DNS = {
     "public.example": ["93.184.216.34"],
     "internal.example": ["10.0.0.7"],

@@ -6,8 +6,6 @@ from lib.domain.errors import InvalidRequest
 from lib.domain.events import FAILED, RECOGNIZED, CompletionEvent, parse_s3_notification
 from tests.support.builders import s3_notification, s3_test_event, sns_envelope
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize("encode_slash", [False, True], ids=["aws-keeps-slash", "moto-encodes-slash"])
 @pytest.mark.parametrize("wrap", [lambda m: m, sns_envelope], ids=["raw", "sns-envelope"])

@@ -9,8 +9,6 @@ from lib.domain.errors import UrlNotAllowed
 from lib.fetching.addresses import AddressPolicy, embedded_ipv4, non_public_reason, parse_allow_entry
 from lib.fetching.fetch import FetchPolicy, SafeFetcher
 
-pytestmark = pytest.mark.unit
-
 # Every class of non-public address the fetcher must refuse, with the phrase its refusal uses.
 FORBIDDEN = [
     # loopback

@@ -26,8 +26,6 @@ from tests.support.fetch_servers import (
     stall,
 )
 
-pytestmark = pytest.mark.unit
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PHOTO = (FIXTURES / "chelsea.jpg").read_bytes()
 

@@ -16,8 +16,6 @@ from lib.fetching.fetch import FetchPolicy, SafeFetcher
 from lib.fetching.guarded_http import ConnectGuard, FetchDeadline, GuardedAdapter
 from tests.support.fetch_servers import FixtureServer, RecordingListener, body, redirect
 
-pytestmark = pytest.mark.unit
-
 IMAGE = b"\x89PNG\r\n\x1a\n pretend image bytes"
 REDIRECT_STATUSES = [301, 302, 303, 307, 308]
 

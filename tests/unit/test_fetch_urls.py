@@ -14,8 +14,6 @@ from lib.fetching.addresses import AddressPolicy
 from lib.fetching.fetch import FetchPolicy, SafeFetcher
 from lib.fetching.guarded_http import ConnectGuard, FetchDeadline, is_noncanonical_numeric_host
 
-pytestmark = pytest.mark.unit
-
 
 class ConnectionAttempted(AssertionError):
     pass

@@ -13,8 +13,6 @@ import pytest
 from local.paths import PROJECT_ROOT
 from tests.e2e.test_policy_mutations import CASES
 
-pytestmark = pytest.mark.unit
-
 TABLE = PROJECT_ROOT / "docs" / "fidelity.md"
 # Sections whose enforced rows are about a function's permissions or a resource policy.
 PERMISSION_SECTIONS = ("IAM", "Resource policies")

@@ -12,8 +12,6 @@ import pytest
 from local.paths import PROJECT_ROOT
 from local.topology import load
 
-pytestmark = pytest.mark.unit
-
 PROBE = """
 import json, sys, time
 import botocore.client

@@ -8,8 +8,6 @@ import pytest
 from lib.domain.errors import InvalidImage, PayloadTooLarge, UnsupportedMediaType
 from lib.domain.image_checks import ImageInfo, ImageLimits, inspect_image
 
-pytestmark = pytest.mark.unit
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 

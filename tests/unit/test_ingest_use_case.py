@@ -10,8 +10,6 @@ from lib.usecases.ingest import IngestService
 from tests.support import hostile_images
 from tests.support.fakes import FakeFetcher, FakeImageRepository, FakeImageStore
 
-pytestmark = pytest.mark.unit
-
 Logger()  # the handler's logger, whose child loggers the use case logs through
 
 CAT_URL = "https://images.example/cat.jpg"

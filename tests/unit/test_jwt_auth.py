@@ -16,8 +16,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from local.apigateway.jwt_auth import JwtVerifier, Unauthorized
 
-pytestmark = pytest.mark.unit
-
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT = "client-123"
 

@@ -8,8 +8,6 @@ import pytest
 from local.aws.localstack import DEFAULT_IMAGE, SERVICES, LocalStackEmulator
 from local.errors import StackError
 
-pytestmark = pytest.mark.unit
-
 
 class RecordingContainer:
     """Stands in for testcontainers' LocalStackContainer and records how it is used."""

@@ -3,11 +3,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from local.observability import logs, runs
-
-pytestmark = pytest.mark.unit
 
 START = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
 

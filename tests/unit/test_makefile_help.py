@@ -9,7 +9,6 @@ import pytest
 from local import paths
 
 pytestmark = [
-    pytest.mark.unit,
     pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),
 ]
 

@@ -1,10 +1,6 @@
 """The ministack backend's own logic: osls's logical ids, and the one environment change after a deploy."""
 
-import pytest
-
 from local.deploy.ministack_deploy import _function_logical_id, add_environment
-
-pytestmark = pytest.mark.unit
 
 
 def test_function_logical_ids_are_spelled_as_osls_spells_them():

@@ -4,8 +4,6 @@ import pytest
 
 from local.sidecars.receivers import NamedReceivers
 
-pytestmark = pytest.mark.unit
-
 
 def statuses(query: str, times: int) -> list[int]:
     receivers = NamedReceivers()

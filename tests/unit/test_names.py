@@ -3,8 +3,6 @@ import pytest
 from lib.domain.errors import InvalidRequest
 from lib.domain.names import clean_name
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     ("raw", "expected"),

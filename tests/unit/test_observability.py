@@ -15,8 +15,6 @@ from lib.usecases.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def flushed(capsys):

@@ -35,8 +35,6 @@ from lib.usecases.reuse import ResultReuse
 from lib.usecases.subscriptions import Subscriptions
 from tests.support import fakes
 
-pytestmark = pytest.mark.unit
-
 IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.Fetcher: (SafeFetcher, fakes.FakeFetcher),
     ports.ImageBytes: (ImageStore, fakes.FakeImageStore),

@@ -11,8 +11,6 @@ import pytest
 from local.apigateway.proxy_event import ApiSettings, GatewayRequest, build_event, joined_headers
 from local.apigateway.routing import Route, Router
 
-pytestmark = pytest.mark.unit
-
 SETTINGS = ApiSettings(account_id="123456789012", api_id="abc123", stage="$default")
 ROUTER = Router([Route("GET", "/images/{id}", "list"), Route("POST", "/images", "ingest")])
 

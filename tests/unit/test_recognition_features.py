@@ -7,8 +7,6 @@ from local.console.operations import recognition_features
 from local.errors import StackError
 from local.stack_options import StackOptions
 
-pytestmark = pytest.mark.unit
-
 EVERY = "labels,faces,text,moderation,properties"
 
 

@@ -11,8 +11,6 @@ from lib.usecases.recognize_image import RecognitionWorkflow
 from tests.support.builders import image_record
 from tests.support.fakes import FakeImageRepository, FakePublisher, FakeRecognizer
 
-pytestmark = pytest.mark.unit
-
 Logger()  # the handler's logger, whose child loggers the use case logs through
 
 

@@ -9,16 +9,12 @@ value is then taken well past what Rekognition returns, so the margin is on the 
 
 import json
 
-import pytest
-
 from lib.adapters.image_items import image_item, serialize
 from lib.adapters.rekognition_client import RekognitionRecognizer
 from lib.domain.events import RECOGNIZED, CompletionEvent
 from lib.domain.model import ImageRecord, Label
 from local.aws.limits import ITEM_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, item_size
 from tests.support.builders import image_record
-
-pytestmark = pytest.mark.unit
 
 LONG = "W" * 120  # longer than any label, parent, category or colour name Rekognition uses
 

@@ -9,8 +9,6 @@ from handlers import results
 from lib.adapters.repository import Page
 from tests.support.builders import http_event
 
-pytestmark = pytest.mark.unit
-
 
 class RecordingRepository:
     def __init__(self):

@@ -22,8 +22,6 @@ from local.paths import FIXTURES_DIR
 from tests.support.builders import image_record
 from tests.support.fakes import FakeFetcher, FakeImageRepository, FakeImageStore, FakePublisher, FakeRecognizer
 
-pytestmark = pytest.mark.unit
-
 Logger()  # the handler's logger, whose child loggers the use case logs through
 
 SETTINGS = RecognitionSettings(frozenset({"labels", "properties"}), 20, 55, "1")

@@ -14,8 +14,6 @@ from werkzeug.test import Client
 
 from local.aws.s3_post_gate import S3PostGate
 
-pytestmark = pytest.mark.unit
-
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 KEY = "uploads/0123456789abcdef0123456789abcdef.png"
 

@@ -6,8 +6,6 @@ import pytest
 
 from tests.support.schemathesis_hooks import before_call, confined
 
-pytestmark = pytest.mark.unit
-
 FIXTURES = "http://127.0.0.1:39045"
 
 

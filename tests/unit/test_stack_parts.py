@@ -17,8 +17,6 @@ from local.functions.configuration import FunctionConfiguration
 from local.sidecars.rekognition_service import RekognitionSidecar, recognition_features
 from local.stack_options import StackOptions
 
-pytestmark = pytest.mark.unit
-
 AWS = "http://127.0.0.1:4566"
 
 

@@ -10,8 +10,6 @@ from lib.domain.events import TEST
 from lib.usecases.subscriptions import MAX_ENDPOINTS_PER_OWNER, Subscriptions
 from tests.support.fakes import FakeEndpointQueue, FakeEndpointTable, FakeEndpointUrlCheck, FakeSecretBox
 
-pytestmark = pytest.mark.unit
-
 URL = "https://receiver.example/hooks"
 
 

@@ -3,8 +3,6 @@ import pytest
 from local import paths, topology
 from local.topology import PhysicalIds, TopologyError, resolve
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def local():

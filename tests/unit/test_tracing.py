@@ -13,11 +13,7 @@ import socket
 import subprocess
 import sys
 
-import pytest
-
 from local.paths import PROJECT_ROOT
-
-pytestmark = pytest.mark.unit
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 PROGRAM = """

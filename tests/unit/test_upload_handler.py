@@ -8,8 +8,6 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from handlers import upload
 from tests.support.builders import http_event
 
-pytestmark = pytest.mark.unit
-
 
 class NoIngest:
     """Every case here is refused before the service is asked for anything."""

@@ -2,8 +2,6 @@ import pytest
 
 from local.sidecars.webhook_faults import KINDS, RESET, TIMEOUT, WebhookFaults
 
-pytestmark = pytest.mark.unit
-
 
 def decisions(faults: WebhookFaults, count: int) -> list[str | None]:
     return [faults.next() for _ in range(count)]

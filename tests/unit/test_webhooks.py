@@ -2,8 +2,6 @@ import pytest
 
 from lib.domain import webhooks
 
-pytestmark = pytest.mark.unit
-
 # The example from the Standard Webhooks specification's reference libraries.
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"

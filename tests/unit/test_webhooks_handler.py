@@ -13,8 +13,6 @@ from lib.usecases.subscriptions import Subscriptions
 from tests.support.builders import http_event
 from tests.support.fakes import FakeEndpointQueue, FakeEndpointTable, FakeEndpointUrlCheck, FakeSecretBox
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def subscriptions():

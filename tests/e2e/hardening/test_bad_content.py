@@ -17,8 +17,6 @@ from tests.support import hostile_images as images
 from tests.support.fetch_servers import Counter, Handler, body, chunked, dribble
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.e2e
-
 MAX_IMAGE_BYTES = 15 * 1024 * 1024  # the upload function's MAX_IMAGE_BYTES in serverless.yml
 API_BODY_LIMIT = 10 * 1024 * 1024
 # What one stream may push past the limit before the fetcher's abort reaches it: the fetcher's last

@@ -11,8 +11,6 @@ import pytest
 from tests.support.fetch_servers import body, redirect
 from tests.support.ssrf_corpus import api_cases, unsafe_targets
 
-pytestmark = pytest.mark.e2e
-
 CASES = api_cases()
 IMAGE = open("tests/fixtures/chelsea.jpg", "rb").read()
 

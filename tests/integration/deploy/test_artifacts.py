@@ -10,12 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from local import paths
 from local.deploy import packaging
-
-pytestmark = pytest.mark.integration
 
 # What Lambda's python3.12 runtime itself provides on sys.path, after the function's own code.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six", "jmespath")

@@ -14,7 +14,6 @@ from local.deploy import deploy_local
 from local.deploy.findings import FAILED, GAP, MOTO_IGNORED_PROPERTIES, MOTO_SKIPPED_TYPES, VERIFIED
 
 pytestmark = [
-    pytest.mark.integration,
     # moto warns on each read of the stack about the types it skips; the check reports them as gaps.
     pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning"),
 ]

@@ -11,8 +11,6 @@ import pytest
 
 from tests.integration.deploy import deploy_policy
 
-pytestmark = pytest.mark.integration
-
 STAGE_ROLES = "arn:aws:iam::*:role/image-recognition-STAGE-*"
 
 

@@ -10,8 +10,6 @@ import pytest
 
 from tests.integration.deploy import rules
 
-pytestmark = pytest.mark.integration
-
 IMAGES = "${ImagesBucket}/images/*"
 UPLOADS = "${ImagesBucket}/uploads/*"
 DETECT = ("DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels")

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from local import paths, topology
 from local.deploy.packaging import Package
 from tests.integration.deploy import parity
-
-pytestmark = pytest.mark.integration
 
 
 def test_local_topology_equals_the_dev_template(dev_package):

@@ -12,8 +12,6 @@ from cfnlint.api import ManualArgs, lint
 
 from tests.integration.deploy import rules
 
-pytestmark = pytest.mark.integration
-
 PACKAGES = ("dev_package", "prod_package")
 
 

@@ -7,8 +7,6 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from tests.integration.rekognition.support import FIXTURES, fixture_bytes, jpeg_bytes
 
-pytestmark = pytest.mark.integration
-
 # The astronaut's eyes, nose and mouth in tests/fixtures/astronaut.jpg (512 x 512), measured by
 # hand, as (left, top, right, bottom) ratios. The detected face box must cover this.
 ASTRONAUT_FACE_CORE = (195 / 512, 90 / 512, 255 / 512, 150 / 512)

@@ -7,8 +7,6 @@ import pytest
 
 from tests.integration.rekognition.botocore_shapes import shape_problems
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def output_shape():

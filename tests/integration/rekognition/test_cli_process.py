@@ -11,11 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from tests.integration.rekognition.support import fixture_bytes, rekognition_client
-
-pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 

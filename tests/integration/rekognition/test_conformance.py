@@ -9,8 +9,6 @@ import pytest
 from tests.integration.rekognition.botocore_shapes import shape_problems
 from tests.integration.rekognition.support import fixture_bytes
 
-pytestmark = pytest.mark.integration
-
 CALLS = [
     pytest.param(
         "DetectLabels",

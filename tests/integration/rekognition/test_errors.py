@@ -14,8 +14,6 @@ from PIL import Image
 
 from tests.integration.rekognition.support import fixture_bytes
 
-pytestmark = pytest.mark.integration
-
 TARGET = "RekognitionService.DetectLabels"
 JSON_11 = "application/x-amz-json-1.1"
 

@@ -11,8 +11,6 @@ from local.rekognition import RekognitionService
 from local.rekognition.server import FAULT_CODES
 from tests.integration.rekognition.support import fixture_bytes, rekognition_client
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def failing_service():

@@ -15,7 +15,8 @@ from local.rekognition.quota import QUOTA_PATH
 from local.rekognition.quota_proxy import QuotaProxy
 from tests.integration.rekognition.support import fixture_bytes, rekognition_client
 
-pytestmark = pytest.mark.integration
+# serial: the callers must outrun the quota, which they cannot while other tests hold the cores.
+pytestmark = pytest.mark.serial
 
 TPS = 5
 

@@ -10,8 +10,6 @@ from PIL import Image
 from local.rekognition.text import OcrUnavailableError, RapidOcrReader, TesseractReader, make_text_reader
 from tests.integration.rekognition.support import FIXTURES
 
-pytestmark = pytest.mark.integration
-
 
 def _words(lines):
     return [word.text for line in lines for word in line.words]

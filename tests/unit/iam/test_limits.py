@@ -1,10 +1,6 @@
 """AWS's size limits: 256 KiB per SQS or SNS message, 400 KB per DynamoDB item."""
 
-import pytest
-
 from local.aws import limits
-
-pytestmark = pytest.mark.unit
 
 
 def test_an_sqs_message_over_256_kib_is_refused_with_aws_error_and_one_at_the_limit_passes():

@@ -7,8 +7,6 @@ import pytest
 
 from local.aws.iam.operations import HttpRequest, Unmapped, describe
 
-pytestmark = pytest.mark.unit
-
 
 def request(method="POST", path="/", query="", headers=None, body=b""):
     return HttpRequest(

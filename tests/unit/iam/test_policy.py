@@ -1,10 +1,6 @@
 """The policy engine: AWS's evaluation order, wildcards, and conditions that can never widen access."""
 
-import pytest
-
 from local.aws.iam.policy import Request, decide, parse, unsupported_conditions
-
-pytestmark = pytest.mark.unit
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/images"
 

@@ -9,8 +9,6 @@ from botocore.config import Config
 
 from local.aws.iam.presigned import PresignError, verify_presigned
 
-pytestmark = pytest.mark.unit
-
 SECRET = "role-secret"
 
 

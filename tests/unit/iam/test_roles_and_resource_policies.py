@@ -11,8 +11,6 @@ from local.aws.iam.roles import RoleCredentials, function_roles
 from local.aws.provision import Provisioner
 from local.errors import StackError
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(scope="module")
 def system():

@@ -6,8 +6,6 @@ import pytest
 
 from local.rekognition.calibration import calibrate, calibrated, label_cuts
 
-pytestmark = pytest.mark.unit
-
 CUTS = {"Outdoors": 10.0}
 
 

@@ -7,8 +7,6 @@ import pytest
 from local.rekognition.callers import CALLERS_VARIABLE, authorize, identify
 from local.rekognition.errors import RekognitionError
 
-pytestmark = pytest.mark.unit
-
 ROLE = "arn:aws:sts::123456789012:assumed-role/stack-RecognizeRole/stack-recognize"
 
 

@@ -1,13 +1,9 @@
 """Contextual labels: what labels reported together imply (context.py, label_contexts.csv)."""
 
-import pytest
-
 from local.rekognition.context import SCENE_MEASURES, ContextRule, context_evidence, context_rules
 from local.rekognition.label_choices import LabelChoices, shipped_choices
 from local.rekognition.scene import SceneStatistics
 from local.rekognition.taxonomy import default_taxonomy
-
-pytestmark = pytest.mark.unit
 
 ROAD = ContextRule("Road", ("Car", "Outdoors"), None, 65.0)
 COUNTRYSIDE = ContextRule("Countryside", ("Mountain Range",), ("green", 0.05), 70.0)

@@ -9,8 +9,6 @@ import pytest
 
 from local.rekognition import cache, effnet_onnx
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):

@@ -9,8 +9,6 @@ import pytest
 from local.rekognition.faces import estimate_pose, person_box
 from local.rekognition.geometry import Box
 
-pytestmark = pytest.mark.unit
-
 FRONTAL = {
     "eyeLeft": (40.0, 50.0),
     "eyeRight": (60.0, 50.0),

@@ -4,8 +4,6 @@ import pytest
 
 from local.rekognition.geometry import Box, box_corners, polygon
 
-pytestmark = pytest.mark.unit
-
 
 def test_bounding_boxes_are_ratios_clipped_to_the_image():
     assert Box(-10, 20, 60, 300).to_bounding_box(100, 200) == pytest.approx(

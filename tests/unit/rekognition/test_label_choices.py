@@ -3,8 +3,6 @@ that the shipped data files hold a consistent choice."""
 
 from __future__ import annotations
 
-import pytest
-
 from local.rekognition.context import ContextRule, candidate_rules, context_rules
 from local.rekognition.label_choices import LabelChoices, shipped_choices
 from local.rekognition.labels import label_confidences, with_context
@@ -12,8 +10,6 @@ from local.rekognition.scene import SceneStatistics
 from local.rekognition.taxonomy import default_taxonomy
 
 from .test_taxonomy import TABBY, one_hot
-
-pytestmark = pytest.mark.unit
 
 NO_COLOR = SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0)
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from local.rekognition.scene import SceneStatistics
 from tests.bench import label_fitting
 from tests.bench.label_evidence import PhotoEvidence
-
-pytestmark = pytest.mark.unit
 
 NO_COLOR = SceneStatistics(sky_top=0.0, sky_bottom=0.0, green=0.0)
 

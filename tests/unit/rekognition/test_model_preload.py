@@ -6,8 +6,6 @@ import pytest
 
 from local.rekognition.models import FEATURE_MODELS, ModelSet, for_features
 
-pytestmark = pytest.mark.unit
-
 
 class Recorder:
     def __init__(self, names):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from local.rekognition.moderation import HIERARCHY, moderation_labels
-
-pytestmark = pytest.mark.unit
 
 
 def as_table(labels):

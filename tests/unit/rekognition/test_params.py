@@ -5,8 +5,6 @@ import pytest
 from local.rekognition import params
 from local.rekognition.errors import RekognitionError
 
-pytestmark = pytest.mark.unit
-
 
 def invalid(call, *args, **kwargs) -> str:
     with pytest.raises(RekognitionError) as caught:

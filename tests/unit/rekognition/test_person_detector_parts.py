@@ -8,8 +8,6 @@ import pytest
 from local.rekognition.people import anchor_boxes, decode
 from local.rekognition.ssd_graph import prune
 
-pytestmark = pytest.mark.unit
-
 
 def node(name: str, op: str, *inputs: str, attrs: str = "") -> str:
     lines = "".join(f'  input: "{i}"\n' for i in inputs)

@@ -14,8 +14,6 @@ from local.rekognition.person_labels import (
     person_instances,
 )
 
-pytestmark = pytest.mark.unit
-
 WIDTH, HEIGHT = 1000, 800
 
 

@@ -10,8 +10,6 @@ from local.rekognition.colors import css_color_name, hex_code, rgb_to_lab, simpl
 from local.rekognition.geometry import Box
 from local.rekognition.properties import dominant_colors, image_properties, quality, subject_mask
 
-pytestmark = pytest.mark.unit
-
 
 def checkerboard(size=256, cell=8, low=40, high=215) -> np.ndarray:
     ys, xs = np.indices((size, size))

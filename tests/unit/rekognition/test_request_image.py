@@ -12,8 +12,6 @@ from PIL import Image
 from local.rekognition.errors import RekognitionError
 from local.rekognition.request_image import MAX_INLINE_BYTES, decode_image, detect_format, image_from_request
 
-pytestmark = pytest.mark.unit
-
 
 def encode(image: Image.Image, format: str, **options) -> bytes:
     buffer = io.BytesIO()

@@ -8,8 +8,6 @@ from PIL import Image
 
 from local.rekognition.scene import SceneStatistics, scene_evidence, scene_statistics
 
-pytestmark = pytest.mark.unit
-
 SKY_BLUE, LEAF_GREEN, CONCRETE = (110, 160, 230), (60, 130, 40), (128, 128, 128)
 SUNSET_ORANGE, SHADOW = (240, 120, 30), (20, 15, 25)
 # The shares at which each label's evidence starts, given here rather than read from the fitted

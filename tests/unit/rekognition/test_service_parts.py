@@ -11,8 +11,6 @@ from local.rekognition.errors import RekognitionError
 from local.rekognition.models import ModelSet
 from local.rekognition.server import FAULT_CODES, FaultInjector
 
-pytestmark = pytest.mark.unit
-
 
 def test_no_faults_at_rate_zero_and_only_faults_at_rate_one():
     assert all(FaultInjector(0.0, seed=1).next_fault() is None for _ in range(200))

@@ -8,8 +8,6 @@ import pytest
 from local.rekognition import build_taxonomy as builder
 from local.rekognition.taxonomy import LabelInfo, default_taxonomy, propagate_to_parents
 
-pytestmark = pytest.mark.unit
-
 TABBY, TIGER_CAT, EGYPTIAN_CAT = 281, 282, 285
 GOLDEN_RETRIEVER, LABRADOR = 207, 208
 ESPRESSO, MISSILE, PROJECTILE, SPACE_SHUTTLE = 967, 657, 744, 812

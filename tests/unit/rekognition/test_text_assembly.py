@@ -9,8 +9,6 @@ from local.rekognition.operations import _text_detections
 from local.rekognition.request_image import AnalysisImage
 from local.rekognition.text import Line, Word, _rapidocr_line, line_from_words, parse_tesseract_tsv
 
-pytestmark = pytest.mark.unit
-
 HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
 
 

@@ -13,8 +13,6 @@ import pytest
 
 from local.rekognition.torch_legacy import LEGACY_MAGIC_NUMBER, LegacyCheckpointError, load_state_dict
 
-pytestmark = pytest.mark.unit
-
 
 class _StorageRef:
     def __init__(self, key: str, data: np.ndarray) -> None:
