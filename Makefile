@@ -153,8 +153,10 @@ test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integ
 
 # The inner loop: no stack, no browser, no packaging; the same parallel run as `make test`.
 .PHONY: test-fast
-test-fast: $(STAMP) ## unit and integration tests in parallel, without the serial ones (`make test` runs everything)
-	$(PYTEST) $(PARALLEL) -m "not serial" --durations=5 tests/unit tests/integration
+# The packaged-template tests (tests/integration/deploy) run osls and a ministack deploy, most of a
+# minute on their own: they stay in `make test`, out of the edit-test loop.
+test-fast: $(STAMP) ## unit and integration tests in parallel, without the serial ones and the packaged-template tests (`make test` runs everything)
+	$(PYTEST) $(PARALLEL) -m "not serial" --durations=5 --ignore=tests/integration/deploy tests/unit tests/integration
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## unit tests only (no network)

@@ -15,6 +15,13 @@ from tests.integration.deploy import rules
 PACKAGES = ("dev_package", "prod_package")
 
 
+@pytest.fixture
+def packages(dev_package, prod_package) -> dict:
+    """Both stages' packages, named as arguments: the tests that use them then run on one worker, which
+    packages each stage once (tests/conftest.py groups tests by the session fixtures they name)."""
+    return {"dev_package": dev_package, "prod_package": prod_package}
+
+
 def lint_findings(template: dict) -> list[str]:
     """cfn-lint's errors and warnings (informational findings are not reported by default)."""
     matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
@@ -22,8 +29,8 @@ def lint_findings(template: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("package", PACKAGES)
-def test_cfn_lint_finds_no_error_and_no_warning(package, request):
-    assert lint_findings(request.getfixturevalue(package).template) == []
+def test_cfn_lint_finds_no_error_and_no_warning(package, packages):
+    assert lint_findings(packages[package].template) == []
 
 
 def test_cfn_lint_reports_a_broken_template(dev_package):
@@ -36,8 +43,8 @@ def test_cfn_lint_reports_a_broken_template(dev_package):
 
 @pytest.mark.parametrize("rule", rules.RULES)
 @pytest.mark.parametrize("package", PACKAGES)
-def test_rule_holds(rule, package, request):
-    assert rules.RULES[rule](request.getfixturevalue(package).template) == []
+def test_rule_holds(rule, package, packages):
+    assert rules.RULES[rule](packages[package].template) == []
 
 
 def _resources(template: dict, logical_id: str) -> dict:
