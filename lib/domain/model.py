@@ -12,6 +12,9 @@ AWAITING_UPLOAD = "AWAITING_UPLOAD"
 PENDING = "PENDING"
 DONE = "DONE"
 FAILED = "FAILED"
+# A deleted image's tombstone (lib/adapters/image_items.py): never shown, kept until its TTL so
+# that work in flight for the image cannot bring it back.
+DELETED = "DELETED"
 
 
 def new_image_id() -> str:

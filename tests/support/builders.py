@@ -11,7 +11,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from lib.domain.model import PENDING, ImageRecord, new_image_id, utc_now
+from lib.domain.model import PENDING, PUBLIC_OWNER, ImageRecord, new_image_id, utc_now
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -190,5 +190,6 @@ def image_record(image_id: str | None = None, *, created: str | None = None, **f
         "size_bytes": 3,
         "width": 1,
         "height": 1,
+        "owner": PUBLIC_OWNER,
     }
     return ImageRecord(**{**defaults, **fields})

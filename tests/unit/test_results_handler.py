@@ -16,12 +16,12 @@ class RecordingRepository:
     def __init__(self):
         self.calls = []
 
-    def list_recent(self, limit, cursor=None):
-        self.calls.append(("recent", limit, cursor))
+    def list_recent(self, owner, limit, cursor=None):
+        self.calls.append(("recent", owner, limit, cursor))
         return Page([], None)
 
-    def list_by_label(self, label, limit, cursor=None):
-        self.calls.append(("label", label, limit, cursor))
+    def list_by_label(self, owner, label, limit, cursor=None):
+        self.calls.append(("label", owner, label, limit, cursor))
         return Page([], None)
 
 
@@ -49,10 +49,10 @@ def test_a_label_empty_or_over_100_characters_as_sent_is_400(label):
 
 def test_without_a_limit_a_page_has_20_and_an_empty_cursor_is_the_first_page():
     status, _, calls = list_images({"cursor": ""})
-    assert status == 200 and calls == [("recent", 20, None)]
+    assert status == 200 and calls == [("recent", "public", 20, None)]
 
 
 def test_a_label_is_trimmed_and_the_limit_read():
     status, body, calls = list_images({"label": "  cat ", "limit": "7"})
     assert status == 200 and body == {"items": [], "next_cursor": None}
-    assert calls == [("label", "cat", 7, None)]
+    assert calls == [("label", "public", "cat", 7, None)]

@@ -24,6 +24,9 @@ EXPECTED_GRANTS = {
         ("s3:PutObject", IMAGES),  # lib/adapters/storage.py
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
         ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
+        # handlers/listing.py: `GET /` without url lists as `GET /images` does
+        ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
+        ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
     },
     "uploads": {
         ("s3:PutObject", UPLOADS),  # ImageStore.presign_post: a presigned POST acts with its signer's rights
