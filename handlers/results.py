@@ -27,6 +27,9 @@ from lib.observability import annotate_image, tracer
 
 logger = Logger()
 
+# The same words whatever the id: an answer about another owner's image must not even echo its id.
+NO_SUCH_IMAGE = "no image with this id"
+NO_SUCH_CONTENT = "no image content for this id"
 # Long enough for a browser to start the download; short enough that a copied link soon stops working.
 CONTENT_LINK_SECONDS = 300
 
@@ -72,13 +75,16 @@ def handle(
 def _one(repository: ImageRepository, owner: str, image_id: str) -> dict[str, Any]:
     # Another owner's image, a deleted one and a missing one all answer the same 404.
     if is_image_id(image_id):
-        record = repository.get_owned(image_id, owner)
+        record = repository.get(image_id)
         if record is not None:
-            return record.to_api()
-        slot = repository.get_slot(image_id, now=time.time())
-        if slot is not None and slot.owner == owner and repository.get(image_id) is None:
-            return slot.to_api()
-    raise NotFound(f"no image with id {image_id[:64]!r}")
+            if record.visible_to(owner):
+                return record.to_api()
+        else:
+            # No image yet: perhaps an upload slot, whose object has not arrived.
+            slot = repository.get_slot(image_id, now=time.time())
+            if slot is not None and slot.owner == owner:
+                return slot.to_api()
+    raise NotFound(NO_SUCH_IMAGE)
 
 
 def _content(repository: ImageRepository, store: ImageStore | None, owner: str, image_id: str) -> dict[str, Any]:
@@ -86,7 +92,7 @@ def _content(repository: ImageRepository, store: ImageStore | None, owner: str, 
     record = repository.get_owned(image_id, owner) if is_image_id(image_id) else None
     # A FAILED image's object was refused or deleted; a slot has no object yet.
     if record is None or record.status == FAILED or store is None:
-        raise NotFound(f"no image content for id {image_id[:64]!r}")
+        raise NotFound(NO_SUCH_CONTENT)
     url = store.presign_get(record.key, CONTENT_LINK_SECONDS)
     return {
         "statusCode": 302,

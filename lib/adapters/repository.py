@@ -259,9 +259,7 @@ class ImageRepository:
         """This owner's live image, or None: another owner's image, a deleted one and a missing one
         all read the same, so a caller learns nothing of images that are not its own."""
         record = self.get(image_id)
-        if record is None or owner == NO_OWNER or record.owner != owner or record.status == DELETED:
-            return None
-        return record
+        return record if record is not None and record.visible_to(owner) else None
 
     def list_recent(self, owner: str, limit: int, cursor: str | None = None) -> Page:
         """The owner's images, newest first."""

@@ -111,6 +111,10 @@ class ImageRecord:
     upload_etag: str | None = None
     owner: str = NO_OWNER
 
+    def visible_to(self, owner: str) -> bool:
+        """Only its owner sees an image, and nobody sees a deleted one or one that has no owner."""
+        return owner != NO_OWNER and self.owner == owner and self.status != DELETED
+
     def to_api(self) -> dict[str, Any]:
         """The public representation. Storage locations stay internal."""
         body: dict[str, Any] = {

@@ -33,7 +33,9 @@ def api(aws):
             return record.image_id
 
         def images(self, claims, path="/images", query=None, image_id=None):
-            event = http_event("GET", path, query=query, claims=claims, path_parameters={"id": image_id} if image_id else None)
+            event = http_event(
+                "GET", path, query=query, claims=claims, path_parameters={"id": image_id} if image_id else None
+            )
             return results.handle(APIGatewayProxyEventV2(event), self.repository, self.store)
 
         def root(self, claims, query=None):
@@ -43,7 +45,9 @@ def api(aws):
         def open_upload(self, claims):
             service = DirectUploads(store=self.store, repository=self.repository, max_bytes=1000)
             body = json.dumps({"name": "big", "content_type": "image/png"})
-            event = http_event("POST", "/uploads", headers={"content-type": "application/json"}, body=body, claims=claims)
+            event = http_event(
+                "POST", "/uploads", headers={"content-type": "application/json"}, body=body, claims=claims
+            )
             return json.loads(uploads.handle(APIGatewayProxyEventV2(event), service)["body"])["image_id"]
 
         def forget(self, image_id):
@@ -75,7 +79,9 @@ def test_another_owners_image_answers_exactly_as_a_missing_one(api, path):
 
 def test_another_owners_upload_slot_answers_as_a_missing_one(api):
     image_id = api.open_upload(ALICE)
-    assert json.loads(api.images(ALICE, f"/images/{image_id}", image_id=image_id)["body"])["status"] == "AWAITING_UPLOAD"
+    assert (
+        json.loads(api.images(ALICE, f"/images/{image_id}", image_id=image_id)["body"])["status"] == "AWAITING_UPLOAD"
+    )
     theirs = api.images(BOB, f"/images/{image_id}", image_id=image_id)
     api.forget(image_id)
     assert theirs == api.images(BOB, f"/images/{image_id}", image_id=image_id) and theirs["statusCode"] == 404
