@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Mapping
-from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree import ElementTree
 
 
 class Unmapped(Exception):
