@@ -201,6 +201,10 @@ class ImageRepository:
         item = self._get_item(image_id, consistent=True)
         return bool(item and item.get("delivered"))
 
+    def is_deleted(self, image_id: str) -> bool:
+        item = self._get_item(image_id, consistent=True)
+        return bool(item and item.get("status") == DELETED)
+
     def _set_flag(self, image_id: str, flag: str) -> None:
         self._call(
             "update_item",
@@ -212,19 +216,26 @@ class ImageRepository:
         )
 
     # --- deletion ----------------------------------------------------------------------------------
-    def bury(self, record: ImageRecord, deleted_at: str, expires_at: int) -> None:
-        """Replace the image item by its tombstone, if it is still this owner's live image.
+    def bury(self, record: ImageRecord, deleted_at: str, expires_at: int, *, slot_only: bool = False) -> None:
+        """Replace the image item by its tombstone, if it is still this owner's live image (or, for
+        an upload slot whose object has not arrived, if there is still no image item).
 
-        Raises AlreadyExists when it is not (another delete came first), so that deleting twice
-        answers as deleting a missing image.
+        Raises AlreadyExists when it is not (another delete came first, or the upload arrived), so
+        that deleting twice answers as deleting a missing image.
         """
+        if slot_only:
+            condition, names, values = "attribute_not_exists(pk)", {}, {}
+        else:
+            condition = "#owner = :owner AND #status <> :deleted"
+            names = {"ExpressionAttributeNames": {"#owner": "owner", "#status": "status"}}
+            values = {"ExpressionAttributeValues": serialize({":owner": record.owner, ":deleted": DELETED})}
         self._call(
             "put_item",
             TableName=self.table_name,
             Item=serialize(tombstone_item(record, deleted_at, expires_at)),
-            ConditionExpression="#owner = :owner AND #status <> :deleted",
-            ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
-            ExpressionAttributeValues=serialize({":owner": record.owner, ":deleted": DELETED}),
+            ConditionExpression=condition,
+            **names,
+            **values,
         )
 
     def delete_label_items(self, image_id: str) -> None:

@@ -16,6 +16,9 @@ from lib.domain.model import utc_now
 
 RECOGNIZED = "image.recognized"
 FAILED = "image.failed"
+# Published by a delete (lib/usecases/deletion.py): the only event of a deleted image still delivered.
+DELETED = "image.deleted"
+EVENT_TYPES = (RECOGNIZED, FAILED, DELETED)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ class CompletionEvent:
     def for_image(cls, event_type: str, image: dict[str, Any], owner: str) -> CompletionEvent:
         """The event about an image, carrying its owner in `data`: whoever delivers it routes by that."""
         data = {**image, "owner": owner}
-        return cls(id=f"msg_{image['image_id']}", type=event_type, timestamp=utc_now(), data=data)
+        # A result's id is the image's; the deletion is another event about it, with an id of its own.
+        suffix = "_deleted" if event_type == DELETED else ""
+        return cls(id=f"msg_{image['image_id']}{suffix}", type=event_type, timestamp=utc_now(), data=data)
 
     @property
     def image_id(self) -> str:
@@ -117,6 +122,6 @@ class CompletionEvent:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InvalidRequest(f"completion event is malformed: {e}") from None
-        if event.type not in (RECOGNIZED, FAILED) or not event.id:
+        if event.type not in EVENT_TYPES or not event.id:
             raise InvalidRequest(f"completion event has unknown type {event.type!r} or no id")
         return event

@@ -37,6 +37,7 @@ CLIENTS_AT_INIT = {
     "uploads": ["DynamoDB", "S3"],  # S3: the SigV4 signer of the presigned POST
     "recognize": ["DynamoDB", "Rekognition", "S3", "SNS", "SQS"],  # S3: uploads on arrival; SQS: re-queued throttles
     "images": ["DynamoDB", "S3"],  # S3: the signer of the content route's presigned GET
+    "delete": ["DynamoDB", "S3", "SNS"],  # SNS: image.deleted
     "deliver": ["DynamoDB", "SQS", "SSM"],
 }
 

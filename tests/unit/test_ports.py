@@ -21,6 +21,7 @@ from lib.adapters.storage import ImageStore
 from lib.adapters.webhook_sender import HttpWebhookSender
 from lib.fetching.fetch import SafeFetcher
 from lib.usecases.arrivals import UploadArrivals
+from lib.usecases.deletion import ImageDeletion
 from lib.usecases.delivery import WebhookDelivery
 from lib.usecases.direct_uploads import DirectUploads
 from lib.usecases.ingest import IngestService
@@ -40,6 +41,8 @@ IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.Recognizer: (RekognitionRecognizer, fakes.FakeRecognizer),
     ports.RecognitionRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.Publisher: (EventPublisher, fakes.FakePublisher),
+    ports.DeletionRecords: (ImageRepository, fakes.FakeImageRepository),
+    ports.ObjectVersions: (ImageStore, fakes.FakeImageStore),
     ports.DeliveryRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.WebhookSender: (HttpWebhookSender, fakes.FakeWebhookSender),
 }
@@ -104,6 +107,7 @@ def annotations_of(use_case: type) -> dict[str, str]:
         (WebhookDelivery, {"repository": "DeliveryRecords", "sender": "WebhookSender"}),
         (DirectUploads, {"store": "PostSigner", "repository": "UploadSlots"}),
         (UploadArrivals, {"repository": "ArrivalRecords", "store_for": "Callable[[str], UploadedObjects]"}),
+        (ImageDeletion, {"records": "DeletionRecords", "objects": "ObjectVersions", "publisher": "Publisher"}),
     ],
 )
 def test_the_use_cases_depend_on_the_ports_not_on_the_adapters(use_case, expected):

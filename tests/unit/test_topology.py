@@ -26,6 +26,7 @@ def test_routes_and_queue_triggers_come_from_serverless_yml(local):
         ("GET", "/images/{id}", "images"),
         ("GET", "/images/{id}/content", "images"),
         ("POST", "/uploads", "uploads"),
+        ("DELETE", "/images/{id}", "delete"),
     }
     assert {(t.function, t.queue) for t in local.sqs_triggers} == {
         ("recognize", "UploadsQueue"),

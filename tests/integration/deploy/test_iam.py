@@ -60,6 +60,18 @@ EXPECTED_GRANTS = {
         ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
         ("s3:GetObject", IMAGES),  # ImageStore.presign_get: the content route's redirect
     },
+    "delete": {
+        *XRAY,
+        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get and get_slot
+        ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.bury: the tombstone
+        ("dynamodb:Query", "ImagesTable"),  # ImageRepository.delete_label_items, on the table's own key
+        ("dynamodb:BatchWriteItem", "ImagesTable"),  # ImageRepository.delete_label_items
+        ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete_slot
+        ("s3:ListBucketVersions", "ImagesBucket"),  # ImageStore.delete_every_version
+        ("s3:DeleteObjectVersion", IMAGES),  # ImageStore.delete_every_version, by version
+        ("s3:DeleteObjectVersion", UPLOADS),
+        ("sns:Publish", "ResultsTopic"),  # image.deleted, lib/adapters/publisher.py
+    },
     "deliver": {
         *XRAY,
         ("sqs:ReceiveMessage", "IntegrationQueue"),
