@@ -170,3 +170,36 @@ def test_an_upload_slot_and_what_its_presigned_post_makes_belong_to_its_opener(p
     assert asker.call("GET", f"/images/{image_id}").status_code == 404
     assert image_id in other.listed("/images") and image_id not in asker.listed("/images")
     assert leaks(asker, other) == []
+
+
+def test_only_the_owner_deletes_and_a_delete_is_for_good(owners, pair):
+    stack, *_ = owners
+    asker, other = pair
+    image_id = other.upload("coffee.jpg")
+    other.final(image_id)
+    # Another owner's delete answers as a missing image's, and deletes nothing.
+    missing = uuid.uuid4().hex
+    theirs, absent = asker.call("DELETE", f"/images/{image_id}"), asker.call("DELETE", f"/images/{missing}")
+    assert theirs.status_code == absent.status_code == 404 and theirs.text == absent.text
+    assert other.call("GET", f"/images/{image_id}").status_code == 200
+    # The owner's: 204, then 404 on every route, and a second delete is 404 too.
+    assert other.call("DELETE", f"/images/{image_id}").status_code == 204
+    del other.images[image_id]
+    assert [other.call("GET", f"/images/{image_id}{suffix}").status_code for suffix in ("", "/content")] == [404, 404]
+    assert other.call("DELETE", f"/images/{image_id}").status_code == 404
+    assert image_id not in other.listed("/images")
+    s3 = stack.session().client("s3")
+    bucket = stack.physical("ImagesBucket")
+    assert s3.list_object_versions(Bucket=bucket, Prefix=f"images/{image_id}").get("Versions", []) == []
+    # image.deleted is delivered to the stage's webhook, with its owner.
+    deleted = wait_until(
+        lambda: [
+            d.body
+            for d in stack.inbox.deliveries()
+            if (d.body or {}).get("type") == "image.deleted" and d.body["data"]["image_id"] == image_id
+        ],
+        30,
+        "image.deleted to be delivered",
+    )
+    assert len(deleted) == 1
+    assert leaks(asker, other) == []

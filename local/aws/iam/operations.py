@@ -187,13 +187,33 @@ def _s3(request: HttpRequest) -> Call:
         # DeleteObjects is no action of its own: AWS checks each key it names as that key's delete.
         checks = tuple(
             ("s3:DeleteObjectVersion" if version else "s3:DeleteObject", f"arn:aws:s3:::{bucket}/{object_key}")
-            for object_key, version in _objects_to_delete(request.body, where)
+            for object_key, version in _objects_to_delete(_unchunked(request), where)
         )
         return Call("s3", "DeleteObjects", checks, "rest-xml")
     raise Unmapped(f"{where} is not mapped to an action by the local IAM layer")
 
 
 # --- bodies -------------------------------------------------------------------------------------------
+def _unchunked(request: HttpRequest) -> bytes:
+    """The payload of an `aws-chunked` body (`<hex size>[;chunk-signature=...]\r\n<data>\r\n`
+    chunks, then a zero chunk and trailers), as newer SDKs send it; any other body as it is."""
+    encoding = request.headers.get("content-encoding", "")
+    streaming = request.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+    if "aws-chunked" not in encoding and not streaming:
+        return request.body
+    payload, rest = b"", request.body
+    while rest:
+        header, _, rest = rest.partition(b"\r\n")
+        try:
+            size = int(header.split(b";", 1)[0], 16)
+        except ValueError:
+            return b""
+        if size == 0:
+            break
+        payload, rest = payload + rest[:size], rest[size + 2 :]
+    return payload
+
+
 def _objects_to_delete(body: bytes, where: str) -> list[tuple[str, str | None]]:
     """(key, version id or None) for each <Object> of a DeleteObjects body."""
     try:

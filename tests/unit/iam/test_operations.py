@@ -94,6 +94,14 @@ def test_delete_objects_checks_each_key_as_its_own_delete():
     )
 
 
+def test_an_aws_chunked_delete_objects_body_is_read_through_its_chunks():
+    document = b"<Delete><Object><Key>images/a.jpg</Key><VersionId>null</VersionId></Object></Delete>"
+    body = b"%x\r\n%s\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n" % (len(document), document)
+    headers = {"content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
+    call = describe("s3", request("POST", "/bucket", "delete", headers=headers, body=body))
+    assert call.checks == (("s3:DeleteObjectVersion", "arn:aws:s3:::bucket/images/a.jpg"),)
+
+
 @pytest.mark.parametrize("body", [b"", b"<Delete/>", b"<Delete><Object><VersionId>1</VersionId></Object></Delete>"])
 def test_a_delete_objects_body_that_names_no_key_is_unmapped_and_so_denied(body):
     with pytest.raises(Unmapped, match=r"\?delete"):
