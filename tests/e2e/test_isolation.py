@@ -7,13 +7,20 @@ or name anywhere, in an item, an error message or a cursor, would fail the test.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
+from local.paths import PROJECT_ROOT
 from local.stack import LocalSystem
+from tests.support.builders import image_record, items_before_owners
 from tests.support.contract import ContractSession
 from tests.support.e2e_stack import cli_token, cognito_stack_options
 from tests.support.waiting import wait_until
@@ -29,6 +36,8 @@ class Owner:
 
     def __init__(self, name: str, api: str, token: str):
         self.name, self.api = name, api
+        payload = token.split(".")[1]
+        self.subject = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
         self.http = ContractSession(api)
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.images: dict[str, str] = {}  # image_id -> its unique name
@@ -203,3 +212,33 @@ def test_only_the_owner_deletes_and_a_delete_is_for_good(owners, pair):
     )
     assert len(deleted) == 1
     assert leaks(asker, other) == []
+
+
+def test_images_written_before_owners_are_seen_by_nobody_until_migrated_to_one(owners):
+    stack, alice, bob = owners
+    # GIVEN an image written with the schema before owners, straight into the stack's table
+    record = image_record(bucket=stack.physical("ImagesBucket"), name=f"legacy-{uuid.uuid4().hex[:12]}", owner="")
+    for item in items_before_owners(record, ["Cat"]):
+        stack.session().client("dynamodb").put_item(TableName=stack.physical("ImagesTable"), Item=item)
+    for owner in (alice, bob):
+        assert record.image_id not in owner.listed("/images")
+        assert owner.call("GET", f"/images/{record.image_id}").status_code == 404
+    # WHEN `python -m local migrate-owners` gives it to Alice (her token's sub)
+    result = subprocess.run(
+        # --table: this stack's stage is not `local`, whose table --local would otherwise name
+        [sys.executable, "-m", "local", "migrate-owners", "--owner", alice.subject, "--local"]
+        + ["--table", stack.physical("ImagesTable")],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "LOCAL_ENDPOINTS_FILE": str(stack.options.endpoints_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 images (1 label items)" in result.stdout
+    alice.images[record.image_id] = record.name
+    # THEN she sees it, by list, label and id, and Bob still does not
+    assert record.image_id in alice.listed("/images") and record.image_id in alice.listed("/", label="cat")
+    assert alice.call("GET", f"/images/{record.image_id}").status_code == 200
+    assert record.image_id not in bob.listed("/images")
+    assert leaks(bob, alice) == []

@@ -6,7 +6,7 @@ import pytest
 from lib.adapters.repository import ImageRepository
 from lib.domain.errors import AlreadyExists, InvalidRequest
 from lib.domain.model import DONE, FAILED, Failure, Label
-from tests.support.builders import image_record
+from tests.support.builders import image_record, items_before_owners
 
 pytestmark = pytest.mark.integration
 
@@ -161,41 +161,9 @@ def read_all(list_page, limit=7):
 
 
 def write_the_old_way(aws, record, labels=()):
-    """An image item (and label items) as written before owners: no owner, the unowned shard keys."""
-    table, name = aws.client("dynamodb"), aws.ref("ImagesTable")
-    item = {
-        "pk": {"S": f"IMAGE#{record.image_id}"},
-        "sk": {"S": "IMAGE"},
-        "listing": {"S": f"IMAGE#{int(record.image_id[:8], 16) % 8}"},
-        "image_id": {"S": record.image_id},
-        "name": {"S": record.name},
-        "status": {"S": "DONE"},
-        "created": {"S": record.created},
-        "updated": {"S": record.updated},
-        "bucket": {"S": record.bucket},
-        "key": {"S": record.key},
-        "content_type": {"S": record.content_type},
-        "size_bytes": {"N": str(record.size_bytes)},
-        "width": {"N": "2"},
-        "height": {"N": "3"},
-        "source_url": {"S": ""},
-        "labels": {"S": json.dumps([{"name": n, "confidence": 90.0} for n in labels])},
-        "details": {"S": "{}"},
-        "failure": {"S": ""},
-        "upload_etag": {"S": ""},
-    }
-    table.put_item(TableName=name, Item=item)
-    for label in labels:
-        table.put_item(
-            TableName=name,
-            Item={
-                "pk": item["pk"],
-                "sk": {"S": f"LABEL#{label.lower()}"},
-                "label": {"S": label.lower()},
-                "created": item["created"],
-                "image_id": item["image_id"],
-            },
-        )
+    table = aws.client("dynamodb")
+    for item in items_before_owners(record, labels):
+        table.put_item(TableName=aws.ref("ImagesTable"), Item=item)
 
 
 def test_listing_stays_newest_first_and_complete_across_shards(repository, calls):

@@ -193,3 +193,40 @@ def image_record(image_id: str | None = None, *, created: str | None = None, **f
         "owner": PUBLIC_OWNER,
     }
     return ImageRecord(**{**defaults, **fields})
+
+
+def items_before_owners(record: ImageRecord, labels: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:
+    """A DONE image's item and its label items as written before owners existed (typed, for
+    PutItem): no `owner`, `listing=IMAGE#<shard>` and `label=<label>`, in no owner's partition."""
+    image = {
+        "pk": {"S": f"IMAGE#{record.image_id}"},
+        "sk": {"S": "IMAGE"},
+        "listing": {"S": f"IMAGE#{int(record.image_id[:8], 16) % 8}"},
+        "image_id": {"S": record.image_id},
+        "name": {"S": record.name},
+        "status": {"S": "DONE"},
+        "created": {"S": record.created},
+        "updated": {"S": record.updated},
+        "bucket": {"S": record.bucket},
+        "key": {"S": record.key},
+        "content_type": {"S": record.content_type},
+        "size_bytes": {"N": str(record.size_bytes)},
+        "width": {"N": str(record.width)},
+        "height": {"N": str(record.height)},
+        "source_url": {"S": ""},
+        "labels": {"S": json.dumps([{"name": n, "confidence": 90.0} for n in labels])},
+        "details": {"S": "{}"},
+        "failure": {"S": ""},
+        "upload_etag": {"S": ""},
+    }
+    label_items = [
+        {
+            "pk": image["pk"],
+            "sk": {"S": f"LABEL#{label.lower()}"},
+            "label": {"S": label.lower()},
+            "created": image["created"],
+            "image_id": image["image_id"],
+        }
+        for label in labels
+    ]
+    return [image, *label_items]
