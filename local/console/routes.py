@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from local.apigateway.gateway import ExtraHandler
-from local.commands.auth_token import user_email
 from local.apigateway.proxy_event import GatewayRequest
+from local.commands.auth_token import user_email
 from local.console.files import SECURITY_HEADERS, page, read, static_files
 
 CONSOLE_ROUTE = "/console"
