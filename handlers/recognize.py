@@ -69,6 +69,7 @@ def build_workflow() -> RecognitionWorkflow:
         repository=ImageRepository(config.images_table, backoff=backoff),
         recognizer=RekognitionRecognizer(config.features, config.max_labels, config.min_confidence, backoff=backoff),
         publisher=EventPublisher(config.results_topic_arn, backoff=backoff),
+        discard=lambda bucket, key: ImageStore(bucket).delete(key),
     )
 
 

@@ -207,3 +207,20 @@ def test_events_already_queued_when_the_image_is_deleted_are_dropped_but_the_del
     assert delivery.deliver(deleted, 1).action == DELIVERED
     assert delivery.deliver(deleted, 2).action == SKIPPED
     assert [json.loads(post.body)["type"] for post in sender.posts] == ["image.deleted"]
+
+
+def test_an_object_that_arrives_for_an_image_deleted_meanwhile_is_removed_by_recognition(world):
+    # GIVEN an admitted upload whose image is deleted before its copy under images/ is written
+    record = world.image(status="PENDING")
+    world.s3.delete_object(Bucket=world.bucket, Key=record.key)
+    assert world.delete(ALICE, record.image_id)["statusCode"] == 204
+    world.s3.put_object(Bucket=world.bucket, Key=record.key, Body=b"late copy")
+    # WHEN recognition gets that object's event
+    recognizer = GatedRecognizer()
+    workflow = RecognitionWorkflow(
+        world.repository, recognizer, world.publisher, discard=lambda bucket, key: world.store.delete(key)
+    )
+    outcome = workflow.process(ObjectCreated(world.bucket, record.key, None, 9))
+    # THEN it removes the object without analysing it
+    assert outcome.result == "discarded" and not recognizer.analysing.is_set()
+    assert world.versions(record.image_id) == []

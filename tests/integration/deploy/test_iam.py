@@ -46,6 +46,7 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", UPLOADS),
         ("s3:DeleteObject", UPLOADS),
         ("s3:PutObject", IMAGES),
+        ("s3:DeleteObject", IMAGES),  # RecognitionWorkflow: an object arriving for an image deleted meanwhile
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending, for an admitted upload
         *{(f"rekognition:{action}", "*") for action in DETECT},  # no resource-level permissions exist
         ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get
