@@ -3,6 +3,7 @@ first, paged by cursor, optionally with one label. One parser, so the two routes
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 from lib.adapters.repository import Page
@@ -12,6 +13,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_LABEL_LENGTH = 100
 MAX_CURSOR_LENGTH = 2048
+CURSOR_SHAPE = re.compile(r"[A-Za-z0-9_-]*")  # unpadded URL-safe base64, as the API issues them
 
 
 class Listings(Protocol):
@@ -21,20 +23,28 @@ class Listings(Protocol):
 
 
 def list_page(repository: Listings, owner: str, query: dict[str, str]) -> dict[str, Any]:
+    limit, cursor, label = list_parameters(query)
+    if label is not None:
+        page = repository.list_by_label(owner, label, limit, cursor)
+    else:
+        page = repository.list_recent(owner, limit, cursor)
+    return {"items": [record.to_api() for record in page.records], "next_cursor": page.next_cursor}
+
+
+def list_parameters(query: dict[str, str]) -> tuple[int, str | None, str | None]:
+    """The limit, cursor and label of a list request, checked as the contract states them."""
     limit = _limit(query.get("limit"))
     cursor = query.get("cursor") or None
-    if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
-        raise InvalidRequest("cursor is too long")
+    if cursor is not None and (len(cursor) > MAX_CURSOR_LENGTH or not CURSOR_SHAPE.fullmatch(cursor)):
+        raise InvalidRequest("cursor is not valid; pass back the next_cursor of a previous page")
     label = query.get("label")
     if label is not None:
         # The limit applies to the parameter as sent, as the API contract states it; surrounding
         # whitespace is then ignored.
         if len(label) > MAX_LABEL_LENGTH or not label.strip():
             raise InvalidRequest(f"label must be 1 to {MAX_LABEL_LENGTH} characters")
-        page = repository.list_by_label(owner, label.strip(), limit, cursor)
-    else:
-        page = repository.list_recent(owner, limit, cursor)
-    return {"items": [record.to_api() for record in page.records], "next_cursor": page.next_cursor}
+        label = label.strip()
+    return limit, cursor, label
 
 
 def _limit(raw: str | None) -> int:

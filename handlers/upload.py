@@ -22,7 +22,7 @@ from handlers.http import (
     owner_of,
     raw_body,
 )
-from handlers.listing import Listings, list_page
+from handlers.listing import Listings, list_page, list_parameters
 from lib.adapters.clients import in_lambda_init, prepare
 from lib.adapters.repository import ImageRepository
 from lib.adapters.storage import ImageStore
@@ -103,8 +103,11 @@ def handle(
 
 
 def _list(event: APIGatewayProxyEventV2, listings: Listings) -> dict[str, Any]:
+    query = event.query_string_parameters or {}
     try:
-        return json_response(200, list_page(listings, owner_of(event), event.query_string_parameters or {}))
+        # The one operation documents `name` for both forms: it is held to its rules here too.
+        clean_name(query.get("name"))
+        return json_response(200, list_page(listings, owner_of(event), query))
     except DomainError as e:
         return domain_error_response(e)
     except Exception:
@@ -116,6 +119,8 @@ def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecor
     query = event.query_string_parameters or {}
     owner = owner_of(event)
     if event.request_context.http.method == "GET":
+        # The list's parameters mean nothing beside a url, but are held to their rules, as documented.
+        list_parameters(query)
         return service.ingest_url(_required_url(query.get("url")), query.get("name"), owner)
 
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()

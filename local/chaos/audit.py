@@ -109,7 +109,9 @@ def _items(stack: LocalSystem) -> tuple[dict[str, dict[str, Any]], list[tuple[st
     for page in dynamodb.get_paginator("scan").paginate(TableName=stack.physical("ImagesTable")):
         for item in page["Items"]:
             if item["sk"]["S"] != "IMAGE":
-                label_items.append((item["image_id"]["S"], item["label"]["S"]))
+                # The label as its item's sort key names it: the indexed `label` is its owner's partition.
+                if item["sk"]["S"].startswith("LABEL#"):
+                    label_items.append((item["image_id"]["S"], item["sk"]["S"].removeprefix("LABEL#")))
                 continue
             records[item["image_id"]["S"]] = {
                 "name": item["name"]["S"],

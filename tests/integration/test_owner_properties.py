@@ -104,7 +104,7 @@ def ownership_machine(aws):
 def test_no_owner_ever_sees_anothers_image_and_always_sees_all_its_own(aws):
     machine = ownership_machine(aws)
     machine.TestCase.settings = settings(
-        max_examples=8,
+        max_examples=6,
         stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -56,3 +56,34 @@ def test_a_label_is_trimmed_and_the_limit_read():
     status, body, calls = list_images({"label": "  cat ", "limit": "7"})
     assert status == 200 and body == {"items": [], "next_cursor": None}
     assert calls == [("label", "public", "cat", 7, None)]
+
+
+class NoIngest:
+    """An ingest service the test expects never to be asked."""
+
+    def ingest_url(self, url, name, owner):
+        raise AssertionError("a refused request must not fetch anything")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"name": "\x84"}, {"limit": "0"}, {"url": "https://example.com/a.jpg", "cursor": "not base64!"}],
+    ids=["bad-name-without-url", "bad-limit-without-url", "bad-cursor-beside-url"],
+)
+def test_get_root_holds_every_parameter_to_its_rules_whichever_form(query):
+    from handlers import upload
+
+    repository = RecordingRepository()
+    event = APIGatewayProxyEventV2(http_event("GET", "/", query=query))
+    response = upload.handle(event, NoIngest(), listings=lambda: repository)
+    assert (response["statusCode"], json.loads(response["body"])["error"]["code"]) == (400, "invalid_request")
+    assert repository.calls == []
+
+
+def test_get_root_without_url_lists_the_callers_images():
+    from handlers import upload
+
+    repository = RecordingRepository()
+    event = APIGatewayProxyEventV2(http_event("GET", "/", query={"label": "cat"}, claims={"sub": "alice-sub"}))
+    assert upload.handle(event, NoIngest(), listings=lambda: repository)["statusCode"] == 200
+    assert repository.calls == [("label", "alice-sub", "cat", 20, None)]
