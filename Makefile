@@ -123,6 +123,11 @@ fit-labels: $(STAMP) ## choose the local Rekognition's label rules and cuts on t
 	$(PY) tests/bench/label_fitting.py --data "$(LABELS_DATA)" --write
 
 # The running local stack's dead-letter queue, or a deployed stage's when STAGE is named (AWS_PROFILE as usual).
+.PHONY: migrate-owners
+migrate-owners: $(STAMP) ## give images written before owners an owner: OWNER=<sub>|public [STAGE=name; the local stack otherwise]
+	@test -n "$(OWNER)" || { echo "usage: make migrate-owners OWNER=<sub>|public [STAGE=name]" >&2; exit 2; }
+	$(PY) -m local migrate-owners --owner "$(OWNER)" $(if $(filter command line environment,$(origin STAGE)),--stage "$(STAGE)",--local)
+
 .PHONY: redrive
 redrive: $(STAMP) ## move a DLQ's messages back to its queue: QUEUE=UploadsDeadLetterQueue|IntegrationDeadLetterQueue [STAGE=name]
 	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=UploadsDeadLetterQueue|IntegrationDeadLetterQueue [STAGE=name]" >&2; exit 2; }

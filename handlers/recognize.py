@@ -75,6 +75,7 @@ def build_workflow() -> RecognitionWorkflow:
         recognizer=RekognitionRecognizer(config.features, config.max_labels, config.min_confidence, backoff=backoff),
         publisher=EventPublisher(config.results_topic_arn, backoff=backoff),
         reuse=build_reuse(config, repository),
+        discard=lambda bucket, key: ImageStore(bucket).delete(key),
     )
 
 

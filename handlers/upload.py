@@ -1,8 +1,13 @@
-"""upload: `GET /?url=&name=` and `POST /images` (JSON `{url, name}`, or a JPEG/PNG body)."""
+"""upload: `GET /?url=&name=` and `POST /images` (JSON `{url, name}`, or a JPEG/PNG body).
+
+`GET /` without `url` is the original design's list: it answers exactly as `GET /images` does
+(handlers/listing.py), since API Gateway routes by path and method, never by query.
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -17,6 +22,7 @@ from handlers.http import (
     owner_of,
     raw_body,
 )
+from handlers.listing import Listings, list_page, list_parameters
 from lib.adapters.clients import in_lambda_init, prepare
 from lib.adapters.repository import ImageRepository
 from lib.adapters.storage import ImageStore
@@ -58,10 +64,20 @@ def build_service() -> IngestService:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(APIGatewayProxyEventV2(event), build_service())
+    return handle(APIGatewayProxyEventV2(event), build_service(), build_listings)
 
 
-def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, Any]:
+@functools.cache
+def build_listings() -> ImageRepository:
+    return ImageRepository(UploadConfig.from_env().images_table)
+
+
+def handle(
+    event: APIGatewayProxyEventV2, service: IngestService, listings: Callable[[], Listings] | None = None
+) -> dict[str, Any]:
+    query = event.query_string_parameters or {}
+    if event.request_context.http.method == "GET" and "url" not in query and listings is not None:
+        return _list(event, listings())
     try:
         record = _ingest(event, service)
     except DomainError as e:
@@ -86,10 +102,25 @@ def handle(event: APIGatewayProxyEventV2, service: IngestService) -> dict[str, A
     )
 
 
+def _list(event: APIGatewayProxyEventV2, listings: Listings) -> dict[str, Any]:
+    query = event.query_string_parameters or {}
+    try:
+        # The one operation documents `name` for both forms: it is held to its rules here too.
+        clean_name(query.get("name"))
+        return json_response(200, list_page(listings, owner_of(event), query))
+    except DomainError as e:
+        return domain_error_response(e)
+    except Exception:
+        logger.exception("listing failed")
+        return internal_error_response()
+
+
 def _ingest(event: APIGatewayProxyEventV2, service: IngestService) -> ImageRecord:
     query = event.query_string_parameters or {}
     owner = owner_of(event)
     if event.request_context.http.method == "GET":
+        # The list's parameters mean nothing beside a url, but are held to their rules, as documented.
+        list_parameters(query)
         return service.ingest_url(_required_url(query.get("url")), query.get("name"), owner)
 
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()

@@ -146,6 +146,21 @@ class RecognizeConfig:
 
 
 @dataclass(frozen=True)
+class DeleteConfig:
+    images_table: str
+    images_bucket: str
+    results_topic_arn: str  # where `image.deleted` is published
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> DeleteConfig:
+        return cls(
+            images_table=_required(env, "IMAGES_TABLE"),
+            images_bucket=_required(env, "IMAGES_BUCKET"),
+            results_topic_arn=_required(env, "RESULTS_TOPIC_ARN"),
+        )
+
+
+@dataclass(frozen=True)
 class ImagesConfig:
     images_table: str
     images_bucket: str  # the content route presigns GETs of its objects

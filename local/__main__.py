@@ -14,6 +14,7 @@ COMMANDS = {
     "deploy-local": "local.deploy.deploy_local",
     "chaos": "local.chaos.cli",
     "redrive": "local.commands.redrive",
+    "migrate-owners": "local.commands.migrate_owners",
     "token": "local.commands.auth_token",
     "burst": "local.commands.burst",
     "capacity": "local.commands.capacity",
@@ -37,6 +38,7 @@ def main(argv: list[str]) -> int:
         print("  deploy-local deploy with osls to the embedded emulator and check it (--stage S)", file=sys.stderr)
         print("  chaos        push images through a fresh stack under faults and audit for loss", file=sys.stderr)
         print("  redrive      move a dead-letter queue's messages back to their source queue", file=sys.stderr)
+        print("  migrate-owners  give images written before owners an owner (--owner SUB)", file=sys.stderr)
         print("  token        print a JWT for the running stack's test user (AUTH=cognito)", file=sys.stderr)
         print(
             "  burst        upload a burst against the Rekognition quota and audit it (--images, --tps)",

@@ -199,7 +199,8 @@ class LocalSystem:
 
     def _console_handlers(self, session: Any) -> dict[str, Any]:
         sqs = session.client("sqs")
-        operations = local_operations(self.topology, self.inbox, sqs, self.physical)
+        cognito = session.client("cognito-idp") if self.topology.user_pools else None
+        operations = local_operations(self.topology, self.inbox, sqs, self.physical, cognito)
         return console_routes.extra_handlers(self.console_token, operations)
 
     def _start_workers_and_resources(self, emulator: EmulatorBackend, aws: str, began: float) -> Any:

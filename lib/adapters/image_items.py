@@ -1,4 +1,4 @@
-"""How the image table stores an image: keys, the item <-> ImageRecord mapping, and the label listing's cursors.
+"""How the image table stores an image: keys, the item <-> ImageRecord mapping, label items and tombstones.
 
 The repository (lib/adapters/repository.py) decides what to read and write; this module only shapes items.
 """
@@ -11,17 +11,17 @@ from typing import Any
 
 from lib.domain import listing
 from lib.domain.keys import image_pk
-from lib.domain.model import NO_OWNER, Failure, ImageRecord, Label, normalize_label
+from lib.domain.model import DELETED, NO_OWNER, Failure, ImageRecord, Label, normalize_label
 
 IMAGE_SK = "IMAGE"
+LABEL_SK_PREFIX = "LABEL#"
 
 
 # --- item mapping ----------------------------------------------------------------------------------
 def image_item(record: ImageRecord) -> dict[str, Any]:
-    return {
+    item = {
         "pk": image_pk(record.image_id),
         "sk": IMAGE_SK,
-        "listing": listing.partition_for(record.image_id),
         "image_id": record.image_id,
         "name": record.name,
         "status": record.status,
@@ -41,6 +41,47 @@ def image_item(record: ImageRecord) -> dict[str, Any]:
         "owner": record.owner,
         "content_sha256": record.content_sha256 or "",
         "reused_from": record.reused_from or "",
+    }
+    # A record without an owner is in nobody's listing: no index key, no listing entry.
+    if record.owner != NO_OWNER:
+        item["listing"] = listing.listing_partition(record.owner, record.image_id)
+    return item
+
+
+def label_item(record: ImageRecord, label: Label) -> dict[str, Any]:
+    """The (image, label) item the `by-label` index lists, under its owner's label partition."""
+    name = normalize_label(label.name)
+    item = {
+        "pk": image_pk(record.image_id),
+        "sk": f"{LABEL_SK_PREFIX}{name}",
+        "created": record.created,
+        "image_id": record.image_id,
+    }
+    if record.owner != NO_OWNER:
+        item["label"] = listing.label_partition(record.owner, record.image_id, name)
+    return item
+
+
+def tombstone_item(record: ImageRecord, deleted_at: str, expires_at: int) -> dict[str, Any]:
+    """What stays of a deleted image until the table's TTL removes it: its id, owner and status, and
+    no index key, so no listing can find it. Work still in flight for the image (a recognition, a
+    queued webhook) meets it and stops, rather than bringing the image back."""
+    return {
+        "pk": image_pk(record.image_id),
+        "sk": IMAGE_SK,
+        "image_id": record.image_id,
+        "status": DELETED,
+        "owner": record.owner,
+        "name": "",
+        "created": record.created,
+        "updated": deleted_at,
+        "bucket": record.bucket,
+        "key": record.key,
+        "content_type": record.content_type,
+        "size_bytes": 0,
+        "width": 0,
+        "height": 0,
+        "ttl": expires_at,
     }
 
 
@@ -80,32 +121,7 @@ def distinct_labels(labels: Iterable[Label]) -> list[Label]:
     return sorted(best.values(), key=lambda label: -label.confidence)
 
 
-# --- cursors: the index's LastEvaluatedKey, opaque to clients but checked on the way back in -------
-def label_cursor(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return listing.encode_payload(deserialize(last_key))
-
-
-def label_start_key(cursor: str | None, fields: tuple[str, ...], partition: tuple[str, str]) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    decoded = listing.decode_payload(cursor)
-    if (
-        not isinstance(decoded, dict)
-        or set(decoded) != set(fields)
-        or not all(isinstance(v, str) and len(v) <= 512 for v in decoded.values())
-        # A cursor of another label's listing would start the query at a key outside it.
-        or decoded[partition[0]] != partition[1]
-        # Keys of the wrong shape would make DynamoDB itself refuse the query (a ValidationException).
-        or not listing.IMAGE_PK.fullmatch(decoded["pk"])
-        or not (decoded["sk"] == IMAGE_SK or decoded["sk"].startswith("LABEL#"))
-        or not listing.CREATED.fullmatch(decoded["created"])
-    ):
-        raise listing.foreign_cursor()
-    return {"ExclusiveStartKey": serialize(decoded)}
-
-
+# --- DynamoDB's typed values -------------------------------------------------------------------
 def serialize(plain: dict[str, Any]) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeSerializer
 

@@ -7,8 +7,12 @@ from typing import Any
 
 from lib.adapters.aws_errors import Translation, call_aws
 from lib.adapters.clients import client, s3_signer
-from lib.domain.errors import NotFound
+from lib.domain.errors import NotFound, TransientError
 from lib.ports import PresignedPost
+
+
+class DeleteFailed(TransientError):
+    """S3 answered a DeleteObjects with errors for some keys: the delete is to be tried again."""
 
 
 def _gone(code: str, error: Any) -> NotFound:
@@ -26,6 +30,9 @@ def _failed(action: str, codes: Mapping[str, Callable[[str, Any], NotFound]] | N
 _PUT = _failed("store the image")
 _GET = _failed("read the object", codes=_GONE)
 _DELETE = _failed("delete the object")
+_DELETE_VERSIONS = _failed("delete the object's versions")
+# DeleteObjects takes at most this many keys.
+DELETE_BATCH = 1000
 
 
 class ImageStore:
@@ -61,6 +68,30 @@ class ImageStore:
 
     def delete(self, key: str) -> None:
         call_aws(lambda: self._s3().delete_object(Bucket=self.bucket, Key=key), _DELETE)
+
+    def delete_every_version(self, prefix: str) -> int:
+        """Remove for good every object under `prefix`: each version and delete marker where the
+        bucket keeps versions, the object itself where it does not (its one version, "null").
+        Returns how many were removed."""
+        s3 = self._s3()
+
+        def versions() -> list[dict[str, str]]:
+            found: list[dict[str, str]] = []
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+                for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    found.append({"Key": entry["Key"], "VersionId": entry["VersionId"]})
+            return found
+
+        def delete(batch: list[dict[str, str]]) -> None:
+            response = s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            if response.get("Errors"):
+                error = response["Errors"][0]
+                raise DeleteFailed(f"{error.get('Code')}: {error.get('Message')} ({len(response['Errors'])} keys)")
+
+        found = call_aws(versions, _DELETE_VERSIONS)
+        for start in range(0, len(found), DELETE_BATCH):
+            call_aws(lambda batch=found[start : start + DELETE_BATCH]: delete(batch), _DELETE_VERSIONS)
+        return len(found)
 
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
         """A browser-ready POST that can create this one key, with this content type, of 1 to max_bytes bytes."""

@@ -91,7 +91,9 @@ class CompletionEvent:
     def for_image(cls, event_type: str, image: dict[str, Any], owner: str) -> CompletionEvent:
         """The event about an image, carrying its owner in `data`: whoever delivers it routes by that."""
         data = {**image, "owner": owner}
-        return cls(id=f"msg_{image['image_id']}", type=event_type, timestamp=utc_now(), data=data)
+        # A result's id is the image's; the deletion is another event about it, with an id of its own.
+        suffix = "_deleted" if event_type == DELETED else ""
+        return cls(id=f"msg_{image['image_id']}{suffix}", type=event_type, timestamp=utc_now(), data=data)
 
     @property
     def image_id(self) -> str:

@@ -1,25 +1,33 @@
-"""The newest-first listing, spread over shards so that no single partition caps upload throughput.
+"""The owner's newest-first listings, spread over shards so that no single partition caps throughput.
 
-Every image item carries a `listing` key for the `by-created` index. With one value for all
-items, that index has one partition, and one partition takes about 1,000 writes a second: a large
-upload burst would be throttled there before anything else (docs/scaling.md). So each image goes
-to one of SHARDS partitions, chosen from its id (`IMAGE#0` .. `IMAGE#7`), and a page is the merge
-of the newest items of every shard.
+Both indexes of the image table are partitioned by owner: an owner's images are listed by
+`by-created` under its listing partitions, and its images with a label by `by-label` under that
+label's partitions. Nothing lists across owners, so every read is a Query inside one owner.
 
-Items written before sharding carry the single value `IMAGE`. It is read as one more shard, so
-they keep listing in their place without any migration; new items never go there.
+Within an owner, one partition takes about 1,000 writes a second, so a large owner's upload burst
+would be throttled there before anything else (docs/scaling.md). So each image goes to one of SHARDS
+partitions, chosen from its id, and a page is the merge of the newest items of every shard:
 
-A page's order is (created, pk) descending, and its cursor is the position of its last item.
-The next page asks each shard for items strictly after that position, so a page never repeats or
-skips an item, whichever shards the items are in.
+    listing  OWNER#<owner>#IMAGE#<shard>
+    label    OWNER#<owner>#LABEL#<shard>#<normalized label>
+
+Items written before owners existed carry `IMAGE#<shard>`, `IMAGE` or the bare label name: no
+owner's partition, so they list for nobody until `make migrate-owners` assigns them one.
+
+A page's order is (created, pk) descending, and its cursor is the position of its last item, bound
+to the listing it came from (owner and label). The next page asks each shard for items strictly
+after that position, so a page never repeats or skips an item, whichever shards the items are in;
+a cursor replayed by another owner, or for another label, is refused.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,17 +35,40 @@ from lib.domain.errors import InvalidRequest
 from lib.domain.keys import IMAGE_PREFIX
 
 SHARDS = 8
-LEGACY_PARTITION = "IMAGE"
-PARTITIONS = tuple(f"{IMAGE_PREFIX}{shard}" for shard in range(SHARDS)) + (LEGACY_PARTITION,)
 
 # The shapes a cursor's keys must have: anything else would make DynamoDB itself refuse the query.
 IMAGE_PK = re.compile(re.escape(IMAGE_PREFIX) + r"[0-9a-f]{32}")
 CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+SCOPE = re.compile(r"[0-9a-f]{32}")
 
 
-def partition_for(image_id: str) -> str:
+def shard_of(image_id: str) -> int:
     """The shard of an image: stable, and even over random ids."""
-    return f"{IMAGE_PREFIX}{int(image_id[:8], 16) % SHARDS}"
+    return int(image_id[:8], 16) % SHARDS
+
+
+def owner_key(owner: str) -> str:
+    """The owner as it prefixes its partitions. A '#' in an owner is escaped, so that no owner's
+    partition can ever spell another owner's (Cognito subjects are UUIDs, but nothing relies on it)."""
+    if not owner:
+        raise ValueError("an image without an owner is in no owner's listing")
+    return "OWNER#" + urllib.parse.quote(owner, safe="@.-_:+")
+
+
+def listing_partition(owner: str, image_id: str) -> str:
+    return f"{owner_key(owner)}#IMAGE#{shard_of(image_id)}"
+
+
+def listing_partitions(owner: str) -> tuple[str, ...]:
+    return tuple(f"{owner_key(owner)}#IMAGE#{shard}" for shard in range(SHARDS))
+
+
+def label_partition(owner: str, image_id: str, label: str) -> str:
+    return f"{owner_key(owner)}#LABEL#{shard_of(image_id)}#{label}"
+
+
+def label_partitions(owner: str, label: str) -> tuple[str, ...]:
+    return tuple(f"{owner_key(owner)}#LABEL#{shard}#{label}" for shard in range(SHARDS))
 
 
 Position = tuple[str, str]  # (created, pk)
@@ -54,6 +85,12 @@ def newest_first(pages: Iterable[list[dict[str, Any]]], limit: int) -> list[dict
 
 
 # --- cursors: opaque to clients, but checked on the way back in --------------------------------------
+def scope_of(partitions: tuple[str, ...]) -> str:
+    """What a cursor is bound to: a digest of the listing's partitions (so of its owner and label).
+    A digest, so that a cursor does not spell out its owner's subject."""
+    return hashlib.sha256("\n".join(partitions).encode()).hexdigest()[:32]
+
+
 def encode_payload(fields: dict[str, Any]) -> str:
     raw = json.dumps(fields, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -70,25 +107,21 @@ def foreign_cursor() -> InvalidRequest:
     return InvalidRequest("cursor does not belong to this listing; pass back the next_cursor of a previous page")
 
 
-def encode_cursor(last: Position) -> str:
-    return encode_payload({"created": last[0], "pk": last[1]})
+def encode_cursor(last: Position, scope: str) -> str:
+    return encode_payload({"created": last[0], "pk": last[1], "scope": scope})
 
 
-def decode_cursor(cursor: str) -> Position:
-    """The position a cursor names; also accepts the index key cursors of the unsharded listing."""
+def decode_cursor(cursor: str, scope: str) -> Position:
+    """The position a cursor names, if it was issued for this listing (`scope`)."""
     decoded = decode_payload(cursor)
-    legacy = {"pk", "sk", "listing", "created"}
-    if isinstance(decoded, dict) and set(decoded) == legacy:
-        if decoded["listing"] != LEGACY_PARTITION or decoded["sk"] != "IMAGE":
-            decoded = {}
-        else:
-            decoded = {"created": decoded["created"], "pk": decoded["pk"]}
     if (
         not isinstance(decoded, dict)
-        or set(decoded) != {"created", "pk"}
+        or set(decoded) != {"created", "pk", "scope"}
         or not all(isinstance(value, str) for value in decoded.values())
         or not IMAGE_PK.fullmatch(decoded["pk"])
         or not CREATED.fullmatch(decoded["created"])
+        or not SCOPE.fullmatch(decoded["scope"])
+        or decoded["scope"] != scope
     ):
         raise foreign_cursor()
     return (decoded["created"], decoded["pk"])

@@ -12,6 +12,9 @@ AWAITING_UPLOAD = "AWAITING_UPLOAD"
 PENDING = "PENDING"
 DONE = "DONE"
 FAILED = "FAILED"
+# A deleted image's tombstone (lib/adapters/image_items.py): never shown, kept until its TTL so
+# that work in flight for the image cannot bring it back.
+DELETED = "DELETED"
 
 
 def new_image_id() -> str:
@@ -111,6 +114,10 @@ class ImageRecord:
     # (lib/usecases/reuse.py): identical bytes of one owner are recognized once.
     content_sha256: str | None = None
     reused_from: str | None = None
+
+    def visible_to(self, owner: str) -> bool:
+        """Only its owner sees an image, and nobody sees a deleted one or one that has no owner."""
+        return owner != NO_OWNER and self.owner == owner and self.status != DELETED
 
     def to_api(self) -> dict[str, Any]:
         """The public representation. Storage locations stay internal."""

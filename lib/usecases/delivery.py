@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from lib.domain import webhooks
 from lib.domain.errors import AlreadyExists, TransientError
-from lib.domain.events import CompletionEvent
+from lib.domain.events import DELETED, CompletionEvent
 from lib.ports import DeliveryRecords, WebhookSender
 
 logger = Logger(child=True)
@@ -63,6 +63,10 @@ class WebhookDelivery:
     def deliver(self, event: CompletionEvent, attempt: int) -> Decision:
         if not self.policy.url:
             return Decision(SKIPPED, "no webhook URL is configured")
+        # Work in flight when its image was deleted (lib/usecases/deletion.py) is never announced:
+        # only the deletion itself is.
+        if event.type != DELETED and event.image_id and self.repository.is_deleted(event.image_id):
+            return Decision(SKIPPED, "the image was deleted")
         if event.image_id and self.repository.is_delivered(event.image_id):
             return Decision(SKIPPED, "already delivered")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
@@ -19,7 +20,7 @@ from lib.domain.errors import AlreadyExists, InvalidImage
 from lib.domain.events import FAILED as EVENT_FAILED
 from lib.domain.events import RECOGNIZED, CompletionEvent, ObjectCreated
 from lib.domain.keys import image_id_from_key
-from lib.domain.model import DONE, FAILED, PENDING, Failure, ImageRecord
+from lib.domain.model import DELETED, DONE, FAILED, PENDING, Failure, ImageRecord
 from lib.ports import Publisher, RecognitionRecords, Recognizer
 from lib.usecases.reuse import ResultReuse
 
@@ -29,7 +30,7 @@ logger = Logger(child=True)
 @dataclass(frozen=True)
 class Outcome:
     image_id: str | None
-    result: str  # "recognized", "failed", "reused", "duplicate", "republished", "ignored"
+    result: str  # "recognized", "failed", "reused", "duplicate", "republished", "ignored", "discarded"
     # Set when this delivery ran the analysis: what the recognize function's metrics report.
     recognition_ms: float | None = None
     failure_code: str | None = None
@@ -42,11 +43,14 @@ class RecognitionWorkflow:
         recognizer: Recognizer,
         publisher: Publisher,
         reuse: ResultReuse | None = None,  # None: every image is recognized, identical or not
+        discard: Callable[[str, str], None] | None = None,
     ):
         self.repository = repository
         self.recognizer = recognizer
         self.publisher = publisher
         self.reuse = reuse
+        # Removes an object (bucket, key) that arrived for an image already deleted.
+        self.discard = discard
 
     def process(self, obj: ObjectCreated, waiting_since: float | None = None) -> Outcome:
         """Raises TransientError when the work should be retried later (OriginalPending: after a
@@ -60,6 +64,13 @@ class RecognitionWorkflow:
         if record is None:
             logger.warning("ignoring an object with no image record", extra={"key": obj.key})
             return Outcome(image_id, "ignored")
+        if record.status == DELETED:
+            # An admitted upload copied under images/ just after its image was deleted: the delete
+            # found nothing there to remove, so the object is removed here (lib/usecases/deletion.py).
+            if self.discard is not None:
+                self.discard(obj.bucket, obj.key)
+            logger.info("discarded an object of a deleted image")
+            return Outcome(image_id, "discarded")
         if record.status != PENDING:
             return self._finish_duplicate(record)
         original = self.reuse.original_for(record, waiting_since) if self.reuse else None

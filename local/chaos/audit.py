@@ -125,9 +125,10 @@ def _items(stack: LocalSystem) -> tuple[dict[str, dict[str, Any]], list[tuple[st
     label_items: list[tuple[str, str]] = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=stack.physical("ImagesTable")):
         for item in page["Items"]:
-            if item["sk"]["S"].startswith("LABEL#"):
-                label_items.append((item["image_id"]["S"], item["label"]["S"]))
             if item["sk"]["S"] != "IMAGE":
+                # The label as its item's sort key names it: the indexed `label` is its owner's partition.
+                if item["sk"]["S"].startswith("LABEL#"):
+                    label_items.append((item["image_id"]["S"], item["sk"]["S"].removeprefix("LABEL#")))
                 continue  # a label item, or a content entry or an upload slot: neither is an image
             records[item["image_id"]["S"]] = {
                 "name": item["name"]["S"],

@@ -8,6 +8,7 @@ so no password is stored anywhere; the token is an access token, as an API clien
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import sys
 from typing import Any
@@ -18,14 +19,28 @@ from local.endpoints import endpoints_file, read_endpoints
 from local.topology import PhysicalIds, Topology, resolve
 
 TEST_USER = "test-user@example.com"
+# The pool signs users in by email (UsernameAttributes: [email]): a plain name such as `alice` is
+# made an address in a domain reserved for tests, so `--user alice` and `--user bob` are two users.
+PLAIN_NAME_DOMAIN = "example.test"
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 
 class TokenError(RuntimeError):
     """No token can be issued; the message says what to do."""
 
 
-def issue_token(cognito: Any, topology: Topology, username: str = TEST_USER) -> str:
-    """An access token from the topology's user pool, for `username` (created if missing)."""
+def user_email(user: str) -> str:
+    """The pool's username for `--user`: an email as given, or a plain name in PLAIN_NAME_DOMAIN."""
+    if "@" in user:
+        return user
+    if not PLAIN_NAME.fullmatch(user):
+        raise TokenError(f"--user {user!r} is neither an email nor a plain name (letters, digits, . _ + -)")
+    return f"{user}@{PLAIN_NAME_DOMAIN}"
+
+
+def issue_token(cognito: Any, topology: Topology, user: str = TEST_USER) -> str:
+    """An access token from the topology's user pool, for `user` (created if missing)."""
+    username = user_email(user)
     pool_id, client_id = _find_pool_and_client(cognito, topology)
     password = secrets.token_urlsafe(24) + "aA1"  # meets the pool's policy: length, cases, a digit
     try:
@@ -66,7 +81,9 @@ def _find_pool_and_client(cognito: Any, topology: Topology) -> tuple[str, str]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m local token", description=__doc__)
     parser.add_argument("--stage", default="local")
-    parser.add_argument("--user", default=TEST_USER)
+    parser.add_argument(
+        "--user", default=TEST_USER, help="an email, or a plain name such as alice (alice@example.test)"
+    )
     args = parser.parse_args(argv)
     where = endpoints_file()
     if not where.exists():

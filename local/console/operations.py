@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from lib.config import RECOGNITION_FEATURES
+from local.commands.auth_token import issue_token
 from local.commands.dead_letters import move_by_copy
 from local.console.routes import LocalOperations
 from local.sidecars.inbox import WebhookInbox
 from local.topology import Topology
 
 
-def local_operations(topology: Topology, inbox: WebhookInbox, sqs: Any, url_of: Any) -> LocalOperations:
-    """`url_of(logical_id)` gives a queue's URL; dead-letter queues are named by their logical ids."""
+def local_operations(
+    topology: Topology, inbox: WebhookInbox, sqs: Any, url_of: Any, cognito: Any = None
+) -> LocalOperations:
+    """`url_of(logical_id)` gives a queue's URL; dead-letter queues are named by their logical ids.
+    `cognito`, a client of the emulator, issues the dev users' tokens when the stack has a user pool."""
     sources = {q.dead_letter_queue: q.logical_id for q in topology.queues if q.dead_letter_queue}
 
     def deliveries() -> list[dict[str, Any]]:
@@ -49,8 +53,17 @@ def local_operations(topology: Topology, inbox: WebhookInbox, sqs: Any, url_of: 
             return 0
         return move_by_copy(sqs, url_of(name), url_of(sources[name])).moved
 
+    def sign_in(user: str) -> str | None:
+        if cognito is None or not topology.user_pools:
+            return None
+        return issue_token(cognito, topology, user)
+
     return LocalOperations(
-        deliveries=deliveries, dead_letters=dead_letters, redrive=redrive, features=recognition_features(topology)
+        deliveries=deliveries,
+        dead_letters=dead_letters,
+        redrive=redrive,
+        features=recognition_features(topology),
+        sign_in=sign_in,
     )
 
 

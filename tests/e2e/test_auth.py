@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
 from local.paths import PROJECT_ROOT
 from local.stack import LocalSystem, StackOptions
 from tests.support.contract import ContractSession
-from tests.support.e2e_stack import ministack_problem, stack_options
+from tests.support.e2e_stack import cli_token as support_cli_token
+from tests.support.e2e_stack import cognito_stack_options, ministack_problem
 
 STAGE = "e2e-auth"
 
@@ -22,16 +24,7 @@ def auth_stack(request, tmp_path_factory):
     if request.param == "ministack" and ministack_problem():
         pytest.skip(ministack_problem())
     endpoints = tmp_path_factory.mktemp("auth") / "endpoints.json"
-    # moto's Rekognition: these tests are about the gateway, and it starts in a fraction of the time.
-    # moto's state is per process: a stage of its own keeps these resources apart from the session stack's.
-    options = stack_options(
-        stage=STAGE,
-        auth="cognito",
-        rekognition="moto",
-        write_endpoints=True,
-        endpoints_file=endpoints,
-        emulator=request.param,
-    )
+    options = cognito_stack_options(STAGE, endpoints, emulator=request.param)
     with LocalSystem(options) as stack:
         yield stack, endpoints
 
@@ -41,17 +34,8 @@ def http(stack) -> ContractSession:
     return ContractSession(stack.endpoints.api)
 
 
-def cli_token(endpoints) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "local", "token", "--stage", STAGE],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+def cli_token(endpoints, user: str | None = None) -> str:
+    return support_cli_token(endpoints, STAGE, user)
 
 
 @pytest.mark.parametrize("path", ["/images", "/images/x", "/?url=http://example.com/a.jpg"])
@@ -93,6 +77,29 @@ def test_a_second_token_for_the_same_user_works_too(auth_stack):
     cli_token(endpoints)
     token = cli_token(endpoints)
     assert http(stack).get(f"{stack.endpoints.api}/images", headers={"authorization": token}, timeout=10).ok
+
+
+def test_a_second_user_sees_nothing_of_the_first_users_image(auth_stack):
+    # The whole isolation matrix runs on the default backend (tests/e2e/test_isolation.py); this is
+    # its shortest form, here on each backend's own JWT authorizer.
+    stack, endpoints = auth_stack
+    api = stack.endpoints.api
+    alice = {"authorization": f"Bearer {cli_token(endpoints, 'alice')}"}
+    bob = {"authorization": f"Bearer {cli_token(endpoints, 'bob')}"}
+    name = f"alice-{uuid.uuid4().hex[:12]}"
+    data = (PROJECT_ROOT / "tests" / "fixtures" / "coffee.jpg").read_bytes()
+    sent = http(stack).post(
+        f"{api}/images?name={name}", data=data, headers={**alice, "content-type": "image/jpeg"}, timeout=30
+    )
+    assert sent.status_code == 202, sent.text
+    image_id = sent.json()["image_id"]
+    assert http(stack).get(f"{api}/images/{image_id}", headers=alice, timeout=10).status_code == 200
+    answers = [
+        http(stack).get(f"{api}{path}", headers=bob, timeout=10)
+        for path in (f"/images/{image_id}", f"/images/{image_id}/content", "/images", "/")
+    ]
+    assert [answer.status_code for answer in answers] == [404, 404, 200, 200]
+    assert not [answer.text for answer in answers if image_id in answer.text or name in answer.text]
 
 
 def test_auth_is_off_by_default():

@@ -11,7 +11,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from lib.domain.model import PENDING, ImageRecord, new_image_id, utc_now
+from lib.domain.model import PENDING, PUBLIC_OWNER, ImageRecord, new_image_id, utc_now
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -205,5 +205,43 @@ def image_record(image_id: str | None = None, *, created: str | None = None, **f
         "size_bytes": 3,
         "width": 1,
         "height": 1,
+        "owner": PUBLIC_OWNER,
     }
     return ImageRecord(**{**defaults, **fields})
+
+
+def items_before_owners(record: ImageRecord, labels: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:
+    """A DONE image's item and its label items as written before owners existed (typed, for
+    PutItem): no `owner`, `listing=IMAGE#<shard>` and `label=<label>`, in no owner's partition."""
+    image = {
+        "pk": {"S": f"IMAGE#{record.image_id}"},
+        "sk": {"S": "IMAGE"},
+        "listing": {"S": f"IMAGE#{int(record.image_id[:8], 16) % 8}"},
+        "image_id": {"S": record.image_id},
+        "name": {"S": record.name},
+        "status": {"S": "DONE"},
+        "created": {"S": record.created},
+        "updated": {"S": record.updated},
+        "bucket": {"S": record.bucket},
+        "key": {"S": record.key},
+        "content_type": {"S": record.content_type},
+        "size_bytes": {"N": str(record.size_bytes)},
+        "width": {"N": str(record.width)},
+        "height": {"N": str(record.height)},
+        "source_url": {"S": ""},
+        "labels": {"S": json.dumps([{"name": n, "confidence": 90.0} for n in labels])},
+        "details": {"S": "{}"},
+        "failure": {"S": ""},
+        "upload_etag": {"S": ""},
+    }
+    label_items = [
+        {
+            "pk": image["pk"],
+            "sk": {"S": f"LABEL#{label.lower()}"},
+            "label": {"S": label.lower()},
+            "created": image["created"],
+            "image_id": image["image_id"],
+        }
+        for label in labels
+    ]
+    return [image, *label_items]

@@ -7,14 +7,18 @@ test modules (and the browser tier) import them from a module rather than from a
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.parse
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
 from local.aws import ministack
 from local.errors import StackError
+from local.paths import PROJECT_ROOT
 from local.stack import LocalSystem, StackOptions
 from tests.support.contract import ContractSession
 from tests.support.waiting import wait_until
@@ -36,6 +40,15 @@ def stack_options(**overrides) -> StackOptions:
     for name, value in overrides.items():
         setattr(options, name, value)
     return options
+
+
+def cognito_stack_options(stage: str, endpoints: Path, **overrides) -> StackOptions:
+    """A stack with AUTH=cognito on a stage of its own (moto's state is per process, so its
+    resources stay apart from the session stack's), writing the endpoints file `python -m local
+    token` reads. moto's Rekognition: these stacks are about who sees what, and it starts at once."""
+    return stack_options(
+        stage=stage, auth="cognito", rekognition="moto", write_endpoints=True, endpoints_file=endpoints, **overrides
+    )
 
 
 def ministack_problem() -> str | None:
@@ -120,6 +133,20 @@ class Stack:
 
     def image_count(self) -> int:
         return self.session.client("dynamodb").scan(TableName=self.table, Select="COUNT")["Count"]
+
+
+def cli_token(endpoints: Path, stage: str, user: str | None = None) -> str:
+    """A token from `python -m local token` for the stack whose endpoints file is given."""
+    result = subprocess.run(
+        [sys.executable, "-m", "local", "token", "--stage", stage, *(["--user", user] if user else [])],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "LOCAL_ENDPOINTS_FILE": str(endpoints)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def unique_name(prefix: str = "img") -> str:

@@ -16,7 +16,7 @@ from lib.domain.content import ContentKey, content_partition
 from lib.domain.endpoints import Endpoint, EndpointMessage
 from lib.domain.errors import AlreadyExists, EndpointUrlRefused, RemoteClientError, TransientError
 from lib.domain.events import CompletionEvent
-from lib.domain.model import PENDING, Failure, ImageRecord, Label, UploadSlot, utc_now
+from lib.domain.model import DELETED, PENDING, Failure, ImageRecord, Label, UploadSlot, utc_now
 from lib.ports import FetchedImage, PresignedPost, Recognition, Reply
 
 
@@ -57,6 +57,12 @@ class FakeImageStore:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
 
+    def delete_every_version(self, prefix: str) -> int:
+        doomed = [key for key in self.objects if key.startswith(prefix)]
+        for key in doomed:
+            del self.objects[key]
+        return len(doomed)
+
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
         self.presigned.append(key)
         return PresignedPost(url=f"https://{self.bucket}.s3.example.test/", fields={"key": key})
@@ -96,6 +102,7 @@ class FakeImageRepository:
         self.delivered: set[str] = set()
         self.slots: dict[str, UploadSlot] = {}
         self.content = FakeContentIndex()
+        self.label_items_deleted: list[str] = []
 
     # --- direct uploads
     def create_slot(self, slot: UploadSlot) -> None:
@@ -149,9 +156,28 @@ class FakeImageRepository:
         self._require(image_id)
         self.records[image_id] = dataclasses.replace(self.records[image_id], event_published=True)
 
+    # --- deletion
+    def bury(self, record: ImageRecord, deleted_at: str, expires_at: int, *, slot_only: bool = False) -> None:
+        current = self.records.get(record.image_id)
+        if slot_only and current is not None:
+            raise AlreadyExists("conditional put_item found an image item")
+        if not slot_only and (current is None or current.owner != record.owner or current.status == DELETED):
+            raise AlreadyExists("conditional put_item found no live image of this owner")
+        self.records[record.image_id] = dataclasses.replace(record, status=DELETED, updated=deleted_at, labels=())
+
+    def delete_label_items(self, image_id: str) -> None:
+        self.label_items_deleted.append(image_id)
+
+    def delete_slot(self, image_id: str) -> None:
+        self.slots.pop(image_id, None)
+
     # --- delivery
     def is_delivered(self, image_id: str) -> bool:
         return image_id in self.delivered
+
+    def is_deleted(self, image_id: str) -> bool:
+        record = self.records.get(image_id)
+        return record is not None and record.status == DELETED
 
     def mark_delivered(self, image_id: str) -> None:
         self._require(image_id)

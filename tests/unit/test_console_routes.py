@@ -23,6 +23,7 @@ def handlers():
         deliveries=lambda: [{"image_id": "x", "verified": True}],
         dead_letters=lambda: [{"name": "UploadsDeadLetterQueue", "count": 2}],
         redrive=lambda name: redriven.append(name) or 2,
+        sign_in=lambda user: f"token-of-{user}",
     )
     routes = extra_handlers(TOKEN, operations)
     routes["redriven"] = redriven
@@ -64,3 +65,23 @@ def test_redrive_needs_post_and_the_token(handlers):
     assert handlers[path](request(path, "POST", {}, "queue=UploadsDeadLetterQueue"))[0] == 403
     status, _, body = handlers[path](request(path, "POST", {"x-local-token": TOKEN}, "queue=UploadsDeadLetterQueue"))
     assert (status, json.loads(body)["moved"], handlers["redriven"]) == (200, 2, ["UploadsDeadLetterQueue"])
+
+
+def test_the_dev_sign_in_issues_a_token_for_alice_or_bob_only_and_only_with_the_per_run_token(handlers):
+    def sign_in(user, token=TOKEN, method="POST"):
+        headers = {"x-local-token": token} if token else {}
+        status, _, body = handlers["/_local/sign-in"](request("/_local/sign-in", method, headers, f"user={user}"))
+        return status, json.loads(body)
+
+    assert sign_in("alice") == (200, {"user": "alice@example.test", "token": "token-of-alice"})
+    assert sign_in("bob")[1]["token"] == "token-of-bob"
+    assert sign_in("mallory")[0] == 404
+    assert sign_in("alice", token="wrong")[0] == 403
+    assert sign_in("alice", token=None)[0] == 403
+    assert sign_in("alice", method="GET")[0] == 404
+
+
+def test_without_a_user_pool_the_dev_sign_in_is_not_found():
+    routes = extra_handlers(TOKEN, LocalOperations(lambda: [], lambda: [], lambda name: 0))
+    answer = routes["/_local/sign-in"](request("/_local/sign-in", "POST", {"x-local-token": TOKEN}, "user=alice"))
+    assert answer[0] == 404

@@ -118,7 +118,10 @@ def test_every_example_keeps_to_its_own_schema(where, schema_pointer, value):
         ("POST", "/images", 202, ACCEPTED, {"location": f"/images/{IMAGE_ID}"}),
         ("GET", f"/images/{IMAGE_ID}", 200, image(), {}),
         ("GET", "/images?limit=2", 200, {"items": [image(status="PENDING", labels=[])], "next_cursor": "abc"}, {}),
-        ("GET", "/images/nope", 404, {"error": {"code": "not_found", "message": "no image with id 'nope'"}}, {}),
+        # `GET /` without url is the original design's list: the same page as `GET /images`
+        ("GET", "/?limit=2&label=cat", 200, {"items": [image()], "next_cursor": "abc"}, {}),
+        ("GET", "/", 400, {"error": {"code": "invalid_request", "message": "limit must be an integer"}}, {}),
+        ("GET", "/images/nope", 404, {"error": {"code": "not_found", "message": "no image with this id"}}, {}),
         ("GET", "/?url=ftp://x", 400, {"error": {"code": "url_not_allowed", "message": "only http"}}, {}),
         ("POST", "/images", 413, {"message": "Request Entity Too Large"}, {}),
         ("GET", "/images", 500, {"message": "Internal Server Error"}, {}),
@@ -147,6 +150,15 @@ def test_responses_the_spec_allows_pass(method, path, status, body, headers):
         ),
         ("an error without message", "GET", "/images/x", 404, {"error": {"code": "not_found"}}, {}),
         ("a page without next_cursor", "GET", "/images", 200, {"items": []}, {}),
+        ("a list from GET / without next_cursor", "GET", "/", 200, {"items": []}, {}),
+        (
+            "a list from GET / leaking a storage location",
+            "GET",
+            "/",
+            200,
+            {"items": [image(key="k")], "next_cursor": None},
+            {},
+        ),
         ("an unknown route answering 200", "GET", "/nowhere", 200, {"message": "hello"}, {}),
     ],
 )

@@ -37,6 +37,7 @@ CLIENTS_AT_INIT = {
     "images": ["DynamoDB", "S3"],  # S3: the signer of the content route's presigned GET
     "deliver": ["DynamoDB", "KMS", "SQS", "SSM"],  # KMS: the endpoints' secrets, decrypted at send time
     "webhooks": ["DynamoDB", "KMS", "SQS"],  # KMS: a new secret encrypted; SQS: a test event queued
+    "delete": ["DynamoDB", "S3", "SNS"],  # SNS: image.deleted
 }
 
 

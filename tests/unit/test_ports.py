@@ -26,6 +26,7 @@ from lib.adapters.webhook_sender import HttpWebhookSender
 from lib.fetching.endpoint_urls import EndpointUrlPolicy, GuardedWebhookSender
 from lib.fetching.fetch import SafeFetcher
 from lib.usecases.arrivals import UploadArrivals
+from lib.usecases.deletion import ImageDeletion
 from lib.usecases.delivery import WebhookDelivery
 from lib.usecases.direct_uploads import DirectUploads
 from lib.usecases.endpoint_delivery import EndpointDelivery, FanOut
@@ -48,6 +49,8 @@ IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.Publisher: (EventPublisher, fakes.FakePublisher),
     ports.ContentClaims: (ContentIndex, fakes.FakeContentIndex),
     ports.ContentEntries: (ImageRepository, fakes.FakeImageRepository),
+    ports.DeletionRecords: (ImageRepository, fakes.FakeImageRepository),
+    ports.ObjectVersions: (ImageStore, fakes.FakeImageStore),
     ports.DeliveryRecords: (ImageRepository, fakes.FakeImageRepository),
     ports.WebhookSender: (HttpWebhookSender, fakes.FakeWebhookSender),
     ports.EndpointRecords: (EndpointTable, fakes.FakeEndpointTable),
@@ -126,6 +129,7 @@ def annotations_of(use_case: type) -> dict[str, str]:
         (DirectUploads, {"store": "PostSigner", "repository": "UploadSlots"}),
         (UploadArrivals, {"repository": "ArrivalRecords", "store_for": "Callable[[str], UploadedObjects]"}),
         (ResultReuse, {"claims": "ContentClaims", "records": "RecognitionRecords"}),
+        (ImageDeletion, {"records": "DeletionRecords", "objects": "ObjectVersions", "publisher": "Publisher"}),
     ],
 )
 def test_the_use_cases_depend_on_the_ports_not_on_the_adapters(use_case, expected):

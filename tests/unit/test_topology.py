@@ -31,6 +31,7 @@ def test_routes_and_queue_triggers_come_from_serverless_yml(local):
         ("DELETE", "/webhooks/{id}", "webhooks"),
         ("POST", "/webhooks/{id}/rotate-secret", "webhooks"),
         ("POST", "/webhooks/{id}/test", "webhooks"),
+        ("DELETE", "/images/{id}", "delete"),
     }
     assert {(t.function, t.queue) for t in local.sqs_triggers} == {
         ("recognize", "UploadsQueue"),

@@ -92,7 +92,9 @@ class AccessGuard:
             return self._refuse(start_response, status, "", protocol, code, message)
         access_key, region, service = scope
         body = b""
-        if service != "s3":  # S3 bodies are images, possibly chunked: its checks need no body
+        # S3 bodies are images, possibly chunked, and its checks need none, but for DeleteObjects'
+        # list of keys, each of which is checked.
+        if service != "s3" or (environ["REQUEST_METHOD"] == "POST" and "delete" in query):
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(body)
         request = HttpRequest(

@@ -14,6 +14,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree import ElementTree
 
 
 class Unmapped(Exception):
@@ -179,6 +180,7 @@ def _s3(request: HttpRequest) -> Call:
     subresources -= {"continuation-token", "start-after", "encoding-type", "fetch-owner", "marker"}
     subresources -= {p for p in request.query if p.lower().startswith(("x-amz-", "response-"))}
     subresources -= {"AWSAccessKeyId", "Signature", "Expires"}  # a SigV2 presigned URL's own parameters
+    subresources -= {"key-marker", "version-id-marker"}  # ListObjectVersions' paging
     shown_query = "?" + ",".join(sorted(subresources)) if subresources else ""
     where = f"s3 {request.method} /{bucket}{'/' + key if key else ''}{shown_query}"
     if not bucket:
@@ -188,8 +190,10 @@ def _s3(request: HttpRequest) -> Call:
         operation = _S3_KEY_OPERATIONS.get(request.method)
         if operation is None:
             raise Unmapped(f"{where} is not mapped to an action by the local IAM layer")
-        if operation == "GetObject" and "versionId" in request.query:
-            checks: tuple[tuple[str, str], ...] = (("s3:GetObjectVersion", object_arn),)
+        if operation in ("GetObject", "DeleteObject") and "versionId" in request.query:
+            # Naming a version needs the version's own action (DeleteObjectVersion removes it for
+            # good, where DeleteObject on a versioned bucket only adds a delete marker).
+            checks: tuple[tuple[str, str], ...] = ((f"s3:{operation}Version", object_arn),)
         else:
             checks = ((f"s3:{operation}", object_arn),)
         copy_source = request.headers.get("x-amz-copy-source")
@@ -204,10 +208,58 @@ def _s3(request: HttpRequest) -> Call:
         return Call("s3", "MultipartUpload", ((action, object_arn),), "rest-xml")
     if not key and not subresources and request.method in ("GET", "HEAD"):
         return Call("s3", "ListObjects", (("s3:ListBucket", f"arn:aws:s3:::{bucket}"),), "rest-xml")
+    if not key and subresources == {"versions"} and request.method == "GET":
+        return Call("s3", "ListObjectVersions", (("s3:ListBucketVersions", f"arn:aws:s3:::{bucket}"),), "rest-xml")
+    if not key and subresources == {"delete"} and request.method == "POST":
+        # DeleteObjects is no action of its own: AWS checks each key it names as that key's delete.
+        checks = tuple(
+            ("s3:DeleteObjectVersion" if version else "s3:DeleteObject", f"arn:aws:s3:::{bucket}/{object_key}")
+            for object_key, version in _objects_to_delete(_unchunked(request), where)
+        )
+        return Call("s3", "DeleteObjects", checks, "rest-xml")
     raise Unmapped(f"{where} is not mapped to an action by the local IAM layer")
 
 
 # --- bodies -------------------------------------------------------------------------------------------
+def _unchunked(request: HttpRequest) -> bytes:
+    """The payload of an `aws-chunked` body (`<hex size>[;chunk-signature=...]\r\n<data>\r\n`
+    chunks, then a zero chunk and trailers), as newer SDKs send it; any other body as it is."""
+    encoding = request.headers.get("content-encoding", "")
+    streaming = request.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
+    if "aws-chunked" not in encoding and not streaming:
+        return request.body
+    payload, rest = b"", request.body
+    while rest:
+        header, _, rest = rest.partition(b"\r\n")
+        try:
+            size = int(header.split(b";", 1)[0], 16)
+        except ValueError:
+            return b""
+        if size == 0:
+            break
+        payload, rest = payload + rest[:size], rest[size + 2 :]
+    return payload
+
+
+def _objects_to_delete(body: bytes, where: str) -> list[tuple[str, str | None]]:
+    """(key, version id or None) for each <Object> of a DeleteObjects body."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise Unmapped(f"{where}: the body is not a Delete document") from None
+    objects = []
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] != "Object":
+            continue
+        fields = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in element}
+        if not fields.get("Key"):
+            raise Unmapped(f"{where}: an Object without a Key")
+        objects.append((fields["Key"], fields.get("VersionId") or None))
+    if not objects:
+        raise Unmapped(f"{where}: a Delete document that names no object")
+    return objects
+
+
 def _json(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body or b"{}")

@@ -22,6 +22,9 @@ EXPECTED_GRANTS = {
         ("s3:PutObject", IMAGES),  # lib/adapters/storage.py
         ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.create_pending
         ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete, undoing a failed upload
+        # handlers/listing.py: `GET /` without url lists as `GET /images` does
+        ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
+        ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
     },
     "uploads": {
         ("s3:PutObject", UPLOADS),  # ImageStore.presign_post: a presigned POST acts with its signer's rights
@@ -42,6 +45,7 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", UPLOADS),
         ("s3:DeleteObject", UPLOADS),
         ("s3:PutObject", IMAGES),
+        ("s3:DeleteObject", IMAGES),  # RecognitionWorkflow: an object arriving for an image deleted meanwhile
         # ImageRepository.create_pending, for an admitted upload; ContentIndex.claim
         ("dynamodb:PutItem", "ImagesTable"),
         *{(f"rekognition:{action}", "*") for action in DETECT},  # no resource-level permissions exist
@@ -57,6 +61,18 @@ EXPECTED_GRANTS = {
         ("dynamodb:BatchGetItem", "ImagesTable"),  # ImageRepository.list_by_label
         ("dynamodb:Query", "${ImagesTable}/index/*"),  # list_recent and list_by_label, on the indexes
         ("s3:GetObject", IMAGES),  # ImageStore.presign_get: the content route's redirect
+    },
+    "delete": {
+        *XRAY,
+        ("dynamodb:GetItem", "ImagesTable"),  # ImageRepository.get and get_slot
+        ("dynamodb:PutItem", "ImagesTable"),  # ImageRepository.bury: the tombstone
+        ("dynamodb:Query", "ImagesTable"),  # ImageRepository.delete_label_items, on the table's own key
+        ("dynamodb:BatchWriteItem", "ImagesTable"),  # ImageRepository.delete_label_items
+        ("dynamodb:DeleteItem", "ImagesTable"),  # ImageRepository.delete_slot
+        ("s3:ListBucketVersions", "ImagesBucket"),  # ImageStore.delete_every_version
+        ("s3:DeleteObjectVersion", IMAGES),  # ImageStore.delete_every_version, by version
+        ("s3:DeleteObjectVersion", UPLOADS),
+        ("sns:Publish", "ResultsTopic"),  # image.deleted, lib/adapters/publisher.py
     },
     "deliver": {
         *XRAY,

@@ -101,6 +101,47 @@ def test_s3_object_reads_writes_and_versions():
     )
 
 
+def test_deleting_a_named_version_needs_delete_object_version():
+    assert describe("s3", request("DELETE", "/bucket/images/a.jpg", "versionId=3")).checks == (
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::bucket/images/a.jpg"),
+    )
+    assert describe("s3", request("DELETE", "/bucket/images/a.jpg")).checks == (
+        ("s3:DeleteObject", "arn:aws:s3:::bucket/images/a.jpg"),
+    )
+
+
+def test_listing_versions_needs_list_bucket_versions_on_the_bucket():
+    call = describe("s3", request("GET", "/bucket", "versions&prefix=images/a&key-marker=k&version-id-marker=v"))
+    assert (call.operation, call.checks) == ("ListObjectVersions", (("s3:ListBucketVersions", "arn:aws:s3:::bucket"),))
+
+
+def test_delete_objects_checks_each_key_as_its_own_delete():
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        b"<Object><Key>images/a.jpg</Key><VersionId>v1</VersionId></Object>"
+        b"<Object><Key>uploads/a.jpg</Key></Object><Quiet>true</Quiet></Delete>"
+    )
+    call = describe("s3", request("POST", "/bucket", "delete", body=body))
+    assert call.checks == (
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::bucket/images/a.jpg"),
+        ("s3:DeleteObject", "arn:aws:s3:::bucket/uploads/a.jpg"),
+    )
+
+
+def test_an_aws_chunked_delete_objects_body_is_read_through_its_chunks():
+    document = b"<Delete><Object><Key>images/a.jpg</Key><VersionId>null</VersionId></Object></Delete>"
+    body = b"%x\r\n%s\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n" % (len(document), document)
+    headers = {"content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
+    call = describe("s3", request("POST", "/bucket", "delete", headers=headers, body=body))
+    assert call.checks == (("s3:DeleteObjectVersion", "arn:aws:s3:::bucket/images/a.jpg"),)
+
+
+@pytest.mark.parametrize("body", [b"", b"<Delete/>", b"<Delete><Object><VersionId>1</VersionId></Object></Delete>"])
+def test_a_delete_objects_body_that_names_no_key_is_unmapped_and_so_denied(body):
+    with pytest.raises(Unmapped, match=r"\?delete"):
+        describe("s3", request("POST", "/bucket", "delete", body=body))
+
+
 @pytest.mark.parametrize(
     ("service", "method", "path", "query", "named"),
     [

@@ -17,9 +17,33 @@ export class ApiError extends Error {
 let bearer = sessionStorage.getItem("console-token") || "";
 let onUnauthorized = () => {};
 
-export function useToken(token) {
+// `name`: who signed in, as the page knows it (a dev user's email); an access token carries only
+// the user's subject.
+export function useToken(token, name = "") {
   bearer = token;
   sessionStorage.setItem("console-token", token);
+  sessionStorage.setItem("console-user", name);
+}
+
+export function signOut() {
+  bearer = "";
+  sessionStorage.removeItem("console-token");
+  sessionStorage.removeItem("console-user");
+}
+
+// Who the token names, for the page to show: the name it was given, else the token's email,
+// username or subject. The API verifies the token; the page only reads it.
+export function signedInAs() {
+  if (!bearer) return "";
+  const name = sessionStorage.getItem("console-user");
+  if (name) return name;
+  try {
+    const payload = bearer.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(payload));
+    return claims.username || claims.email || claims.sub || "";
+  } catch {
+    return "";
+  }
 }
 
 export function whenUnauthorized(callback) {
@@ -59,6 +83,12 @@ export async function postJson(path, body) {
   return response.json();
 }
 
+// 204 when deleted; another owner's image answers 404 as a missing one does.
+export async function deleteImage(imageId) {
+  const response = await fetch(`${apiBase}/images/${imageId}`, { method: "DELETE", headers: headers() });
+  if (!response.ok) throw await failure(response);
+}
+
 // The image itself: GET /images/{id}/content redirects to a short-lived presigned S3 GET. Without
 // a token the browser follows it from an <img>; with one, the request needs the header, so the
 // bytes are fetched and shown from memory.
@@ -71,6 +101,7 @@ export async function imageSource(imageId) {
 }
 
 // Local stack only: routes that exist on no deployed API and need the stack's per-run token.
+// With AUTH=cognito, POST /_local/sign-in?user=alice|bob gives a dev user's token.
 export async function local(path, method = "GET") {
   const response = await fetch(apiBase + path, { method, headers: { "X-Local-Token": localToken } });
   if (!response.ok) throw await failure(response);

@@ -1,7 +1,7 @@
 // One image in detail: labels with confidence bars, boxes over the image (label instances and
 // faces), text, dominant colors and moderation labels when present, and the error when it FAILED.
 
-import { getJson, imageSource } from "./api.js";
+import { deleteImage, getJson, imageSource } from "./api.js";
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -41,14 +41,16 @@ function section(title, ...content) {
 }
 
 export class Detail {
-  constructor(panel) {
+  constructor(panel, onDeleted = () => {}) {
     this.panel = panel;
+    this.onDeleted = onDeleted;
     this.heading = panel.querySelector("#detail-heading");
     this.status = panel.querySelector("#detail-status");
     this.figure = panel.querySelector("#detail-figure");
     this.facts = panel.querySelector("#detail-facts");
     this.imageId = null;
     panel.querySelector("#close-detail").addEventListener("click", () => this.close());
+    panel.querySelector("#delete-image").addEventListener("click", () => this.delete());
     panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.close(); });
   }
 
@@ -58,6 +60,21 @@ export class Detail {
     const image = await getJson(`/images/${imageId}`);
     this.render(image);
     this.heading.focus();
+  }
+
+  async delete() {
+    const imageId = this.imageId;
+    if (!imageId) return;
+    try {
+      await deleteImage(imageId);
+    } catch (error) {
+      if (error.status !== 404) {
+        this.status.textContent = `Could not delete: ${error.message}`;
+        return;
+      }
+    }
+    this.close();
+    this.onDeleted(imageId);
   }
 
   close() {

@@ -62,6 +62,15 @@ export class Gallery {
     else this.pending.add(image.image_id);
   }
 
+  // A deleted image leaves the page.
+  remove(imageId) {
+    this.cards.get(imageId)?.remove();
+    this.cards.delete(imageId);
+    this.pending.delete(imageId);
+    const shown = this.cards.size;
+    this.status.textContent = `${shown} image${shown === 1 ? "" : "s"}`;
+  }
+
   draw(item, image) {
     item.dataset.status = image.status;
     const card = document.createElement("button");

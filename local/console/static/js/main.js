@@ -1,6 +1,6 @@
 // Wires the page together. No build step: the browser loads these modules as committed.
 
-import { localToken, useToken, whenUnauthorized } from "./api.js";
+import { local, localToken, signedInAs, signOut, useToken, whenUnauthorized } from "./api.js";
 import { Detail } from "./detail.js";
 import { Gallery } from "./gallery.js";
 import { LocalPanel } from "./local_panel.js";
@@ -9,7 +9,7 @@ import { addByUrl, uploadFile } from "./upload.js";
 const $ = (selector) => document.querySelector(selector);
 const addStatus = $("#add-status");
 
-const detail = new Detail($("#detail"));
+const detail = new Detail($("#detail"), (imageId) => gallery.remove(imageId));
 const gallery = new Gallery($("#gallery"), $("#more"), $("#gallery-status"), (id) => detail.open(id));
 const show = gallery.show.bind(gallery);
 gallery.show = (image, first) => {
@@ -17,14 +17,46 @@ gallery.show = (image, first) => {
   detail.update(image);
 };
 
+// With auth on, the page signs in: a pasted token, or on the local stack a dev user (alice, bob).
+// Every list and image it then shows is that owner's only: the API answers nothing else.
 const authForm = $("#auth-form");
-whenUnauthorized(() => { authForm.hidden = false; $("#auth-token").focus(); });
+function showSignedIn() {
+  const who = signedInAs();
+  $("#signed-in").hidden = !who;
+  $("#signed-in-as").textContent = who ? `Signed in as ${who}` : "";
+}
+function signIn(token, name = "") {
+  useToken(token, name);
+  authForm.hidden = true;
+  showSignedIn();
+  gallery.reload();
+}
+whenUnauthorized(() => {
+  authForm.hidden = false;
+  $("#dev-sign-in").hidden = !localToken;
+  $("#auth-token").focus();
+});
 authForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  useToken($("#auth-token").value.trim());
-  authForm.hidden = true;
+  signIn($("#auth-token").value.trim());
+});
+for (const button of document.querySelectorAll("#dev-sign-in button")) {
+  button.addEventListener("click", async () => {
+    try {
+      const signedIn = await local(`/_local/sign-in?user=${button.dataset.user}`, "POST");
+      signIn(signedIn.token, signedIn.user);
+    } catch (error) {
+      $("#gallery-status").textContent = `Could not sign in: ${error.message}`;
+    }
+  });
+}
+$("#sign-out").addEventListener("click", () => {
+  signOut();
+  showSignedIn();
+  detail.close();
   gallery.reload();
 });
+showSignedIn();
 
 async function addFiles(files) {
   for (const file of files) {
