@@ -50,7 +50,11 @@ def write_endpoints(path: Path, endpoints: Endpoints, pid: int | None = None) ->
     """The endpoints, and the pid of the process that serves them, which `python -m local stop` signals."""
     path.parent.mkdir(parents=True, exist_ok=True)
     written = {**endpoints.to_json(), "pid": os.getpid() if pid is None else pid}
-    path.write_text(json.dumps(written, indent=2) + "\n")
+    # Written whole or not at all: a reader that waits for the file to appear (make stop, the tests,
+    # a shell one-liner) must never find it empty or half-written.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(written, indent=2) + "\n")
+    os.replace(partial, path)
 
 
 def shown(path: Path) -> str:
