@@ -1,6 +1,6 @@
 """An owner deletes an image: its objects, its record, its label items and its listing entries.
 
-Work may still be in flight for the image: a recognition analysing it, a completion event waiting
+Work may still be in flight for the image: a recognition analyzing it, a completion event waiting
 in the integration queue. None of it may bring the image back or announce it after the delete has
 answered. So the image item is not removed but replaced by a tombstone (status DELETED, no index
 keys, a TTL), which everything in flight meets:

@@ -17,7 +17,7 @@ from lib.domain.endpoints import EndpointMessage
 from local.chaos.queues import dead_letter_bodies
 from local.stack import LocalSystem
 
-# Receiver name and the behaviour its URL asks for: one healthy, one that fails its first requests.
+# Receiver name and the behavior its URL asks for: one healthy, one that fails its first requests.
 RECEIVERS = (("chaos-a", ""), ("chaos-b", "?fail=3"))
 
 

@@ -2,7 +2,7 @@
 
 `POST` any path: the delivery is verified and recorded; a bad signature gets 401. `GET /` lists the
 deliveries as JSON, newest last. Under `/r/{name}` it also serves named receivers for subscribed
-endpoints, whose behaviour the URL's query string sets (local/sidecars/receivers.py). Tests can
+endpoints, whose behavior the URL's query string sets (local/sidecars/receivers.py). Tests can
 script the next answers (for example three 500s) to exercise the sender's retries. With `faults`
 (local.sidecars.webhook_faults), a share of the verified deliveries fails at random instead: a
 500, a 429 with Retry-After, no answer in time, or a connection reset.

@@ -60,11 +60,11 @@ class NamedReceivers:
         return (name, "/" + rest if rest else "") if NAME.fullmatch(name) else None
 
     def receive(self, name: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
-        behaviour = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+        behavior = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
         with self._lock:
             self._requests[name] += 1
             seen = self._requests[name]
-        answer = _answer(behaviour, seen)
+        answer = _answer(behavior, seen)
         received = Received(name, answer.status, time.time(), dict(headers), body.decode("utf-8", "replace"))
         with self._lock:
             self._received.setdefault(name, []).append(received)
@@ -85,19 +85,19 @@ class NamedReceivers:
             self._requests.clear()
 
 
-def _integer(behaviour: dict[str, str], name: str) -> int:
-    value = behaviour.get(name, "")
+def _integer(behavior: dict[str, str], name: str) -> int:
+    value = behavior.get(name, "")
     return int(value) if value.isdigit() else 0
 
 
-def _answer(behaviour: dict[str, str], seen: int) -> Answer:
-    delay = min(_integer(behaviour, "delay_ms"), MAX_DELAY_MS) / 1000
-    status = _integer(behaviour, "status")
+def _answer(behavior: dict[str, str], seen: int) -> Answer:
+    delay = min(_integer(behavior, "delay_ms"), MAX_DELAY_MS) / 1000
+    status = _integer(behavior, "status")
     if 100 <= status <= 599:
         return Answer(status, {}, delay)
-    if seen <= _integer(behaviour, "fail"):
+    if seen <= _integer(behavior, "fail"):
         return Answer(500, {}, delay)
-    retry_after = _integer(behaviour, "retry_after")
+    retry_after = _integer(behavior, "retry_after")
     if retry_after and seen == 1:
         return Answer(429, {"retry-after": str(retry_after)}, delay)
     return Answer(204, {}, delay)
