@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from lib.domain import webhooks
 from lib.domain.errors import AlreadyExists, TransientError
 from lib.domain.events import DELETED, CompletionEvent
-from lib.ports import DeliveryRecords, WebhookSender
+from lib.ports import DeliveryRecords, Reply, WebhookSender
 
 logger = Logger(child=True)
 
@@ -45,6 +45,12 @@ class DeliveryPolicy:
     timeout_seconds: int
     retry_base_seconds: int
     retry_max_seconds: int
+
+    def decide(self, reply: Reply, attempt: int) -> Decision:
+        """What this policy makes of a receiver's reply (or of no reply) to try number `attempt`."""
+        return decide(
+            reply.status, reply.retry_after, attempt, self.retry_base_seconds, self.retry_max_seconds, reply.error
+        )
 
 
 class WebhookDelivery:
@@ -75,16 +81,8 @@ class WebhookDelivery:
         headers["user-agent"] = USER_AGENT
         started, started_epoch = time.perf_counter(), time.time()
         reply = self.sender.post(self.policy.url, body, headers, self.policy.timeout_seconds)
-        decision = decide(
-            reply.status,
-            reply.retry_after,
-            attempt,
-            self.policy.retry_base_seconds,
-            self.policy.retry_max_seconds,
-            reply.error,
-        )
         decision = dataclasses.replace(
-            decision,
+            self.policy.decide(reply, attempt),
             post_ms=round((time.perf_counter() - started) * 1000, 1),
             post_started_ms=round(started_epoch * 1000),
         )

@@ -27,7 +27,7 @@ from lib.domain.errors import EndpointUrlRefused, TransientError
 from lib.domain.events import TEST, CompletionEvent
 from lib.domain.model import utc_now
 from lib.ports import DeliveryStates, EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox, WebhookSender
-from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, USER_AGENT, Decision, DeliveryPolicy, decide
+from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, USER_AGENT, Decision, DeliveryPolicy
 
 logger = Logger(child=True)
 
@@ -123,15 +123,7 @@ class EndpointDelivery:
             reason = f"the endpoint answered HTTP 410 Gone at {utc_now()}; PATCH enabled: true turns it back on"
             self.records.disable(owner, endpoint_id, reason, utc_now())
             return Decision(PERMANENT, reason, **timing)
-        decision = decide(
-            reply.status,
-            reply.retry_after,
-            attempt,
-            self.policy.retry_base_seconds,
-            self.policy.retry_max_seconds,
-            reply.error,
-        )
-        return dataclasses.replace(decision, **timing)
+        return dataclasses.replace(self.policy.decide(reply, attempt), **timing)
 
     def _record_delivery(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
         try:
