@@ -5,7 +5,9 @@ raw body, unverified: the endpoint's secret is its owner's, not the inbox's) and
 `GET {webhook_inbox}/r/{name}/deliveries`. The URL's query string sets how it answers:
 
     ?fail=3          500 three times, then 204
+    ?fail_percent=30 500 to 30 of every 100 requests, spread evenly (never two in a row below 50)
     ?status=410      always that status
+    ?gone=5          204 four times, then 410 Gone from the fifth request on (`gone=1`: from the first)
     ?retry_after=2   429 with `Retry-After: 2` once, then 204
     ?delay_ms=1500   answers after that long (bounded by MAX_DELAY_MS)
 
@@ -90,12 +92,25 @@ def _integer(behavior: dict[str, str], name: str) -> int:
     return int(value) if value.isdigit() else 0
 
 
+def _in_failing_share(seen: int, percent: int) -> bool:
+    """Whether request number `seen` is one of the `percent` in every 100 that fail.
+
+    Deterministic rather than random, so a test knows the count: the n-th request fails when
+    n x percent / 100 crosses a whole number, which spreads the failures evenly.
+    """
+    percent = min(percent, 100)
+    return seen * percent // 100 > (seen - 1) * percent // 100
+
+
 def _answer(behavior: dict[str, str], seen: int) -> Answer:
     delay = min(_integer(behavior, "delay_ms"), MAX_DELAY_MS) / 1000
     status = _integer(behavior, "status")
     if 100 <= status <= 599:
         return Answer(status, {}, delay)
-    if seen <= _integer(behavior, "fail"):
+    gone = _integer(behavior, "gone")
+    if gone and seen >= gone:
+        return Answer(410, {}, delay)
+    if seen <= _integer(behavior, "fail") or _in_failing_share(seen, _integer(behavior, "fail_percent")):
         return Answer(500, {}, delay)
     retry_after = _integer(behavior, "retry_after")
     if retry_after and seen == 1:

@@ -18,10 +18,22 @@ def statuses(query: str, times: int) -> list[int]:
         ("status=410", [410, 410, 410]),
         ("retry_after=2", [429, 204]),
         ("fail=1&retry_after=2", [500, 204]),
+        ("gone=1", [410, 410]),
+        ("gone=3", [204, 204, 410, 410]),
+        ("fail_percent=50", [204, 500, 204, 500]),
+        ("fail_percent=100", [500, 500, 500]),
     ],
 )
 def test_the_query_string_sets_the_answers(query, expected):
     assert statuses(query, len(expected)) == expected
+
+
+@pytest.mark.parametrize("percent", [0, 1, 30, 75, 100])
+def test_a_failing_share_fails_that_many_in_every_hundred_and_no_more_than_half_in_a_row(percent):
+    answers = statuses(f"fail_percent={percent}", 200)
+    assert answers.count(500) == 2 * percent and set(answers) <= {204, 500}
+    if percent <= 50:
+        assert all(not (a == b == 500) for a, b in zip(answers, answers[1:]))
 
 
 def test_retry_after_and_delay_are_carried_in_the_answer():
