@@ -7,8 +7,8 @@ Duplicates are records beyond the first for one upload, and records no upload ac
 Orphans are objects without a record. Stray label items are those that disagree with their image's
 record (a label it does not have, or no record at all): the label index would list the image wrongly.
 A webhook-id is stable when every attempt for an image, failed ones included, carried the same one.
-With subscribed endpoints, each must also get every final image's event once (local/chaos/endpoints.py):
-their losses and duplicates count in `lost` and `duplicates` too.
+With subscribed endpoints, each must also get every final image's event once (local/chaos/endpoints.py),
+counted per endpoint: their losses and duplicates count in `lost` and `duplicates` too.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lib.domain.events import FAILED as EVENT_FAILED
 from lib.domain.events import RECOGNIZED, CompletionEvent
 from lib.domain.keys import image_id_from_key
 from lib.domain.model import normalize_label
-from local.chaos.endpoints import EndpointFigures, audit_endpoints
+from local.chaos.endpoint_accounts import EndpointFigures
+from local.chaos.endpoints import Receiver, audit_endpoints
 from local.chaos.load import Accepted
 from local.chaos.queues import dead_letter_bodies
 from local.sidecars.inbox import Delivery
@@ -63,7 +65,8 @@ def audit(
     stack: LocalSystem,
     accepted: Mapping[str, Accepted],
     deliveries: Iterable[Delivery],
-    subscribed: Mapping[str, str] | None = None,
+    subscribed: Mapping[str, Receiver] | None = None,
+    log_path: Path | None = None,
 ) -> Figures:
     records, label_items = _items(stack)
     keys = _object_keys(stack)
@@ -96,7 +99,7 @@ def audit(
         else:
             lost += 1
 
-    endpoints = audit_endpoints(stack, announced, subscribed) if subscribed else None
+    endpoints = audit_endpoints(stack, announced, subscribed, log_path) if subscribed else None
     if endpoints is not None:
         lost += endpoints.lost
         duplicates += endpoints.duplicates

@@ -1,75 +1,109 @@
-"""Subscribed endpoints in a chaos run: two per owner, at the stack inbox's named receivers, audited.
+"""Subscribed endpoints in a run: one owner's endpoints at the stack inbox's named receivers, audited.
 
+In a chaos run each endpoint has a fault of its own (RECEIVERS): one healthy, one failing a share
+of its requests, one slow, one that answers 410 Gone after a few deliveries, which disables it.
 Every image that ended DONE or FAILED must reach each endpoint exactly once (one 2xx for its
-`webhook-id`), or sit in the endpoint dead-letter queue. A duplicate is one `webhook-id` accepted
-twice by one endpoint; a loss is an event an endpoint neither accepted nor dead-lettered.
+`webhook-id`) or sit in the endpoint dead-letter queue; the gone endpoint's later events may
+instead be skipped, with evidence in the logs (local/chaos/endpoint_accounts.py). Anything else is
+a loss, and a `webhook-id` accepted twice by one endpoint is a duplicate.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import requests
 
 from lib.domain.endpoints import EndpointMessage
+from local.chaos.endpoint_accounts import (
+    EndpointFigures,
+    account,
+    accepted_ids,
+    first_gone_at,
+    skipped_ids,
+)
 from local.chaos.queues import dead_letter_bodies
+from local.observability import logs
 from local.stack import LocalSystem
-
-# Receiver name and the behavior its URL asks for: one healthy, one that fails its first requests.
-RECEIVERS = (("chaos-a", ""), ("chaos-b", "?fail=3"))
 
 
 @dataclass(frozen=True)
-class EndpointFigures:
-    endpoints: int
-    delivered: int
-    in_dlq: int
-    lost: int
-    duplicates: int
-
-    def line(self) -> str:
-        return (
-            f"chaos: subscribed endpoints={self.endpoints}: delivered={self.delivered} in_dlq={self.in_dlq} "
-            f"lost={self.lost} duplicates={self.duplicates}"
-        )
+class Receiver:
+    name: str
+    query: str  # the behavior its URL asks for (local/sidecars/receivers.py)
+    fault: str  # the same, for the report
+    may_go_away: bool = False  # answers 410 at some point: its later events are skipped
 
 
-def subscribe(stack: LocalSystem) -> dict[str, str]:
-    """Registers the endpoints through the API, as an owner would; returns receiver name by endpoint id."""
+RECEIVERS = (
+    Receiver("chaos-healthy", "", "healthy"),
+    Receiver("chaos-flaky", "?fail_percent=30", "500 to 30% of requests"),
+    # Slower than most receivers, yet within the sender's 1 s timeout in a chaos run.
+    Receiver("chaos-slow", "?delay_ms=400", "answers after 400 ms"),
+    Receiver("chaos-gone", "?gone=5", "410 Gone from its 5th request on", may_go_away=True),
+)
+
+
+def healthy(count: int) -> tuple[Receiver, ...]:
+    """`count` endpoints that accept everything at once, as a burst subscribes them."""
+    return tuple(Receiver(f"endpoint-{n}", "", "healthy") for n in range(1, count + 1))
+
+
+def subscribe(stack: LocalSystem, receivers: Iterable[Receiver] = RECEIVERS) -> dict[str, Receiver]:
+    """Registers the endpoints through the API, as an owner would; returns the receiver by endpoint id."""
     assert stack.endpoints is not None and stack.inbox is not None
     subscribed = {}
-    for name, query in RECEIVERS:
+    for receiver in receivers:
         response = requests.post(
-            f"{stack.endpoints.api}/webhooks", json={"url": f"{stack.inbox.url}r/{name}{query}"}, timeout=30
+            f"{stack.endpoints.api}/webhooks",
+            json={"url": f"{stack.inbox.url}r/{receiver.name}{receiver.query}"},
+            timeout=30,
         )
         response.raise_for_status()
-        subscribed[response.json()["id"]] = name
+        subscribed[response.json()["id"]] = receiver
     return subscribed
 
 
-def audit_endpoints(stack: LocalSystem, expected: Mapping[str, str], subscribed: Mapping[str, str]) -> EndpointFigures:
-    """`expected`: the event type each final image announced, by `webhook-id`."""
-    assert stack.inbox is not None
+def audit_endpoints(
+    stack: LocalSystem,
+    expected: Mapping[str, str],
+    subscribed: Mapping[str, Receiver],
+    log_path: Path | None = None,
+) -> EndpointFigures:
+    """`expected`: the event type each final image announced, by `webhook-id`; `log_path`: the
+    functions' log, where a gone endpoint's skips show."""
+    assert stack.inbox is not None and stack.endpoints is not None
     dead = _dead_lettered(stack)
-    delivered = in_dlq = lost = duplicates = 0
-    for endpoint_id, name in subscribed.items():
-        accepted = Counter(
-            d["headers"].get("webhook-id", "")
-            for d in stack.inbox.receivers.deliveries(name)
-            if 200 <= d["status"] < 300
+    entries = list(logs.json_lines(log_path)) if log_path is not None and log_path.exists() else []
+    accounts = []
+    for endpoint_id, receiver in subscribed.items():
+        received = stack.inbox.receivers.deliveries(receiver.name)
+        skipped: set[str] = set()
+        reason = ""
+        if receiver.may_go_away:
+            skipped = skipped_ids(entries, endpoint_id, first_gone_at(received))
+            reason = _disabled_reason(stack.endpoints.api, endpoint_id)
+        accounts.append(
+            account(
+                receiver.name,
+                receiver.fault,
+                expected,
+                accepted_ids(received),
+                dead[endpoint_id],
+                skipped,
+                reason,
+            )
         )
-        for webhook_id in expected:
-            count = accepted.get(webhook_id, 0)
-            duplicates += max(0, count - 1)
-            if count:
-                delivered += 1
-            elif webhook_id in dead[endpoint_id]:
-                in_dlq += 1
-            else:
-                lost += 1
-    return EndpointFigures(len(subscribed), delivered, in_dlq, lost, duplicates)
+    return EndpointFigures(tuple(accounts))
+
+
+def _disabled_reason(api: str, endpoint_id: str) -> str:
+    body: dict[str, Any] = requests.get(f"{api}/webhooks/{endpoint_id}", timeout=30).json()
+    return "" if body.get("enabled", True) else str(body.get("disabled_reason", "no reason given"))
 
 
 def _dead_lettered(stack: LocalSystem) -> dict[str, set[str]]:

@@ -60,7 +60,7 @@ class Report:
             f"chaos: uploads took {self.upload_seconds:.1f} s, the run {self.total_seconds:.1f} s; "
             f"orphaned_objects={f.orphaned_objects} stray_label_items={f.stray_label_items} "
             f"unstable_webhook_ids={f.unstable_webhook_ids}",
-            *([f.endpoints.line()] if f.endpoints else []),
+            *(f.endpoints.lines() if f.endpoints else []),
             *(f"chaos: {note}" for note in self.notes),
             f.line(),
         ]
@@ -114,7 +114,7 @@ def _under_faults(
         for poller in pollers:
             poller.stop()
     progress(f"drained after {time.perf_counter() - began:.1f} s; auditing")
-    figures = audit(stack, load.accepted, receiver.deliveries(), subscribed)
+    figures = audit(stack, load.accepted, receiver.deliveries(), subscribed, log_path)
     return Report(
         settings=settings,
         figures=figures,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,14 @@ def log_files(root: Path) -> list[Path]:
         return []
     found = {path.resolve() for path in root.rglob("*.log") if path.is_file()}
     return sorted(found, key=lambda path: path.stat().st_mtime)
+
+
+def line_ms(entry: Mapping[str, Any]) -> float | None:
+    """Epoch ms of a Powertools line's timestamp (`2026-11-30 04:20:41,123+0000`)."""
+    try:
+        return datetime.strptime(str(entry.get("timestamp")), "%Y-%m-%d %H:%M:%S,%f%z").timestamp() * 1000
+    except ValueError:
+        return None
 
 
 def json_lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from local.observability.logs import line_ms
+
 BAR_WIDTH = 40
 
 
@@ -194,7 +196,7 @@ def _recognize(
     if rejected is not None:
         trace.outcome += f", rejected by recognition ({rejected.get('reason')})"
     # The function times its own calls, in this order, ending as it logs the line.
-    end = _line_ms(recognized)
+    end = line_ms(recognized)
     parts = [
         ("Rekognition DetectLabels", recognized.get("recognition_ms")),
         ("DynamoDB writes", recognized.get("store_ms")),
@@ -213,7 +215,7 @@ def _deliver(trace: Trace, tries: list[dict[str, Any]], invocations: dict) -> No
         trace.missing.append("the webhook (no delivery line)")
         trace.outcome += "; no webhook yet"
         return
-    tries.sort(key=lambda e: _line_ms(e) or 0)
+    tries.sort(key=lambda e: line_ms(e) or 0)
     first = tries[0]
     sent, received = first.get("queue_sent_ms"), first.get("queue_first_receive_ms")
     if sent and received:
@@ -287,13 +289,5 @@ def _iso_ms(value: Any) -> float | None:
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
-    except ValueError:
-        return None
-
-
-def _line_ms(entry: dict[str, Any]) -> float | None:
-    """Epoch ms of a Powertools line's timestamp (`2026-11-30 04:20:41,123+0000`)."""
-    try:
-        return datetime.strptime(str(entry.get("timestamp")), "%Y-%m-%d %H:%M:%S,%f%z").timestamp() * 1000
     except ValueError:
         return None
