@@ -97,8 +97,8 @@ chaos: $(STAMP) ## 500 images through a fresh local stack under faults, then an 
 	$(PY) -m local chaos $(if $(IMAGES),--images $(IMAGES)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
 
 .PHONY: burst
-burst: $(STAMP) ## IMAGES (1000) uploads against a Rekognition quota of TPS (8) on a fresh stack, audited, DUPLICATES (0) of them sent twice; last line burst: ... dlq=0 lost=0 ... calls/image=x
-	$(PY) -m local burst $(if $(IMAGES),--images $(IMAGES)) $(if $(DUPLICATES),--duplicates $(DUPLICATES)) $(if $(TPS),--tps $(TPS)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
+burst: $(STAMP) ## IMAGES (1000) uploads against a Rekognition quota of TPS (8) on a fresh stack, audited, DUPLICATES (0) of them sent twice, ENDPOINTS (0) subscribed per owner; last line burst: ... dlq=0 lost=0 ... calls/image=x [delivery_rate=r/s]
+	$(PY) -m local burst $(if $(IMAGES),--images $(IMAGES)) $(if $(DUPLICATES),--duplicates $(DUPLICATES)) $(if $(TPS),--tps $(TPS)) $(if $(ENDPOINTS),--endpoints $(ENDPOINTS)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
 
 .PHONY: capacity
 capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURST (100000), TPS (50), DUPLICATES (0)

@@ -10,15 +10,21 @@ Every image has bytes of its own (one photo with a numbered JPEG comment), excep
 them (`--duplicates`, DUPLICATES=0.5) is sent twice, the copy right behind the first: what identical
 images recognized once per owner (lib/usecases/reuse.py) saves shows in the calls per image.
 
+With `--endpoints N` (ENDPOINTS=3), the owner also subscribes N endpoints at the inbox's named
+receivers before the burst, and every one of them must get each image's event exactly once: a line
+per endpoint says so, and the summary gains the deliveries to endpoints and their rate.
+
 The last line printed is
 
     burst: images=N done=n failed=n dlq=n lost=n duplicates=n throttled=calls drain=s s rate=r/s quota=q/s
-        calls=c calls/image=x identical=share
+        calls=c calls/image=x identical=share [endpoints=E endpoint_deliveries=d delivery_rate=r/s]
 
 `throttled` counts the DetectLabels calls the quota refused; `rate` is the successful DetectLabels
 calls a second, counted at the Rekognition service between its first and last success; `calls` the
 successful DetectLabels calls in all (`duplicates` counts records written twice, not identical
-images). Exits 0 when nothing was dead-lettered, lost or duplicated.
+images); `delivery_rate` is the endpoints' 2xx answers a second, between the first and the last of
+them. `lost` and `duplicates` count each endpoint's copy of an event too. Exits 0 when nothing was
+dead-lettered, lost or duplicated.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ import requests
 
 from local import topology
 from local.chaos.audit import Figures, audit
+from local.chaos.endpoint_accounts import throughput
+from local.chaos.endpoints import healthy, subscribe
 from local.chaos.load import Accepted
 from local.chaos.run import wait_drained
 from local.chaos.scenario import with_visibility
@@ -62,6 +70,7 @@ class BurstSettings:
     # The share of images that are a second copy of another image's bytes, sent right behind it.
     duplicates: float = 0.0
     tps: float = 8.0
+    endpoints: int = 0  # endpoints the owner subscribes, each getting every event
     rekognition: str = "moto"
     uploaders: int = 8  # uploads in flight at once
     stage: str = "burst"
@@ -90,11 +99,14 @@ class BurstReport:
     workers: int  # recognize's concurrency
     mean_call_seconds: float
     calls: int = 0  # successful DetectLabels calls
+    endpoint_deliveries: int = 0  # 2xx answers of the subscribed endpoints
+    delivery_rate: float = 0.0  # of those, a second
     notes: list[str] = field(default_factory=list)
 
     @property
     def dead_lettered(self) -> int:
-        return self.figures.uploads_dlq + self.figures.in_dlq
+        endpoints = self.figures.endpoints.in_dlq if self.figures.endpoints else 0
+        return self.figures.uploads_dlq + self.figures.in_dlq + endpoints
 
     @property
     def passed(self) -> bool:
@@ -109,7 +121,18 @@ class BurstReport:
             f"drain={self.drain_seconds:.1f} s rate={self.rate:.2f}/s quota={self.settings.tps:g}/s "
             f"calls={self.calls} calls/image={self.calls / max(1, self.settings.images):.2f} "
             f"identical={self.settings.duplicates:g}"
+            + (
+                f" endpoints={self.settings.endpoints} endpoint_deliveries={self.endpoint_deliveries} "
+                f"delivery_rate={self.delivery_rate:.2f}/s"
+                if self.settings.endpoints
+                else ""
+            )
         )
+
+    def lines(self) -> list[str]:
+        """The per-endpoint accounting, if any, then the summary line."""
+        endpoints = self.figures.endpoints
+        return [*(endpoints.lines("burst") if endpoints else []), self.line()]
 
 
 def burst_stack(settings: BurstSettings, log_path: Path) -> LocalSystem:
@@ -134,11 +157,14 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
         raise StackError("a burst needs a Rekognition quota: --tps must be positive")
     if not 0 <= settings.duplicates <= 0.5:
         raise StackError("--duplicates is a share from 0 to 0.5: each copy follows an image of its own")
+    if settings.endpoints < 0:
+        raise StackError("--endpoints must be 0 or more")
     with (
         tempfile.TemporaryDirectory(prefix="burst-") as scratch,
         burst_stack(settings, Path(scratch) / "fn.log") as stack,
     ):
         progress(f"stack ready in {stack.started_in:.1f} s; {settings.images} images against {settings.tps:g} TPS")
+        subscribed = subscribe(stack, healthy(settings.endpoints))
         uploads = Uploader(stack, settings)
         began = time.perf_counter()
         reporter = _Progress(stack, uploads, began, progress)
@@ -154,8 +180,10 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
         finally:
             reporter.stop()
         assert stack.inbox is not None and stack.runtime is not None
-        figures = audit(stack, uploads.accepted, stack.inbox.deliveries())
+        figures = audit(stack, uploads.accepted, stack.inbox.deliveries(), subscribed)
         calls = quota_figures(stack)
+        received = [r for receiver in subscribed.values() for r in stack.inbox.receivers.deliveries(receiver.name)]
+        endpoint_deliveries, delivery_rate = throughput(received)
         return BurstReport(
             settings=settings,
             figures=figures,
@@ -168,6 +196,8 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
             workers=stack.runtime.concurrency("recognize"),
             mean_call_seconds=calls.get("mean_call_seconds", 0.0),
             calls=calls.get("succeeded", 0),
+            endpoint_deliveries=endpoint_deliveries,
+            delivery_rate=delivery_rate,
         )
 
 
@@ -289,6 +319,9 @@ def main(argv: list[str]) -> int:
         "--duplicates", type=float, default=defaults.duplicates, help="share sent twice, 0 to 0.5 (%(default)s)"
     )
     parser.add_argument("--tps", type=float, default=defaults.tps, help="Rekognition quota, calls/s (%(default)s)")
+    parser.add_argument(
+        "--endpoints", type=int, default=defaults.endpoints, help="endpoints the owner subscribes (%(default)s)"
+    )
     parser.add_argument("--rekognition", choices=("moto", "local"), default=defaults.rekognition)
     parser.add_argument("--max-workers", type=int, default=defaults.max_workers, help="per function (%(default)s)")
     parser.add_argument("--verbose", action="store_true", help="log every batch and request of the stack")
@@ -298,6 +331,7 @@ def main(argv: list[str]) -> int:
         images=args.images,
         duplicates=args.duplicates,
         tps=args.tps,
+        endpoints=args.endpoints,
         rekognition=args.rekognition,
         max_workers=args.max_workers,
     )
@@ -312,5 +346,5 @@ def main(argv: list[str]) -> int:
         f"burst: uploads answered 429 first={report.api_throttled}; recognize workers peak={report.peak_workers}",
         flush=True,
     )
-    print(report.line(), flush=True)
+    print("\n".join(report.lines()), flush=True)
     return 0 if report.passed else 1

@@ -2,7 +2,8 @@
 stack, and the capacity model's predicted drain rate checked against the rate measured.
 
 The quota is half of `make burst`'s, so that it and not the CPU still binds when this machine's two
-cores are shared with other test runs (at 8 a second, a load average of 9 held the rate to 6.3)."""
+cores are shared with other test runs (at 8 a second, a load average of 9 held the rate to 6.3).
+A second, smaller burst has the owner subscribe three endpoints, as `make burst ENDPOINTS=3` does."""
 
 import pytest
 
@@ -43,3 +44,22 @@ def test_a_burst_over_the_quota_is_throttled_but_nothing_is_dead_lettered_lost_o
     )
     print(f"model: predicted {predicted:.2f}/s, measured {report.rate:.2f}/s")
     assert abs(report.rate - predicted) <= 0.2 * predicted
+
+
+def test_a_burst_reaches_each_of_three_subscribed_endpoints_once_per_event():
+    # GIVEN a fresh stack whose owner subscribes three endpoints, and a quota that does not bind
+    settings = BurstSettings(images=20, tps=50, endpoints=3, stage="e2e-burst-endpoints")
+
+    # WHEN 20 images are uploaded at once, and the queues drain
+    report = run(settings)
+    print("\n".join(report.lines()))
+
+    # THEN every endpoint got each image's event exactly once, with nothing dead-lettered or lost
+    f = report.figures
+    assert f.endpoints is not None and f.endpoints.endpoints == 3
+    for endpoint in f.endpoints.accounts:
+        assert (endpoint.delivered, endpoint.in_dlq, endpoint.lost, endpoint.duplicates) == (20, 0, 0, 0), endpoint
+    assert (report.dead_lettered, f.lost, f.duplicates, f.done) == (0, 0, 0, 20)
+    # AND the summary reports the deliveries to endpoints and their rate
+    assert report.endpoint_deliveries == 60 and report.delivery_rate > 0
+    assert "endpoint_deliveries=60 delivery_rate=" in report.line()
