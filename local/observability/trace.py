@@ -3,7 +3,8 @@
 Every hop is timed by a clock of its own, never by the gap between two log lines: the gateway's
 access log times the API request; the runtime's platform lines time each invocation; S3's
 `eventTime` and SQS's `SentTimestamp` and `ApproximateFirstReceiveTimestamp`, which the functions
-log with each record, time the waits between them; the functions time their own calls.
+log with each record, time the waits between them; the functions time their own calls. Below the
+waterfall, each subscribed endpoint's attempts for the image (local/observability/endpoint_attempts.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from local.observability.endpoint_attempts import EndpointTrail, endpoint_trails
+from local.observability.endpoint_attempts import render as render_endpoints
 from local.observability.logs import line_ms
 
 BAR_WIDTH = 40
@@ -38,6 +41,7 @@ class Trace:
     outcome: str = "unknown"
     missing: list[str] = field(default_factory=list)
     webhook_answered_ms: float | None = None  # end of the try that delivered
+    endpoints: list[EndpointTrail] = field(default_factory=list)  # the owner's subscribed endpoints
 
     @property
     def steps(self) -> list[Hop]:
@@ -87,6 +91,7 @@ class Trace:
             lines.append(f"{offset:>5.0f} ms {hop.duration_ms:>5.0f} ms  {name:<34} {bar}  {hop.detail}".rstrip())
         lines.append(f"outcome: {self.outcome}")
         lines += [f"missing: {what}" for what in self.missing]
+        lines += render_endpoints(self.endpoints, origin)
         return "\n".join(lines)
 
 
@@ -115,7 +120,9 @@ def build(image_id: str, entries: Iterable[dict[str, Any]]) -> Trace:
         trace.outcome = f"FAILED, refused at admission ({refused.get('code')}: {refused.get('reason')})"
     else:
         _recognize(trace, _first(mine, RECOGNIZED), _first(mine, REJECTED), invocations)
-    _deliver(trace, [e for e in mine if "webhook_id" in e and "attempt" in e], invocations)
+    # The stage's own webhook: the tries that name no subscribed endpoint.
+    _deliver(trace, [e for e in mine if "webhook_id" in e and "attempt" in e and not e.get("endpoint_id")], invocations)
+    trace.endpoints = endpoint_trails(mine)
     return trace
 
 

@@ -16,6 +16,7 @@ import requests
 import standardwebhooks.webhooks as standard
 import svix.webhooks as svix
 
+from local.commands import trace as trace_command
 from local.commands.auth_token import issue_token
 from local.stack import LocalSystem
 from tests.support.contract import ContractSession
@@ -35,11 +36,13 @@ class Owner:
         self.http.headers["authorization"] = f"Bearer {issue_token(cognito, stack.topology, user)}"
         self.api = stack.endpoints.api
         self.secrets: list[str] = []
+        self.registered: list[dict] = []  # the endpoints as registration answered, oldest first
 
     def register(self, url: str, **request) -> dict:
         response = self.http.post(f"{self.api}/webhooks", json={"url": url, **request}, timeout=20)
         assert response.status_code == 201, response.text
         self.secrets.append(response.json()["secret"])
+        self.registered.append(response.json())
         return response.json()
 
     def endpoint(self, endpoint_id: str) -> requests.Response:
@@ -102,6 +105,13 @@ def delivered(system: LocalSystem, name: str, webhook_id: str) -> list[dict]:
     return [d for d in received(system, name, webhook_id) if 200 <= d["status"] < 300]
 
 
+def traced(system: LocalSystem, image_id: str, capsys) -> str:
+    """What `python -m local trace IMAGE_ID` prints for the image, from this stack's logs."""
+    capsys.readouterr()
+    trace_command.main([image_id, "--logs", str(system.options.log_dir)])
+    return capsys.readouterr().out
+
+
 def verifies(secret: str, delivery: dict) -> bool:
     """Whether both libraries accept the delivery with this secret (and a library never disagrees)."""
     verdicts = []
@@ -115,7 +125,7 @@ def verifies(secret: str, delivery: dict) -> bool:
     return verdicts[0]
 
 
-def test_each_endpoint_of_the_owner_gets_the_event_on_its_own(system, alice, bob):
+def test_each_endpoint_of_the_owner_gets_the_event_on_its_own(system, alice, bob, capsys):
     healthy_url, healthy = receiver(system)
     failing_url, failing = receiver(system, "?fail=3")
     filtered_url, filtered = receiver(system)
@@ -150,6 +160,13 @@ def test_each_endpoint_of_the_owner_gets_the_event_on_its_own(system, alice, bob
     assert received(system, filtered) == [] and received(system, bobs) == []
     # Bob cannot see Alice's endpoint: it answers 404, as a missing one does.
     assert bob.endpoint(gone_endpoint["id"]).status_code == 404
+    # `python -m local trace` lists each endpoint's attempts for the image, from the deliver logs.
+    shown = traced(system, image_id, capsys)
+    failing_id, healthy_id = alice.registered[1]["id"], alice.registered[0]["id"]
+    assert f"endpoint {healthy_id}, {webhook_id} image.recognized: delivered after 1 try" in shown
+    assert f"endpoint {failing_id}, {webhook_id} image.recognized: delivered after 4 tries" in shown
+    assert f"endpoint {gone_endpoint['id']}, {webhook_id} image.recognized: failed for good after 1 try" in shown
+    assert shown.count("retry     POST") >= 3 and "HTTP 500" in shown and "://" not in shown.split("endpoints:")[1]
 
 
 def test_a_slow_endpoint_does_not_delay_a_healthy_one(system, alice):

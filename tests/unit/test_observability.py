@@ -201,6 +201,32 @@ def test_the_trace_times_every_hop_by_its_own_clock():
     assert "webhook POST try 1" in built.render()
 
 
+def test_the_trace_lists_each_endpoint_attempts_apart_from_the_stage_webhook():
+    # GIVEN the flow's lines and, logged later, an endpoint's failed try
+    endpoint_try = {
+        "message": "endpoint delivery failed; will retry",
+        "image_id": IMAGE,
+        "webhook_id": f"msg_{IMAGE}",
+        "endpoint_id": "ep_1",
+        "attempt": 1,
+        "action": "retry",
+        "reason": "HTTP 500",
+        "post_started_ms": 1_000_300,
+        "post_ms": 4.0,
+        "retry_in_seconds": 1,
+        "timestamp": "1970-01-01 00:16:40,310+0000",
+    }
+
+    built = trace.build(IMAGE, [*flow_lines(), endpoint_try])
+
+    # THEN the stage's webhook keeps its own outcome and hops, and the endpoint's try is listed apart
+    assert built.outcome == "DONE; webhook delivered on try 1 (HTTP 204)"
+    assert built.hops == trace.build(IMAGE, flow_lines()).hops
+    [trail] = built.endpoints
+    assert (trail.endpoint_id, trail.outcome) == ("ep_1", "failing after 1 try; a retry is scheduled")
+    assert "     300 ms  try 1  retry     POST 4 ms    HTTP 500; retry in 1 s" in built.render()
+
+
 def test_the_trace_says_what_it_could_not_find():
     lines = [line for line in flow_lines() if line.get("type") != "platform.start" and "requestTimeEpoch" not in line]
     built = trace.build(IMAGE, lines)
