@@ -21,8 +21,8 @@ import requests
 from lib.domain.endpoints import EndpointMessage
 from local.chaos.endpoint_accounts import (
     EndpointFigures,
-    account,
     accepted_ids,
+    account,
     first_gone_at,
     skipped_ids,
 )

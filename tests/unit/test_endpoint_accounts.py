@@ -1,11 +1,11 @@
 """Per-endpoint accounting after a chaos or burst run (local/chaos/endpoint_accounts.py)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from local.chaos.endpoint_accounts import (
     EndpointFigures,
-    account,
     accepted_ids,
+    account,
     first_gone_at,
     skipped_ids,
     throughput,
@@ -20,7 +20,7 @@ GONE_AT = 1796637600.0
 
 
 def stamp(seconds_after_gone: float) -> str:
-    at = datetime.fromtimestamp(GONE_AT + seconds_after_gone, tz=timezone.utc)
+    at = datetime.fromtimestamp(GONE_AT + seconds_after_gone, tz=UTC)
     return at.strftime("%Y-%m-%d %H:%M:%S,") + f"{at.microsecond // 1000:03d}+0000"
 
 
@@ -60,7 +60,11 @@ def test_a_dead_lettered_event_that_was_accepted_after_all_counts_as_delivered()
 
 
 def test_the_endpoint_went_away_at_its_first_410():
-    answers = [received("msg_1", 204, GONE_AT - 5), received("msg_2", 410, GONE_AT), received("msg_3", 410, GONE_AT + 1)]
+    answers = [
+        received("msg_1", 204, GONE_AT - 5),
+        received("msg_2", 410, GONE_AT),
+        received("msg_3", 410, GONE_AT + 1),
+    ]
     assert first_gone_at(answers) == GONE_AT
     assert first_gone_at(answers[:1]) is None
 
