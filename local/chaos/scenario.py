@@ -34,7 +34,10 @@ class ChaosSettings:
     seed: int = 20261126
     rekognition: str = "local"
     stage: str = "chaos"
-    drain_timeout: float = 600.0
+    # A bound, not a wait: 500 images make 2,000 endpoint deliveries besides their webhooks, one
+    # invocation each on two deliver workers, and the slow endpoint holds a worker 400 ms a time;
+    # on a shared 2-core machine the drain has taken over 600 s.
+    drain_timeout: float = 1500.0
 
     def describe(self) -> str:
         return (
