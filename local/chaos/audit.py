@@ -70,7 +70,12 @@ def audit(
 ) -> Figures:
     records, label_items = _items(stack)
     keys = _object_keys(stack)
-    dead_lettered = _dead_lettered_events(stack)
+    dead_events = [
+        CompletionEvent.from_message(body) for body in dead_letter_bodies(stack, "IntegrationDeadLetterQueue")
+    ]
+    dead_lettered: dict[str, set[str]] = defaultdict(set)
+    for event in dead_events:
+        dead_lettered[event.image_id].add(event.type)
     attempts = _attempts_by_image(deliveries)
 
     by_name = Counter(record["name"] for record in records.values())
@@ -99,7 +104,8 @@ def audit(
         else:
             lost += 1
 
-    endpoints = audit_endpoints(stack, announced, subscribed, log_path) if subscribed else None
+    upstream = {event.id: event.owner for event in dead_events}
+    endpoints = audit_endpoints(stack, announced, subscribed, log_path, upstream) if subscribed else None
     if endpoints is not None:
         lost += endpoints.lost
         duplicates += endpoints.duplicates
@@ -146,15 +152,6 @@ def _object_keys(stack: LocalSystem) -> set[str]:
     s3 = stack.session().client("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.physical("ImagesBucket"))
     return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
-
-
-def _dead_lettered_events(stack: LocalSystem) -> dict[str, set[str]]:
-    """Event types per image in the integration DLQ."""
-    found: dict[str, set[str]] = defaultdict(set)
-    for body in dead_letter_bodies(stack, "IntegrationDeadLetterQueue"):
-        event = CompletionEvent.from_message(body)
-        found[event.image_id].add(event.type)
-    return found
 
 
 def _attempts_by_image(deliveries: Iterable[Delivery]) -> dict[str, list[Delivery]]:

@@ -3,7 +3,10 @@
 In a chaos run each endpoint has a fault of its own (RECEIVERS): one healthy, one failing a share
 of its requests, one slow, one that answers 410 Gone after a few deliveries, which disables it.
 Every image that ended DONE or FAILED must reach each endpoint exactly once (one 2xx for its
-`webhook-id`) or sit in the endpoint dead-letter queue; the gone endpoint's later events may
+`webhook-id`) or sit in the endpoint dead-letter queue, or, if its event sits in the integration
+dead-letter queue before the fan-out ever claimed it for the endpoint, there: a redrive of that
+event fans it out again. (One claimed and never sent is not recoverable that way, as the claim
+belongs to the message that made it: that counts as lost.) The gone endpoint's later events may
 instead be skipped, with evidence in the logs (local/chaos/endpoint_accounts.py). Anything else is
 a loss, and a `webhook-id` accepted twice by one endpoint is a duplicate.
 """
@@ -18,6 +21,7 @@ from typing import Any
 
 import requests
 
+from lib.adapters.endpoint_records import delivery_sk, owner_pk
 from lib.domain.endpoints import EndpointMessage
 from local.chaos.endpoint_accounts import (
     EndpointFigures,
@@ -73,9 +77,11 @@ def audit_endpoints(
     expected: Mapping[str, str],
     subscribed: Mapping[str, Receiver],
     log_path: Path | None = None,
+    upstream: Mapping[str, str] | None = None,
 ) -> EndpointFigures:
     """`expected`: the event type each final image announced, by `webhook-id`; `log_path`: the
-    functions' log, where a gone endpoint's skips show."""
+    functions' log, where a gone endpoint's skips show; `upstream`: the owner of each event in the
+    integration dead-letter queue, by `webhook-id`."""
     assert stack.inbox is not None and stack.endpoints is not None
     dead = _dead_lettered(stack)
     entries = list(logs.json_lines(log_path)) if log_path is not None and log_path.exists() else []
@@ -93,12 +99,26 @@ def audit_endpoints(
                 receiver.fault,
                 expected,
                 accepted_ids(received),
-                dead[endpoint_id],
+                dead[endpoint_id] | _unclaimed(stack, endpoint_id, upstream or {}),
                 skipped,
                 reason,
             )
         )
     return EndpointFigures(tuple(accounts))
+
+
+def _unclaimed(stack: LocalSystem, endpoint_id: str, upstream: Mapping[str, str]) -> set[str]:
+    """The dead-lettered events the fan-out never claimed for this endpoint: a redrive queues them."""
+    dynamodb, table = stack.session().client("dynamodb"), stack.physical("WebhooksTable")
+    return {
+        webhook_id
+        for webhook_id, owner in upstream.items()
+        if "Item"
+        not in dynamodb.get_item(
+            TableName=table,
+            Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+        )
+    }
 
 
 def _disabled_reason(api: str, endpoint_id: str) -> str:
