@@ -99,7 +99,7 @@ def audit_endpoints(
                 receiver.fault,
                 expected,
                 accepted_ids(received),
-                dead[endpoint_id] | _unclaimed(stack, endpoint_id, upstream or {}),
+                dead[endpoint_id] | unclaimed(stack, endpoint_id, upstream or {}),
                 skipped,
                 reason,
             )
@@ -107,7 +107,7 @@ def audit_endpoints(
     return EndpointFigures(tuple(accounts))
 
 
-def _unclaimed(stack: LocalSystem, endpoint_id: str, upstream: Mapping[str, str]) -> set[str]:
+def unclaimed(stack: LocalSystem, endpoint_id: str, upstream: Mapping[str, str]) -> set[str]:
     """The dead-lettered events the fan-out never claimed for this endpoint: a redrive queues them."""
     dynamodb, table = stack.session().client("dynamodb"), stack.physical("WebhooksTable")
     return {
