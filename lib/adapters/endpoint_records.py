@@ -60,6 +60,8 @@ def endpoint_item(endpoint: Endpoint) -> dict[str, Any]:
         item["previous_expires_at"] = {"N": repr(endpoint.previous_expires_at)}
     if endpoint.disabled_reason:
         item["disabled_reason"] = {"S": endpoint.disabled_reason}
+    if endpoint.failing_since:
+        item["failing_since"] = {"S": endpoint.failing_since}
     return item
 
 
@@ -77,6 +79,7 @@ def endpoint_from_item(item: dict[str, Any]) -> Endpoint:
         previous_ciphertext=item.get("previous_ciphertext", {}).get("S", ""),
         previous_expires_at=float(item.get("previous_expires_at", {}).get("N", "0")),
         disabled_reason=item.get("disabled_reason", {}).get("S", ""),
+        failing_since=item.get("failing_since", {}).get("S", ""),
     )
 
 
@@ -192,6 +195,74 @@ class EndpointTable:
             )
         except AlreadyExists:  # deleted meanwhile: nothing left to disable
             return
+
+    # --- an endpoint's health (lib/domain/endpoint_health.py) ----------------------------------------
+    def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str:
+        """Records a failed attempt: `failing_since` becomes `at` unless it is set already.
+
+        Returns the `failing_since` that holds after the write, so attempts failing at once agree on
+        one start; "" when the endpoint was deleted meanwhile.
+        """
+        try:
+            answer = self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key=self._endpoint_key(owner, endpoint_id),
+                    UpdateExpression="SET failing_since = if_not_exists(failing_since, :at)",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":at": {"S": at}},
+                    ReturnValues="ALL_NEW",
+                )
+            )
+        except AlreadyExists:
+            return ""
+        return answer.get("Attributes", {}).get("failing_since", {}).get("S", "")
+
+    def mark_healthy(self, owner: str, endpoint_id: str, at: str) -> None:
+        """Records a success at `at`: ends the failing spell if it began before (a failure recorded
+        after this success began a new one)."""
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key=self._endpoint_key(owner, endpoint_id),
+                    UpdateExpression="REMOVE failing_since",
+                    ConditionExpression="failing_since <= :at",
+                    ExpressionAttributeValues={":at": {"S": at}},
+                )
+            )
+        except AlreadyExists:  # not failing, failing since after `at`, or deleted: nothing to clear
+            return
+
+    def disable_failing(self, owner: str, endpoint_id: str, failing_since: str, reason: str, at: str) -> bool:
+        """Disables the endpoint if it is still enabled and still failing since `failing_since`.
+
+        True for the one call that disabled it: a success meanwhile, the owner disabling it, or
+        another attempt disabling it first makes this one False.
+        """
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key=self._endpoint_key(owner, endpoint_id),
+                    UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
+                    ConditionExpression="enabled = :on AND failing_since = :since",
+                    ExpressionAttributeValues={
+                        ":on": {"BOOL": True},
+                        ":off": {"BOOL": False},
+                        ":since": {"S": failing_since},
+                        ":reason": {"S": reason},
+                        ":at": {"S": at},
+                    },
+                )
+            )
+        except AlreadyExists:
+            return False
+        return True
+
+    @staticmethod
+    def _endpoint_key(owner: str, endpoint_id: str) -> dict[str, Any]:
+        return {"pk": {"S": owner_pk(owner)}, "sk": {"S": endpoint_sk(endpoint_id)}}
 
     # --- the state of each (event, endpoint) ----------------------------------------------------------
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:

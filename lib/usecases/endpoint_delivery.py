@@ -1,14 +1,16 @@
 """Delivering completion events to the owners' subscribed endpoints, each endpoint on its own.
 
 Two steps (docs/webhooks.md):
-1. Fan-out. One completion event becomes one queued message per matching endpoint: enabled, of
-   the event's owner, subscribed to its type. Each (event, endpoint) is claimed first in the
-   table, so a second copy of the event queues nothing twice.
+1. Fan-out. One completion event becomes one queued message per matching endpoint: of the
+   event's owner, subscribed to its type. A disabled endpoint's message is queued too, and skipped
+   at delivery, so what it missed while off is known. Each (event, endpoint) is claimed first in
+   the table, so a second copy of the event queues nothing twice.
 2. Delivery. One message, one endpoint: its current URL and secrets are read when it is sent;
    the URL is checked again; every attempt is signed then, with a fresh timestamp and every secret
    still signing (two during a rotation overlap); the `webhook-id` is the event's, on every try.
    2xx records the (event, endpoint) delivered; 410 disables the endpoint, with the reason; 429,
-   503 and the rest follow the retry policy of lib/usecases/delivery.py. A lease in the table lets
+   503 and the rest follow the retry policy of lib/usecases/delivery.py, and an endpoint failing
+   for the stage's span with no success is disabled (lib/usecases/endpoint_health.py). A lease in the table lets
    only one attempt per (event, endpoint) send at a time, so a message the queue hands out twice at
    once is not POSTed twice.
 """
@@ -27,7 +29,9 @@ from lib.domain.errors import EndpointUrlRefused, TransientError
 from lib.domain.events import TEST, CompletionEvent
 from lib.domain.model import utc_now
 from lib.ports import DeliveryStates, EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox, WebhookSender
+from lib.domain import endpoint_health
 from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, USER_AGENT, Decision, DeliveryPolicy
+from lib.usecases.endpoint_health import EndpointHealth
 
 logger = Logger(child=True)
 
@@ -69,6 +73,7 @@ class EndpointDelivery:
         urls: EndpointUrlCheck,
         sender: WebhookSender,
         clock: Callable[[], float] = time.time,
+        disable_after_seconds: int = endpoint_health.DEFAULT_DISABLE_AFTER_SECONDS,
     ):
         self.policy = policy
         self.records = records
@@ -77,6 +82,7 @@ class EndpointDelivery:
         self.urls = urls
         self.sender = sender
         self.clock = clock
+        self.health = EndpointHealth(records, disable_after_seconds, clock)
 
     def deliver(self, message: EndpointMessage, attempt: int) -> Decision:
         event, owner, endpoint_id = message.event, message.owner, message.endpoint_id
@@ -96,9 +102,10 @@ class EndpointDelivery:
         decision = self._send(message, endpoint, attempt)
         if decision.action == DELIVERED:
             self._record_delivery(owner, endpoint_id, event.id)
-        else:
-            self.states.end_send(owner, endpoint_id, event.id)
-        return decision
+            self.health.succeeded(endpoint)
+            return decision
+        self.states.end_send(owner, endpoint_id, event.id)
+        return decision if decision.endpoint_disabled else self.health.failed(endpoint, decision)
 
     def _send(self, message: EndpointMessage, endpoint: Endpoint, attempt: int) -> Decision:
         event, owner, endpoint_id = message.event, message.owner, message.endpoint_id
@@ -122,7 +129,7 @@ class EndpointDelivery:
         if reply.status == GONE:
             reason = f"the endpoint answered HTTP 410 Gone at {utc_now()}; PATCH enabled: true turns it back on"
             self.records.disable(owner, endpoint_id, reason, utc_now())
-            return Decision(PERMANENT, reason, **timing)
+            return Decision(PERMANENT, reason, endpoint_disabled=endpoint_health.GONE, **timing)
         return dataclasses.replace(self.policy.decide(reply, attempt), **timing)
 
     def _record_delivery(self, owner: str, endpoint_id: str, webhook_id: str) -> None:

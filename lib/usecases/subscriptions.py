@@ -90,6 +90,8 @@ class Subscriptions:
         if "url" in request:
             changes["url"] = _url_of(request["url"])
             self.urls.check(changes["url"])
+            if changes["url"] != endpoint.url:  # another receiver: the old one's failures are not its own
+                changes["failing_since"] = ""
         if "events" in request:
             changes["events"] = event_filter(request["events"])
         if "description" in request:
@@ -99,7 +101,9 @@ class Subscriptions:
                 raise InvalidRequest("enabled must be true or false")
             changes["enabled"] = request["enabled"]
             if request["enabled"]:
+                # Turned (back) on: its failing spell starts afresh, so it is not disabled again at once.
                 changes["disabled_reason"] = ""
+                changes["failing_since"] = ""
             elif endpoint.enabled:  # an endpoint disabled already keeps the reason it was disabled for
                 changes["disabled_reason"] = "disabled by its owner"
         updated = replace(endpoint, **changes, updated_at=utc_now())

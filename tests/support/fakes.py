@@ -270,6 +270,26 @@ class FakeEndpointTable:
                 endpoint, enabled=False, disabled_reason=reason, updated_at=at
             )
 
+    def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is None:
+            return ""
+        if not endpoint.failing_since:
+            endpoint = self.endpoints[(owner, endpoint_id)] = dataclasses.replace(endpoint, failing_since=at)
+        return endpoint.failing_since
+
+    def mark_healthy(self, owner: str, endpoint_id: str, at: str) -> None:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is not None and endpoint.failing_since and endpoint.failing_since <= at:
+            self.endpoints[(owner, endpoint_id)] = dataclasses.replace(endpoint, failing_since="")
+
+    def disable_failing(self, owner: str, endpoint_id: str, failing_since: str, reason: str, at: str) -> bool:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is None or not endpoint.enabled or endpoint.failing_since != failing_since:
+            return False
+        self.disable(owner, endpoint_id, reason, at)
+        return True
+
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
         state = self.states.get((owner, endpoint_id, webhook_id))
         if state is not None and (state["claimed_by"] != claimer or state.get("sent")):
