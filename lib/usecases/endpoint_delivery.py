@@ -23,13 +23,12 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
-from lib.domain import webhooks
+from lib.domain import endpoint_health, webhooks
 from lib.domain.endpoints import Endpoint, EndpointMessage, matching
 from lib.domain.errors import EndpointUrlRefused, TransientError
 from lib.domain.events import TEST, CompletionEvent
 from lib.domain.model import utc_now
 from lib.ports import DeliveryStates, EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox, WebhookSender
-from lib.domain import endpoint_health
 from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, USER_AGENT, Decision, DeliveryPolicy
 from lib.usecases.endpoint_health import EndpointHealth
 
