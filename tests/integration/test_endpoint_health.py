@@ -14,25 +14,15 @@ from lib.adapters.delivery_queue import DeliveryQueue
 from lib.adapters.endpoint_queue import SqsEndpointQueue
 from lib.adapters.endpoint_records import EndpointTable
 from lib.adapters.secret_box import KmsSecretBox
-from lib.domain import webhooks
 from lib.domain.endpoint_health import utc_at
 from lib.fetching.endpoint_urls import EndpointUrlPolicy, GuardedWebhookSender
 from lib.usecases.delivery import DeliveryPolicy
 from lib.usecases.endpoint_delivery import EndpointDelivery
 from lib.usecases.subscriptions import Subscriptions
-from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, lambda_record, sqs_event
 
 T0 = 1_800_000_000.0
 SPAN = 60
-
-
-@pytest.fixture
-def inbox():
-    inbox = WebhookInbox(webhooks.generate_secret())
-    inbox.start()
-    yield inbox
-    inbox.stop()
 
 
 class Clock:

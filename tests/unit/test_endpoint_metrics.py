@@ -21,19 +21,6 @@ MESSAGE = EndpointMessage(
 )
 
 
-@pytest.fixture
-def flushed(capsys):
-    observability.metrics.clear_metrics()
-    capsys.readouterr()
-
-    def flush() -> list[dict]:
-        observability.metrics.flush_metrics()
-        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-
-    yield flush
-    observability.metrics.clear_metrics()
-
-
 def split(documents: list[dict], name: str, dimension: str) -> dict[str, float]:
     """The per-dimension counts of one metric: {dimension value: count}."""
     found: dict[str, float] = {}
