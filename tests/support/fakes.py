@@ -316,7 +316,7 @@ class FakeDeliveryLog:
     def __init__(self, table: FakeEndpointTable | None = None, failing: bool = False):
         self.table = table or FakeEndpointTable()
         self.entries: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self.attempt_keys: set[str] = set()
+        self.attempt_keys: set[tuple[str, str, str, str]] = set()  # per entry, as the table keeps them
         self.failing = failing  # every write fails, as a table that cannot be reached
 
     def _entry(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> dict[str, Any]:
@@ -332,9 +332,10 @@ class FakeDeliveryLog:
 
     def record_attempt(self, owner: str, endpoint_id: str, event: CompletionEvent, recorded: RecordedAttempt) -> None:
         entry = self._entry(owner, endpoint_id, event, recorded.attempt.at)
-        if recorded.key in self.attempt_keys:
+        key = (owner, endpoint_id, event.id, recorded.key)
+        if key in self.attempt_keys:
             return
-        self.attempt_keys.add(recorded.key)
+        self.attempt_keys.add(key)
         entry["attempts"].append(recorded.attempt)
         entry.update(
             status=recorded.status,
