@@ -202,3 +202,16 @@ def test_replay_since_resends_only_what_failed_or_was_skipped_and_refuses_a_disa
     world.subscriptions.update("alice", endpoint_id, {"enabled": False})
     with pytest.raises(EndpointDisabled):
         world.replays.replay("alice", endpoint_id, ReplayRequest(failed["webhook_id"], None))
+
+
+def test_replay_since_stops_at_its_time_budget_and_the_same_request_picks_up_the_rest():
+    world = World(Reply(500), Reply(500))
+    endpoint_id = world.endpoint()
+    world.fan_out.fan_out(event("1" * 32), "m1")
+    world.fan_out.fan_out(event("2" * 32), "m2")
+    world.deliver_queued(attempt=3)
+    since = ReplayRequest(None, "2000-01-01T00:00:00.000000Z")
+    out_of_time = Replays(world.table, world.log, world.queue, budget_seconds=0)
+    assert out_of_time.replay("alice", endpoint_id, since) == []
+    assert len(world.replays.replay("alice", endpoint_id, since)) == 2
+    assert world.replays.replay("alice", endpoint_id, since) == []  # pending now: not replayed twice
