@@ -9,19 +9,12 @@ one gone for good stops costing tries.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from lib.domain.model import parse_utc
 
 DEFAULT_DISABLE_AFTER_SECONDS = 5 * 24 * 3600
 # Why an attempt disabled its endpoint, as the WebhookEndpointsDisabled metric's Cause says it.
 GONE = "gone"  # the receiver answered 410 Gone
 FAILING = "failing"  # every attempt failed for the whole span
-
-
-def utc_at(epoch_seconds: float) -> str:
-    """`epoch_seconds` as lib/domain/model.py's utc_now() writes the time: it sorts lexically in time order."""
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def failing_for(failing_since: str, now: float) -> float:

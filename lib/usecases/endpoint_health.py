@@ -21,10 +21,10 @@ from lib.domain.endpoint_health import (
     FAILING,
     auto_disable_reason,
     failing_too_long,
-    utc_at,
 )
 from lib.domain.endpoints import Endpoint
 from lib.domain.errors import TransientError
+from lib.domain.model import utc_at
 from lib.ports import EndpointRecords
 from lib.usecases.delivery import PERMANENT, Decision
 

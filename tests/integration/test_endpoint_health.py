@@ -14,7 +14,7 @@ from lib.adapters.delivery_queue import DeliveryQueue
 from lib.adapters.endpoint_queue import SqsEndpointQueue
 from lib.adapters.endpoint_records import EndpointTable
 from lib.adapters.secret_box import KmsSecretBox
-from lib.domain.endpoint_health import utc_at
+from lib.domain.model import utc_at
 from lib.fetching.endpoint_urls import EndpointUrlPolicy, GuardedWebhookSender
 from lib.usecases.delivery import DeliveryPolicy
 from lib.usecases.endpoint_delivery import EndpointDelivery

@@ -11,10 +11,10 @@ from lib.domain.endpoint_health import (
     DEFAULT_DISABLE_AFTER_SECONDS,
     describe_span,
     failing_too_long,
-    utc_at,
 )
 from lib.domain.endpoints import EndpointMessage
 from lib.domain.events import RECOGNIZED, CompletionEvent
+from lib.domain.model import utc_at
 from lib.ports import Reply
 from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, DeliveryPolicy
 from lib.usecases.endpoint_delivery import EndpointDelivery
