@@ -2,7 +2,7 @@
 parameter, as `make local WEBHOOK_DISABLE_AFTER_SECONDS=3` would), an endpoint at the inbox that
 always fails gets events until it is disabled; GET /webhooks/{id} says why, the deliver function
 emits the metric the alarm watches, and a later event is skipped, not sent. Turning the endpoint
-back on clears its failing spell.
+back on clears its failing spell, and a replay delivers what it skipped, once, with its webhook-id.
 """
 
 from __future__ import annotations
@@ -98,6 +98,34 @@ def test_an_endpoint_failing_for_the_span_is_disabled_and_later_events_are_skipp
     assert not [a for a in system.inbox.receivers.deliveries(name) if a["headers"].get("webhook-id") == webhook_id]
     wait_until(lambda: emitted("EndpointDeliveries", "Outcome", "skipped"), 30, "a skipped outcome counted")
 
-    # WHEN its owner turns it back on THEN its failing spell starts afresh
-    turned_on = system.http.patch(endpoint_url, json={"enabled": True}, timeout=20).json()
+    # AND the delivery log shows it skipped, with why; it cannot be replayed while the endpoint is off
+    def skipped_in_the_log() -> list[dict]:
+        response = system.http.get(f"{endpoint_url}/deliveries", params={"status": "skipped"}, timeout=20)
+        assert response.status_code == 200, response.text
+        return [item for item in response.json()["items"] if item["webhook_id"] == webhook_id]
+
+    [logged] = wait_until(skipped_in_the_log, 30, "the skipped message in the delivery log")
+    assert "disabled" in logged["reason"] and logged["attempts"] == []
+    replay_url = f"{endpoint_url}/replay"
+    assert system.http.post(replay_url, json={"webhook_id": webhook_id}, timeout=20).status_code == 409
+
+    # WHEN its owner points it at a healthy receiver and turns it back on THEN its failing spell is over
+    healthy = f"r-{uuid.uuid4().hex[:10]}"
+    healthy_url = f"{system.stack.endpoints.webhook_inbox.rstrip('/')}/r/{healthy}"
+    turned_on = system.http.patch(endpoint_url, json={"url": healthy_url, "enabled": True}, timeout=20).json()
     assert turned_on["enabled"] is True and "failing_since" not in turned_on and "disabled_reason" not in turned_on
+    # AND what it skipped meanwhile is replayed: delivered once, with its original webhook-id
+    replay = system.http.post(replay_url, json={"since": logged["created_at"]}, timeout=20)
+    assert replay.status_code == 202, replay.text
+    assert webhook_id in replay.json()["webhook_ids"]
+    wait_until(
+        lambda: [d for d in system.inbox.receivers.deliveries(healthy) if d["headers"].get("webhook-id") == webhook_id],
+        60,
+        "the skipped event replayed to the healthy receiver",
+    )
+    wait_until(lambda: not skipped_in_the_log(), 30, "the replayed message to leave the skipped state")
+    delivered = system.http.get(f"{endpoint_url}/deliveries", params={"status": "delivered"}, timeout=20).json()
+    [entry] = [item for item in delivered["items"] if item["webhook_id"] == webhook_id]
+    assert entry["attempts"][-1]["replay"] is True and entry["attempts"][-1]["status_code"] == 204
+    arrived = [d for d in system.inbox.receivers.deliveries(healthy) if d["headers"].get("webhook-id") == webhook_id]
+    assert len(arrived) == 1
