@@ -112,8 +112,20 @@ def test_a_delivery_and_a_test_message_are_logged_and_a_skip_says_why():
     )
 
 
-def test_a_log_that_cannot_be_written_never_fails_or_repeats_a_delivery():
+class BrokenLog(FakeDeliveryLog):
+    """A log whose writes fail with a fault of its own, not a reported error."""
+
+    def _entry(self, *args):
+        raise KeyError("log_pk")
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_log_that_cannot_be_written_never_fails_or_repeats_a_delivery(broken):
     world = World(log_fails=True)
+    if broken:
+        world = World()
+        broken_log = BrokenLog(world.table)
+        world.fan_out.recorder.log = world.subscriptions.recorder.log = world.delivery.recorder.log = broken_log
     endpoint_id = world.endpoint()
     assert world.fan_out.fan_out(event(), "m1") == [endpoint_id]
     assert world.subscriptions.send_test("alice", endpoint_id)
@@ -142,7 +154,7 @@ def test_the_log_pages_newest_first_and_its_cursor_is_bound_to_owner_endpoint_an
 
 
 @pytest.mark.parametrize(
-    "query", [{"status": "lost"}, {"limit": "0"}, {"limit": "101"}, {"limit": ""}, {"limit": "1.5"}]
+    "query", [{"status": "lost"}, {"status": ""}, {"limit": "0"}, {"limit": "101"}, {"limit": ""}, {"limit": "1.5"}]
 )
 def test_a_bad_query_is_refused(query):
     with pytest.raises(InvalidRequest):
