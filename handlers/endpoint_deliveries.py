@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from handlers.delivery_decisions import carry_out
 from handlers.sqs_records import queue_times, requeue_throttled
+from lib.adapters.delivery_log_table import DeliveryLogTable
 from lib.adapters.delivery_queue import DeliveryQueue
 from lib.adapters.endpoint_queue import SqsEndpointQueue
 from lib.adapters.endpoint_records import EndpointTable
@@ -65,7 +66,8 @@ def build_fan_out(config: DeliverConfig) -> FanOut | None:
     if not config.webhooks_table:
         return None
     table = EndpointTable(config.webhooks_table, backoff=Backoff(budget_seconds=1))
-    return FanOut(table, table, SqsEndpointQueue(config.endpoint_queue_url))
+    log = DeliveryLogTable(config.webhooks_table, backoff=Backoff(budget_seconds=1))
+    return FanOut(table, table, SqsEndpointQueue(config.endpoint_queue_url), log)
 
 
 def build_endpoint_deliverer(config: DeliverConfig) -> EndpointDeliverer:
@@ -83,6 +85,8 @@ def build_endpoint_deliverer(config: DeliverConfig) -> EndpointDeliverer:
         secrets=KmsSecretBox(config.webhook_key_id),
         urls=urls,
         sender=GuardedWebhookSender(urls),
+        log=DeliveryLogTable(config.webhooks_table, backoff=Backoff(budget_seconds=1)),
+        max_attempts=config.max_attempts,
     )
     return EndpointDeliverer(
         delivery, DeliveryQueue(config.endpoint_queue_url, config.endpoint_dlq_url), config.max_attempts

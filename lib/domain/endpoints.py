@@ -123,11 +123,15 @@ class EndpointMessage:
     event: CompletionEvent
     owner: str
     endpoint_id: str
+    # A replay's generation (POST /webhooks/{id}/replay); "" for the first sending. A replay is sent
+    # even if the message was delivered before, once per generation.
+    replay: str = ""
 
     def to_message(self) -> str:
-        return json.dumps(
-            {"event": json.loads(self.event.to_message()), "owner": self.owner, "endpoint_id": self.endpoint_id}
-        )
+        message = {"event": json.loads(self.event.to_message()), "owner": self.owner, "endpoint_id": self.endpoint_id}
+        if self.replay:
+            message["replay"] = self.replay
+        return json.dumps(message)
 
     @classmethod
     def from_message(cls, body: str) -> EndpointMessage:
@@ -135,11 +139,12 @@ class EndpointMessage:
             message = json.loads(body)
             event = CompletionEvent.from_message(json.dumps(message["event"]), allowed=(*EVENT_TYPES, TEST))
             owner, endpoint_id = str(message["owner"]), str(message["endpoint_id"])
-        except (KeyError, TypeError, ValueError) as e:
+            replay = str(message.get("replay", ""))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InvalidRequest(f"endpoint message is malformed: {e}") from None
         if not owner or not is_endpoint_id(endpoint_id):
             raise InvalidRequest("endpoint message names no owner or no valid endpoint")
-        return cls(event, owner, endpoint_id)
+        return cls(event, owner, endpoint_id, replay)
 
 
 def matching(endpoints: Iterable[Endpoint], event: CompletionEvent) -> list[Endpoint]:
