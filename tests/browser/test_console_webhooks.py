@@ -172,6 +172,62 @@ def test_a_refused_url_shows_the_api_error(panel):
     panel.find_element("id", "webhook-description").clear()
 
 
+def delivery_row(browser, webhook_id: str):
+    return browser.find_element("css selector", f'#endpoint-deliveries tr[data-webhook-id="{webhook_id}"]')
+
+
+def attempts_shown(browser, webhook_id: str) -> list[str]:
+    """The attempts listed in a message's row, once its list is opened."""
+
+    def opened() -> list[str]:
+        details = delivery_row(browser, webhook_id).find_element("tag name", "details")
+        if not details.get_attribute("open"):
+            details.find_element("tag name", "summary").click()
+        return [li.text for li in details.find_elements("css selector", "ol.attempts li") if li.text]
+
+    return wait_for(browser, opened)
+
+
+def test_a_failed_delivery_is_shown_with_its_attempts_and_replayed_from_the_panel(panel, console_stack):
+    # GIVEN an endpoint whose receiver fails every try, and a test event sent to it from the panel
+    failing_url, failing = receiver(console_stack, "?fail=100")
+    endpoint_id = add_endpoint(panel, failing_url, "always failing")
+    panel.find_element("id", "dismiss-secret").click()
+    row_button(panel, "always failing", "Send test").click()
+    status = wait_for(panel, lambda: "queued" in (text := panel.find_element("id", "webhooks-status").text) and text)
+    webhook_id = status.split()[2]
+    # WHEN its deliveries are shown, THEN the message ends failed, each try listed, no retry left
+    row_button(panel, "always failing", "Deliveries").click()
+    wait_for(panel, lambda: panel.find_element("id", "endpoint-deliveries-view").is_displayed())
+    filter_by = panel.find_element("id", "delivery-filter")
+    filter_by.send_keys("failed")
+    wait_for(
+        panel,
+        lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "failed"
+        and delivery_row(panel, webhook_id).get_attribute("data-waiting") == "false",
+        timeout=90,
+    )
+    tries = received(console_stack, failing, webhook_id)
+    assert tries and {d["status"] for d in tries} == {500}
+    attempts = attempts_shown(panel, webhook_id)
+    assert len(attempts) == len(tries) and all("HTTP 500" in a for a in attempts)
+    assert "webhook.test" in delivery_row(panel, webhook_id).text
+    # WHEN the endpoint points at a healthy receiver and the message is replayed from the panel
+    healthy_url, healthy = receiver(console_stack)
+    patched = requests.patch(f"{console_stack.endpoints.api}/webhooks/{endpoint_id}", json={"url": healthy_url}, timeout=10)
+    assert patched.status_code == 200, patched.text
+    filter_by.send_keys("all")
+    wait_for(panel, lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "failed")
+    wait_for(panel, lambda: delivery_row(panel, webhook_id).find_element("css selector", "button").click() or True)
+    # THEN the healthy receiver gets it once, with its webhook-id, and the panel shows it delivered
+    wait_for(panel, lambda: received(console_stack, healthy, webhook_id), timeout=60)
+    wait_for(panel, lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "delivered", timeout=60)
+    [replayed] = received(console_stack, healthy, webhook_id)
+    assert replayed["status"] == 204
+    assert "1 message queued again" in panel.find_element("id", "endpoint-deliveries-status").text
+    assert "replay" in attempts_shown(panel, webhook_id)[-1]
+
+
 def test_no_secret_reached_the_browser_log_or_the_stack_logs(panel, console_stack):
     entries = panel.get_log("browser")
     assert not [e for e in entries if "whsec_" in e["message"]]

@@ -34,6 +34,7 @@ export class EndpointDeliveries {
     this.sinceForm = view.querySelector("#replay-since-form");
     this.endpoint = null;
     this.cursor = null;
+    this.asked = 0;
     this.filter.addEventListener("change", () => this.reload());
     this.more.addEventListener("click", () => this.load());
     view.querySelector("#refresh-deliveries").addEventListener("click", () => this.reload());
@@ -50,6 +51,7 @@ export class EndpointDeliveries {
   }
 
   async open(endpoint) {
+    if (this.endpoint?.id !== endpoint.id) this.rows.replaceChildren();
     this.endpoint = endpoint;
     this.view.hidden = false;
     this.heading.textContent = `Deliveries to ${endpoint.description || endpoint.url}`;
@@ -58,6 +60,7 @@ export class EndpointDeliveries {
   }
 
   close() {
+    this.asked++; // an answer still on its way is not shown
     this.endpoint = null;
     this.view.hidden = true;
     this.rows.replaceChildren();
@@ -87,9 +90,11 @@ export class EndpointDeliveries {
       query.set("cursor", this.cursor);
       this.cursorUsed = true;
     }
+    const asked = ++this.asked;
     try {
       const page = await getJson(`/webhooks/${endpoint.id}/deliveries?${query}`);
-      if (this.endpoint !== endpoint) return; // another endpoint was opened meanwhile
+      // An answer overtaken by a later question (another endpoint or filter) is dropped.
+      if (asked !== this.asked) return;
       const rows = page.items.map((delivery) => this.row(delivery));
       if (first) this.rows.replaceChildren(...rows);
       else this.rows.append(...rows);
@@ -104,7 +109,19 @@ export class EndpointDeliveries {
     }
   }
 
+  // A message's row; the one shown already when nothing changed, so that a refresh leaves what
+  // the user is reading (an opened list of attempts, the focus) where it is.
   row(delivery) {
+    const drawn = JSON.stringify(delivery);
+    const shown = this.rows.querySelector(`tr[data-webhook-id="${CSS.escape(delivery.webhook_id)}"]`);
+    if (shown?.dataset.drawn === drawn) return shown;
+    const row = this.draw(delivery);
+    row.dataset.drawn = drawn;
+    if (shown?.querySelector("details")?.open) row.querySelector("details")?.setAttribute("open", "");
+    return row;
+  }
+
+  draw(delivery) {
     const waiting = delivery.status === "pending" || Boolean(delivery.next_retry_at);
     const row = element("tr", { "data-webhook-id": delivery.webhook_id, "data-status": delivery.status, "data-waiting": String(waiting) });
     const status = element("td", {}, element("span", { className: `delivery-status ${delivery.status}` }, delivery.status));
