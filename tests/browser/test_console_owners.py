@@ -8,8 +8,8 @@ import pytest
 from local.paths import FIXTURES_DIR
 from local.stack import LocalSystem
 from tests.browser.conftest import chromium_problem
-from tests.browser.test_console import card, card_text, upload_through_the_file_input, wait_for
-from tests.browser.test_console_webhooks import add_endpoint, endpoint_row, receiver, shown_secret
+from tests.browser.test_console import card, card_text, upload_through_the_file_input
+from tests.support.console_page import add_endpoint, endpoint_row, receiver, shown_secret, wait_for
 from tests.support.e2e_stack import cognito_stack_options
 
 

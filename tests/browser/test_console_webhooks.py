@@ -10,15 +10,25 @@ stack's logs.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import requests
-import standardwebhooks.webhooks as standard
 
 from local.stack import LocalSystem
 from tests.browser.conftest import chromium_problem
-from tests.browser.test_console import wait_for
+from tests.support.console_page import (
+    add_endpoint,
+    attempts_shown,
+    delivery_row,
+    endpoint_row,
+    received,
+    receiver,
+    row_button,
+    send_test,
+    shown_secret,
+    signed_with,
+    stored_text,
+    wait_for,
+)
 from tests.support.e2e_stack import stack_options
 
 
@@ -38,60 +48,6 @@ def panel(browser, console_stack):
     browser.get(f"{console_stack.endpoints.api}/console")
     wait_for(browser, lambda: browser.find_element("id", "webhooks-status").text)
     return browser
-
-
-def receiver(stack: LocalSystem, query: str = "") -> tuple[str, str]:
-    """A fresh named receiver of the inbox: (the URL to register, its name)."""
-    name = f"r-{uuid.uuid4().hex[:10]}"
-    return f"{stack.endpoints.webhook_inbox.rstrip('/')}/r/{name}{query}", name
-
-
-def received(stack: LocalSystem, name: str, webhook_id: str) -> list[dict]:
-    return [d for d in stack.inbox.receivers.deliveries(name) if d["headers"].get("webhook-id") == webhook_id]
-
-
-def signed_with(secret: str, delivery: dict) -> bool:
-    try:
-        standard.Webhook(secret).verify(delivery["body"], delivery["headers"])
-    except standard.WebhookVerificationError:
-        return False
-    return True
-
-
-def add_endpoint(browser, url: str, description: str, events: tuple[str, ...] | None = None) -> str:
-    """Adds an endpoint through the form; its id once its row shows."""
-    browser.find_element("id", "webhook-url").send_keys(url)
-    browser.find_element("id", "webhook-description").send_keys(description)
-    if events is not None:
-        for box in browser.find_elements("css selector", 'input[name="webhook-events"]'):
-            if box.is_selected() != (box.get_attribute("value") in events):
-                box.click()
-    browser.find_element("css selector", '#webhook-form button[type="submit"]').click()
-    row = wait_for(browser, lambda: endpoint_row(browser, description))
-    return row.get_attribute("data-endpoint-id")
-
-
-def endpoint_row(browser, description: str):
-    for row in browser.find_elements("css selector", "#webhooks tbody tr"):
-        if description in row.text:
-            return row
-    return None
-
-
-def row_button(browser, description: str, text: str):
-    return next(b for b in endpoint_row(browser, description).find_elements("tag name", "button") if b.text == text)
-
-
-def shown_secret(browser) -> str:
-    wait_for(browser, lambda: browser.find_element("id", "secret-once").is_displayed())
-    return browser.find_element("id", "secret-value").get_attribute("value")
-
-
-def stored_text(browser) -> str:
-    return browser.execute_script(
-        "const all = (s) => Object.keys(s).map((k) => k + '=' + s.getItem(k)).join(' ');"
-        "return all(localStorage) + ' ' + all(sessionStorage);"
-    )
 
 
 def test_an_added_endpoint_shows_its_secret_once(panel, console_stack):
@@ -125,9 +81,7 @@ def test_a_test_event_sent_from_the_panel_arrives_signed_with_the_secret_shown(p
     secret = shown_secret(panel)
     panel.find_element("id", "dismiss-secret").click()
     assert not panel.find_element("id", "secret-once").is_displayed()
-    row_button(panel, "gets a test", "Send test").click()
-    status = wait_for(panel, lambda: "queued" in (text := panel.find_element("id", "webhooks-status").text) and text)
-    webhook_id = status.split()[2]
+    webhook_id = send_test(panel, "gets a test")
     [delivery] = wait_for(panel, lambda: received(console_stack, name, webhook_id))
     assert '"type":"webhook.test"' in delivery["body"] and signed_with(secret, delivery)
 
@@ -141,9 +95,8 @@ def test_a_rotated_secret_is_shown_once_and_signs_what_is_sent_next(panel, conso
     second = shown_secret(panel)
     assert second.startswith("whsec_")
     assert "previous secret keeps signing until" in panel.find_element("id", "secret-title").text
-    row_button(panel, "rotated", "Send test").click()
-    status = wait_for(panel, lambda: "queued" in (text := panel.find_element("id", "webhooks-status").text) and text)
-    [delivery] = wait_for(panel, lambda: received(console_stack, name, status.split()[2]))
+    webhook_id = send_test(panel, "rotated")
+    [delivery] = wait_for(panel, lambda: received(console_stack, name, webhook_id))
     assert signed_with(second, delivery) and signed_with(first, delivery)  # both during the overlap
     panel.refresh()
     wait_for(panel, lambda: endpoint_row(panel, "rotated"))
@@ -172,30 +125,12 @@ def test_a_refused_url_shows_the_api_error(panel):
     panel.find_element("id", "webhook-description").clear()
 
 
-def delivery_row(browser, webhook_id: str):
-    return browser.find_element("css selector", f'#endpoint-deliveries tr[data-webhook-id="{webhook_id}"]')
-
-
-def attempts_shown(browser, webhook_id: str) -> list[str]:
-    """The attempts listed in a message's row, once its list is opened."""
-
-    def opened() -> list[str]:
-        details = delivery_row(browser, webhook_id).find_element("tag name", "details")
-        if not details.get_attribute("open"):
-            details.find_element("tag name", "summary").click()
-        return [li.text for li in details.find_elements("css selector", "ol.attempts li") if li.text]
-
-    return wait_for(browser, opened)
-
-
 def test_a_failed_delivery_is_shown_with_its_attempts_and_replayed_from_the_panel(panel, console_stack):
     # GIVEN an endpoint whose receiver fails every try, and a test event sent to it from the panel
     failing_url, failing = receiver(console_stack, "?fail=100")
     endpoint_id = add_endpoint(panel, failing_url, "always failing")
     panel.find_element("id", "dismiss-secret").click()
-    row_button(panel, "always failing", "Send test").click()
-    status = wait_for(panel, lambda: "queued" in (text := panel.find_element("id", "webhooks-status").text) and text)
-    webhook_id = status.split()[2]
+    webhook_id = send_test(panel, "always failing")
     # WHEN its deliveries are shown, THEN the message ends failed, each try listed, no retry left
     row_button(panel, "always failing", "Deliveries").click()
     wait_for(panel, lambda: panel.find_element("id", "endpoint-deliveries-view").is_displayed())
@@ -203,8 +138,10 @@ def test_a_failed_delivery_is_shown_with_its_attempts_and_replayed_from_the_pane
     filter_by.send_keys("failed")
     wait_for(
         panel,
-        lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "failed"
-        and delivery_row(panel, webhook_id).get_attribute("data-waiting") == "false",
+        lambda: (
+            delivery_row(panel, webhook_id).get_attribute("data-status") == "failed"
+            and delivery_row(panel, webhook_id).get_attribute("data-waiting") == "false"
+        ),
         timeout=90,
     )
     tries = received(console_stack, failing, webhook_id)
@@ -214,7 +151,8 @@ def test_a_failed_delivery_is_shown_with_its_attempts_and_replayed_from_the_pane
     assert "webhook.test" in delivery_row(panel, webhook_id).text
     # WHEN the endpoint points at a healthy receiver and the message is replayed from the panel
     healthy_url, healthy = receiver(console_stack)
-    patched = requests.patch(f"{console_stack.endpoints.api}/webhooks/{endpoint_id}", json={"url": healthy_url}, timeout=10)
+    api = console_stack.endpoints.api
+    patched = requests.patch(f"{api}/webhooks/{endpoint_id}", json={"url": healthy_url}, timeout=10)
     assert patched.status_code == 200, patched.text
     filter_by.send_keys("all")
     wait_for(panel, lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "failed")

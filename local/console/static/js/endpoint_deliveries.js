@@ -12,7 +12,7 @@ const POLL_MS = 2000;
 function attemptText(attempt) {
   const outcome = attempt.status_code ? `HTTP ${attempt.status_code}` : "no answer";
   const parts = [outcome, `${Math.round(attempt.duration_ms ?? 0)} ms`];
-  if (attempt.error) parts.push(attempt.error);
+  if (attempt.error && attempt.error !== outcome) parts.push(attempt.error);
   if (attempt.replay) parts.push("replay");
   return parts.join(" · ");
 }
