@@ -40,7 +40,7 @@ LOG_SECONDS = 30 * 24 * 3600
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 # A position in the log: the created_at#webhook-id of its last item.
-POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]{8,15}Z#msg_[A-Za-z0-9_]{1,128}")
+POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]{8,15}Z#[A-Za-z0-9_.:-]{1,200}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class LogQuery:
 
     @classmethod
     def parse(cls, parameters: dict[str, str]) -> LogQuery:
-        status = parameters.get("status") or None
+        status = parameters.get("status")
         if status is not None and status not in STATUSES:
             raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
         raw_limit = parameters.get("limit", str(DEFAULT_LIMIT))

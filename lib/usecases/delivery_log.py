@@ -82,6 +82,8 @@ class DeliveryRecorder:
             logger.warning(
                 "could not write the delivery log; the delivery goes on", extra={"entry": what, "reason": str(e)}
             )
+        except Exception:  # a fault of the log's own: still never worth failing (and so repeating) a send
+            logger.exception("the delivery log write failed; the delivery goes on", extra={"entry": what})
 
 
 class DeliveryLogPages:

@@ -10,7 +10,11 @@ Two steps (docs/webhooks.md):
    2xx records the (event, endpoint) delivered; 410 disables the endpoint, with the reason; 429,
    503 and the rest follow the retry policy of lib/usecases/delivery.py. A lease in the table lets
    only one attempt per (event, endpoint) send at a time, so a message the queue hands out twice at
-   once is not POSTed twice.
+   once is not POSTed twice. A replay (lib/usecases/replay.py) is sent once per generation, even
+   after a delivery.
+
+Both steps write the endpoint's delivery log (lib/usecases/delivery_log.py): the message when it is
+queued, each attempt with the state it leaves, each skip with its reason.
 """
 
 from __future__ import annotations

@@ -113,8 +113,20 @@ def test_a_delivery_and_a_test_message_are_logged_and_a_skip_says_why():
     )
 
 
-def test_a_log_that_cannot_be_written_never_fails_or_repeats_a_delivery():
+class BrokenLog(FakeDeliveryLog):
+    """A log whose writes fail with a fault of its own, not a reported error."""
+
+    def _entry(self, *args):
+        raise KeyError("log_pk")
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_log_that_cannot_be_written_never_fails_or_repeats_a_delivery(broken):
     world = World(log_fails=True)
+    if broken:
+        world = World()
+        broken_log = BrokenLog(world.table)
+        world.fan_out.recorder.log = world.subscriptions.recorder.log = world.delivery.recorder.log = broken_log
     endpoint_id = world.endpoint()
     assert world.fan_out.fan_out(event(), "m1") == [endpoint_id]
     assert world.subscriptions.send_test("alice", endpoint_id)
@@ -143,7 +155,7 @@ def test_the_log_pages_newest_first_and_its_cursor_is_bound_to_owner_endpoint_an
 
 
 @pytest.mark.parametrize(
-    "query", [{"status": "lost"}, {"limit": "0"}, {"limit": "101"}, {"limit": ""}, {"limit": "1.5"}]
+    "query", [{"status": "lost"}, {"status": ""}, {"limit": "0"}, {"limit": "101"}, {"limit": ""}, {"limit": "1.5"}]
 )
 def test_a_bad_query_is_refused(query):
     with pytest.raises(InvalidRequest):
@@ -202,3 +214,16 @@ def test_replay_since_resends_only_what_failed_or_was_skipped_and_refuses_a_disa
     world.subscriptions.update("alice", endpoint_id, {"enabled": False})
     with pytest.raises(EndpointDisabled):
         world.replays.replay("alice", endpoint_id, ReplayRequest(failed["webhook_id"], None))
+
+
+def test_replay_since_stops_at_its_time_budget_and_the_same_request_picks_up_the_rest():
+    world = World(Reply(500), Reply(500))
+    endpoint_id = world.endpoint()
+    world.fan_out.fan_out(event("1" * 32), "m1")
+    world.fan_out.fan_out(event("2" * 32), "m2")
+    world.deliver_queued(attempt=3)
+    since = ReplayRequest(None, "2000-01-01T00:00:00.000000Z")
+    out_of_time = Replays(world.table, world.log, world.queue, budget_seconds=0)
+    assert out_of_time.replay("alice", endpoint_id, since) == []
+    assert len(world.replays.replay("alice", endpoint_id, since)) == 2
+    assert world.replays.replay("alice", endpoint_id, since) == []  # pending now: not replayed twice
