@@ -3,8 +3,8 @@
 Covers: adding an endpoint at one of the inbox's named receivers, its secret shown once (with a
 copy button) and gone after a reload; a test event sent from the panel arriving at the receiver,
 signed with that secret; rotating the secret; disabling and enabling; an API refusal shown as
-such; the deliveries of an always-failing endpoint with their attempts, and replaying one from
-the panel once the endpoint is healthy. No secret reaches the browser's storage or log, or the
+such; the deliveries of an always-failing endpoint with their attempts, and, once the endpoint is
+healthy, replaying one from its row and the rest with "every failed one since". No secret reaches the browser's storage or log, or the
 stack's logs.
 """
 
@@ -125,45 +125,54 @@ def test_a_refused_url_shows_the_api_error(panel):
     panel.find_element("id", "webhook-description").clear()
 
 
-def test_a_failed_delivery_is_shown_with_its_attempts_and_replayed_from_the_panel(panel, console_stack):
-    # GIVEN an endpoint whose receiver fails every try, and a test event sent to it from the panel
+def ended_failed(browser, webhook_id: str) -> bool:
+    """Failed with no retry left: every try was spent."""
+    row = delivery_row(browser, webhook_id)
+    return row.get_attribute("data-status") == "failed" and row.get_attribute("data-waiting") == "false"
+
+
+def test_failed_deliveries_are_shown_with_their_attempts_and_replayed_from_the_panel(panel, console_stack):
+    # GIVEN an endpoint whose receiver fails every try, and two test events sent to it from the panel
     failing_url, failing = receiver(console_stack, "?fail=100")
     endpoint_id = add_endpoint(panel, failing_url, "always failing")
     panel.find_element("id", "dismiss-secret").click()
-    webhook_id = send_test(panel, "always failing")
-    # WHEN its deliveries are shown, THEN the message ends failed, each try listed, no retry left
+    first = send_test(panel, "always failing")
+    second = send_test(panel, "always failing")
+    # WHEN its failed deliveries are shown, THEN each message ended failed, each try listed
     row_button(panel, "always failing", "Deliveries").click()
     wait_for(panel, lambda: panel.find_element("id", "endpoint-deliveries-view").is_displayed())
-    filter_by = panel.find_element("id", "delivery-filter")
-    filter_by.send_keys("failed")
-    wait_for(
-        panel,
-        lambda: (
-            delivery_row(panel, webhook_id).get_attribute("data-status") == "failed"
-            and delivery_row(panel, webhook_id).get_attribute("data-waiting") == "false"
-        ),
-        timeout=90,
-    )
-    tries = received(console_stack, failing, webhook_id)
+    panel.find_element("id", "delivery-filter").send_keys("failed")
+    wait_for(panel, lambda: ended_failed(panel, first) and ended_failed(panel, second), timeout=90)
+    tries = received(console_stack, failing, first)
     assert tries and {d["status"] for d in tries} == {500}
-    attempts = attempts_shown(panel, webhook_id)
+    attempts = attempts_shown(panel, first)
     assert len(attempts) == len(tries) and all("HTTP 500" in a for a in attempts)
-    assert "webhook.test" in delivery_row(panel, webhook_id).text
-    # WHEN the endpoint points at a healthy receiver and the message is replayed from the panel
+    assert "webhook.test" in delivery_row(panel, first).text
+    # WHEN the endpoint points at a healthy receiver and the first message is replayed from its row
     healthy_url, healthy = receiver(console_stack)
     api = console_stack.endpoints.api
     patched = requests.patch(f"{api}/webhooks/{endpoint_id}", json={"url": healthy_url}, timeout=10)
     assert patched.status_code == 200, patched.text
-    filter_by.send_keys("all")
-    wait_for(panel, lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "failed")
-    wait_for(panel, lambda: delivery_row(panel, webhook_id).find_element("css selector", "button").click() or True)
+    panel.find_element("id", "delivery-filter").send_keys("all")
+    wait_for(panel, lambda: delivery_row(panel, first).find_element("css selector", "button").click() or True)
     # THEN the healthy receiver gets it once, with its webhook-id, and the panel shows it delivered
-    wait_for(panel, lambda: received(console_stack, healthy, webhook_id), timeout=60)
-    wait_for(panel, lambda: delivery_row(panel, webhook_id).get_attribute("data-status") == "delivered", timeout=60)
-    [replayed] = received(console_stack, healthy, webhook_id)
-    assert replayed["status"] == 204
+    wait_for(panel, lambda: delivery_row(panel, first).get_attribute("data-status") == "delivered", timeout=60)
+    assert [d["status"] for d in received(console_stack, healthy, first)] == [204]
     assert "1 message queued again" in panel.find_element("id", "endpoint-deliveries-status").text
-    assert "replay" in attempts_shown(panel, webhook_id)[-1]
+    assert "replay" in attempts_shown(panel, first)[-1]
+    # WHEN every failed one since before the events is replayed THEN only the second is sent again
+    since = panel.find_element("id", "replay-since")
+    panel.execute_script(
+        "const d = new Date(Date.now() - 600000), pad = (n) => String(n).padStart(2, '0');"
+        "arguments[0].value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T`"
+        " + `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;",
+        since,
+    )
+    panel.find_element("css selector", '#replay-since-form button[type="submit"]').click()
+    wait_for(panel, lambda: delivery_row(panel, second).get_attribute("data-status") == "delivered", timeout=60)
+    assert f"1 message queued again: {second}" in panel.find_element("id", "endpoint-deliveries-status").text
+    assert [d["status"] for d in received(console_stack, healthy, second)] == [204]
+    assert [d["status"] for d in received(console_stack, healthy, first)] == [204]
 
 
 def test_no_secret_reached_the_browser_log_or_the_stack_logs(panel, console_stack):
