@@ -4,8 +4,8 @@ Covers: adding an endpoint at one of the inbox's named receivers, its secret sho
 copy button) and gone after a reload; a test event sent from the panel arriving at the receiver,
 signed with that secret; rotating the secret; disabling and enabling; an API refusal shown as
 such; the deliveries of an always-failing endpoint with their attempts, and, once the endpoint is
-healthy, replaying one from its row and the rest with "every failed one since". No secret reaches the browser's storage or log, or the
-stack's logs.
+healthy, replaying one from its row and the rest with "every failed one since"; a name for every
+control. No secret reaches the browser's storage or log, or the stack's logs.
 """
 
 from __future__ import annotations
@@ -115,8 +115,7 @@ def test_an_endpoint_is_disabled_and_enabled_from_the_panel(panel, console_stack
 
 def test_a_refused_url_shows_the_api_error(panel):
     panel.find_element("id", "webhook-url").send_keys("https://203.0.113.7/hook")  # a documentation address
-    panel.find_element("id", "webhook-description").send_keys("refused")
-    panel.find_element("css selector", '#webhook-form button[type="submit"]').click()
+    panel.find_element("id", "webhook-description").send_keys("refused\n")  # Enter submits the form
     error = panel.find_element("id", "webhooks-error")
     wait_for(panel, lambda: error.is_displayed())
     assert "Could not add the endpoint: endpoint_url_not_public" in error.text
@@ -173,6 +172,22 @@ def test_failed_deliveries_are_shown_with_their_attempts_and_replayed_from_the_p
     assert f"1 message queued again: {second}" in panel.find_element("id", "endpoint-deliveries-status").text
     assert [d["status"] for d in received(console_stack, healthy, second)] == [204]
     assert [d["status"] for d in received(console_stack, healthy, first)] == [204]
+
+
+def test_every_control_of_the_panel_has_a_name(panel):
+    # Inputs by their <label>, buttons by their text or aria-label that starts with it.
+    unnamed = panel.execute_script(
+        """
+        const panel = document.querySelector("#webhooks-panel");
+        const named = (c) => {
+          const text = c.textContent.trim(), label = c.getAttribute("aria-label");
+          return c.labels?.length > 0 || (label ? label.startsWith(text) : text.length > 0);
+        };
+        return [...panel.querySelectorAll("input, select, button")].filter((c) => !named(c)).map((c) => c.outerHTML);
+        """
+    )
+    assert unnamed == []
+    assert panel.find_elements("css selector", "#webhooks tbody button[aria-label^='Send test: ']")
 
 
 def test_no_secret_reached_the_browser_log_or_the_stack_logs(panel, console_stack):

@@ -69,12 +69,12 @@ export class WebhooksPanel {
     const actions = element(
       "div",
       { className: "actions" },
-      this.button("Send test", `Send a test event to ${name}`, () => this.sendTest(endpoint)),
-      this.button("Rotate secret", `Rotate the signing secret of ${name}`, () => this.rotate(endpoint)),
+      this.button("Send test", name, () => this.sendTest(endpoint)),
+      this.button("Rotate secret", name, () => this.rotate(endpoint)),
       endpoint.enabled
-        ? this.button("Disable", `Disable ${name}`, () => this.setEnabled(endpoint, false))
-        : this.button("Enable", `Enable ${name}`, () => this.setEnabled(endpoint, true)),
-      this.button("Deliveries", `Show the deliveries to ${name}`, () => this.deliveries.open(endpoint)),
+        ? this.button("Disable", name, () => this.setEnabled(endpoint, false))
+        : this.button("Enable", name, () => this.setEnabled(endpoint, true)),
+      this.button("Deliveries", name, () => this.deliveries.open(endpoint)),
     );
     row.append(
       element("td", {}, element("code", {}, endpoint.url), endpoint.description ? element("div", { className: "muted" }, endpoint.description) : ""),
@@ -85,8 +85,9 @@ export class WebhooksPanel {
     return row;
   }
 
-  button(text, label, action) {
-    const button = element("button", { type: "button", "aria-label": label }, text);
+  // A row's button: its accessible name starts with what it shows, then says which endpoint.
+  button(text, endpointName, action) {
+    const button = element("button", { type: "button", "aria-label": `${text}: ${endpointName}` }, text);
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
