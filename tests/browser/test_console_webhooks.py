@@ -117,10 +117,12 @@ def test_an_endpoint_is_disabled_and_enabled_from_the_panel(panel, console_stack
     error = panel.find_element("id", "endpoint-deliveries-error")
     wait_for(panel, lambda: error.is_displayed())
     assert error.text.startswith("Could not replay: endpoint_disabled: ")
+    assert "(disabled: no replay until it is enabled)" in panel.find_element("id", "endpoint-deliveries-heading").text
     # WHEN it is enabled again THEN it says so
     row_button(panel, "switched", "Enable").click()
     wait_for(panel, lambda: "enabled" in endpoint_row(panel, "switched").find_element("class name", "state").text)
     assert "Disable" in endpoint_row(panel, "switched").text
+    assert panel.find_element("id", "endpoint-deliveries-heading").text == "Deliveries to switched"
     panel.find_element("id", "close-deliveries").click()
 
 

@@ -54,7 +54,7 @@ export class EndpointDeliveries {
     if (this.endpoint?.id !== endpoint.id) this.rows.replaceChildren();
     this.endpoint = endpoint;
     this.view.hidden = false;
-    this.heading.textContent = `Deliveries to ${endpoint.description || endpoint.url}`;
+    this.showHeading();
     await this.reload();
     this.heading.focus();
   }
@@ -70,9 +70,16 @@ export class EndpointDeliveries {
     if (this.endpoint?.id === endpointId) this.reload(false);
   }
 
-  // A replay to a disabled endpoint is refused (409): the view knows when the endpoint changes.
+  // Disabling or enabling the endpoint shown: a disabled one takes no replay (409) until enabled.
   endpointChanged(endpoint) {
-    if (this.endpoint?.id === endpoint.id) this.endpoint = endpoint;
+    if (this.endpoint?.id !== endpoint.id) return;
+    this.endpoint = endpoint;
+    this.showHeading();
+  }
+
+  showHeading() {
+    const { description, url, enabled } = this.endpoint;
+    this.heading.textContent = `Deliveries to ${description || url}${enabled ? "" : " (disabled: no replay until it is enabled)"}`;
   }
 
   async reload(announce = true) {
