@@ -35,8 +35,10 @@ from lib.domain.errors import AlreadyExists
 from lib.domain.events import CompletionEvent
 
 INDEX = "delivery-log"
-# How many index items one request reads at most while filling a page with a status filter.
+# How many index items one request reads at most: filling a page with a status filter, and looking
+# for what a replay since T re-sends (among delivered and pending ones, which it passes over).
 MAX_READ_PER_PAGE = 1000
+MAX_READ_PER_REPLAY = 10_000
 
 
 def log_pk(owner: str, endpoint_id: str) -> str:
@@ -192,7 +194,9 @@ class DeliveryLogTable(WebhooksTableClient):
         values: dict[str, Any] = {":pk": {"S": log_pk(owner, endpoint_id)}}
         if after:
             values[":after"] = {"S": after}
-        found, position = self._query(key, values, status and (status,), limit + 1, newest_first=True)
+        found, position = self._query(
+            key, values, status and (status,), limit + 1, MAX_READ_PER_PAGE, newest_first=True
+        )
         if len(found) > limit:
             return [logged_from_item(i) for i in found[:limit]], found[limit - 1]["log_sk"]["S"]
         return [logged_from_item(i) for i in found], position
@@ -210,7 +214,8 @@ class DeliveryLogTable(WebhooksTableClient):
     def replayable_since(self, owner: str, endpoint_id: str, since: str, limit: int) -> list[LoggedDelivery]:
         """The failed and skipped entries queued at or after `since`, oldest first, at most `limit`."""
         values = {":pk": {"S": log_pk(owner, endpoint_id)}, ":since": {"S": since}}
-        found, _ = self._query("log_pk = :pk AND log_sk >= :since", values, REPLAYABLE, limit, newest_first=False)
+        key = "log_pk = :pk AND log_sk >= :since"
+        found, _ = self._query(key, values, REPLAYABLE, limit, MAX_READ_PER_REPLAY, newest_first=False)
         return [logged_from_item(i) for i in found]
 
     def begin_replay(self, owner: str, endpoint_id: str, webhook_id: str, generation: str, at: str) -> bool:
@@ -237,10 +242,11 @@ class DeliveryLogTable(WebhooksTableClient):
         values: dict[str, Any],
         statuses: tuple[str, ...] | None,
         wanted: int,
+        max_read: int,
         newest_first: bool,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Items of the index in key order until `wanted` are found or MAX_READ_PER_PAGE were read;
-        and, when it stopped early, the position of the last item read."""
+        """Items of the index in key order until `wanted` are found or `max_read` were read; and,
+        when it stopped early, the position of the last item read."""
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": INDEX,
@@ -255,13 +261,13 @@ class DeliveryLogTable(WebhooksTableClient):
         found: list[dict[str, Any]] = []
         read = 0
         while True:
-            arguments["Limit"] = min(max(wanted - len(found), 1) * (4 if statuses else 1), MAX_READ_PER_PAGE - read)
+            arguments["Limit"] = min(max(wanted - len(found), 1) * (4 if statuses else 1), max_read - read)
             page = self._call(lambda arguments=arguments: self._dynamodb().query(**arguments))
             found += page.get("Items", [])
             read += int(page.get("ScannedCount", len(page.get("Items", []))))
             last = page.get("LastEvaluatedKey")
             if len(found) >= wanted or not last:
                 return found[:wanted], None
-            if read >= MAX_READ_PER_PAGE:
+            if read >= max_read:
                 return found, last["log_sk"]["S"]
             arguments["ExclusiveStartKey"] = last

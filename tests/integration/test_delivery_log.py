@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from lib.adapters import delivery_log_table
 from lib.adapters.delivery_log_table import DeliveryLogTable
 from lib.adapters.endpoint_records import EndpointTable
 from lib.domain.delivery_log import DELIVERED, FAILED, LOG_SECONDS, PENDING, SKIPPED, Attempt, RecordedAttempt
@@ -139,3 +140,16 @@ def test_a_replay_is_sent_once_per_generation_and_supersedes_the_first_sending(a
     # The claim, made again, keeps the log entry it finds (an update, not a put).
     assert not table.claim(ALICE, ENDPOINT, wid, "m2")
     assert log.get(ALICE, ENDPOINT, wid).event == event(1)
+
+
+def test_a_filtered_page_that_reads_its_budget_comes_back_short_with_a_position_to_go_on(log, monkeypatch):
+    monkeypatch.setattr(delivery_log_table, "MAX_READ_PER_PAGE", 3)
+    log.record_queued(ALICE, ENDPOINT, event(0), at(0))
+    log.record_attempt(ALICE, ENDPOINT, event(0), attempt("k0", FAILED, 500, 0))
+    for n in range(1, 7):
+        log.record_queued(ALICE, ENDPOINT, event(n), at(n))
+    found, position = log.page(ALICE, ENDPOINT, FAILED, 5, None)
+    assert found == [] and position
+    while position and not found:  # each request reads at most 3 entries of the index
+        found, position = log.page(ALICE, ENDPOINT, FAILED, 5, position)
+    assert [e.webhook_id for e in found] == [event(0).id] and position is None
