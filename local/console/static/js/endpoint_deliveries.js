@@ -107,13 +107,19 @@ export class EndpointDeliveries {
       else this.rows.append(...rows);
       this.cursor = page.next_cursor;
       this.more.hidden = !this.cursor;
-      const shown = this.rows.children.length;
-      if (announce) {
-        this.notices.say(shown ? `${shown} message${shown === 1 ? "" : "s"}${this.filter.value ? ` ${this.filter.value}` : ""}` : "No deliveries yet.");
-      }
+      if (announce) this.notices.say(this.summary(this.rows.children.length));
     } catch (error) {
       this.notices.fail("list the deliveries", error);
     }
+  }
+
+  // A filtered page may come back short, even empty, with a cursor: the log read its budget
+  // before finding a full page, and more may lie further back.
+  summary(shown) {
+    const which = this.filter.value ? ` ${this.filter.value}` : "";
+    const count = shown ? `${shown} message${shown === 1 ? "" : "s"}${which}` : `No${which} messages`;
+    if (this.cursor) return `${count} so far; load more to look further back.`;
+    return shown || which ? count : "No deliveries yet.";
   }
 
   // A message's row; the one shown already when nothing changed, so that a refresh leaves what
