@@ -12,8 +12,8 @@ Two steps (docs/webhooks.md):
    503 and the rest follow the retry policy of lib/usecases/delivery.py, and an endpoint failing
    for the stage's span with no success is disabled (lib/usecases/endpoint_health.py). A lease in
    the table lets only one attempt per (event, endpoint) send at a time, so a message the queue
-   hands out twice at once is not POSTed twice. A replay (lib/usecases/replay.py) is sent once per generation, even
-   after a delivery.
+   hands out twice at once is not POSTed twice. A replay (lib/usecases/replay.py) is sent once per
+   generation, even after a delivery.
 
 Both steps write the endpoint's delivery log (lib/usecases/delivery_log.py): the message when it is
 queued, each attempt with the state it leaves, each skip with its reason.
