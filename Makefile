@@ -74,7 +74,7 @@ deploy-local: $(STAMP) $(NODE_MODULES) $(if $(filter ministack,$(EMULATOR)),$(MI
 	$(PY) -m local deploy-local --stage $(STAGE)
 
 .PHONY: local
-local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C or make stop, reloading handlers/ and lib/ on save (LOCAL_RELOAD=0 turns it off; FEATURES=labels,faces,text,moderation,properties; DEDUPE=off; REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
+local: $(STAMP) $(if $(filter ministack,$(EMULATOR)),$(MINISTACK_STAMP) $(NODE_MODULES)) ## run the whole stack on this machine until Ctrl-C or make stop, reloading handlers/ and lib/ on save (LOCAL_RELOAD=0 turns it off; FEATURES=labels,faces,text,moderation,properties; DEDUPE=off; WEBHOOK_DISABLE_AFTER_SECONDS=60; REKOGNITION=local|moto|aws, EMULATOR=moto|localstack|ministack)
 	LOCAL_RELOAD=$${LOCAL_RELOAD:-1} $(PY) -m local up
 
 # No venv bootstrap: without .venv no stack can be running.

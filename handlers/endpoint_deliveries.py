@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from handlers.delivery_decisions import carry_out
 from handlers.sqs_records import queue_times, requeue_throttled
+from lib.adapters.delivery_log_table import DeliveryLogTable
 from lib.adapters.delivery_queue import DeliveryQueue
 from lib.adapters.endpoint_queue import SqsEndpointQueue
 from lib.adapters.endpoint_records import EndpointTable
@@ -22,9 +23,18 @@ from lib.adapters.secret_box import KmsSecretBox
 from lib.config import DeliverConfig
 from lib.domain.endpoints import EndpointMessage
 from lib.fetching.endpoint_urls import EndpointUrlPolicy, GuardedWebhookSender
-from lib.observability import WEBHOOK_ATTEMPTS, WEBHOOKS_DEAD_LETTERED, WEBHOOKS_DELIVERED, count, count_if_throttled
+from lib.observability import (
+    ENDPOINT_DELIVERIES,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_ENDPOINTS_DISABLED,
+    WEBHOOKS_DEAD_LETTERED,
+    WEBHOOKS_DELIVERED,
+    count,
+    count_by,
+    count_if_throttled,
+)
 from lib.throttling import Backoff, Throttled
-from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, DeliveryPolicy
+from lib.usecases.delivery import DELIVERED, PERMANENT, RETRY, SKIPPED, Decision, DeliveryPolicy
 from lib.usecases.endpoint_delivery import EndpointDelivery, FanOut
 
 logger = Logger(child=True)
@@ -52,20 +62,37 @@ class EndpointDeliverer:
             count_if_throttled(error)
             requeue_throttled(record, error, self.queue.requeue_throttled)
             return
+        self._observe(message, decision, attempt)
+        carry_out(decision, record, self.queue, attempt, event.type, "endpoint")
+
+    def _observe(self, message: EndpointMessage, decision: Decision, attempt: int) -> None:
+        final = decision.action == PERMANENT or (decision.action == RETRY and attempt >= self.max_attempts)
         if decision.action != SKIPPED:
             count(WEBHOOK_ATTEMPTS)
         if decision.action == DELIVERED:
             count(WEBHOOKS_DELIVERED)
-        elif decision.action == PERMANENT or (decision.action == RETRY and attempt >= self.max_attempts):
+        elif final:
             count(WEBHOOKS_DEAD_LETTERED)
-        carry_out(decision, record, self.queue, attempt, event.type, "endpoint")
+        count_by(ENDPOINT_DELIVERIES, "Outcome", outcome(decision, final), properties={"owner": message.owner})
+        if decision.endpoint_disabled:
+            count_by(WEBHOOK_ENDPOINTS_DISABLED, "Cause", decision.endpoint_disabled)
+
+
+def outcome(decision: Decision, final: bool) -> str:
+    """The Outcome dimension of EndpointDeliveries: one of lib/observability.py's DELIVERY_OUTCOMES."""
+    if decision.action in (DELIVERED, SKIPPED):
+        return decision.action
+    if decision.endpoint_disabled:
+        return "disabled"
+    return "failed" if final else "retry"
 
 
 def build_fan_out(config: DeliverConfig) -> FanOut | None:
     if not config.webhooks_table:
         return None
     table = EndpointTable(config.webhooks_table, backoff=Backoff(budget_seconds=1))
-    return FanOut(table, table, SqsEndpointQueue(config.endpoint_queue_url))
+    log = DeliveryLogTable(config.webhooks_table, backoff=Backoff(budget_seconds=1))
+    return FanOut(table, table, SqsEndpointQueue(config.endpoint_queue_url), log)
 
 
 def build_endpoint_deliverer(config: DeliverConfig) -> EndpointDeliverer:
@@ -83,6 +110,9 @@ def build_endpoint_deliverer(config: DeliverConfig) -> EndpointDeliverer:
         secrets=KmsSecretBox(config.webhook_key_id),
         urls=urls,
         sender=GuardedWebhookSender(urls),
+        disable_after_seconds=config.disable_after_seconds,
+        log=DeliveryLogTable(config.webhooks_table, backoff=Backoff(budget_seconds=1)),
+        max_attempts=config.max_attempts,
     )
     return EndpointDeliverer(
         delivery, DeliveryQueue(config.endpoint_queue_url, config.endpoint_dlq_url), config.max_attempts

@@ -20,6 +20,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.UrlNotAllowed, 400),
     (errors.InvalidRequest, 400),
     (errors.NotFound, 404),
+    (errors.EndpointDisabled, 409),
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.InvalidImage, 422),

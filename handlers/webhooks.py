@@ -1,7 +1,9 @@
 """webhooks: each owner's webhook endpoints (the `webhooks` function in serverless.yml).
 
 `POST /webhooks`, `GET /webhooks`, `GET|PATCH|DELETE /webhooks/{id}`,
-`POST /webhooks/{id}/rotate-secret` and `POST /webhooks/{id}/test`; docs/webhooks.md.
+`POST /webhooks/{id}/rotate-secret`, `POST /webhooks/{id}/test`, and the delivery log's
+`GET /webhooks/{id}/deliveries` and `POST /webhooks/{id}/replay` (handlers/webhook_deliveries.py);
+docs/webhooks.md.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from handlers.http import (
     owner_of,
     raw_body,
 )
+from handlers.webhook_deliveries import DeliveryRoutes
 from lib.adapters.clients import in_lambda_init, prepare
+from lib.adapters.delivery_log_table import DeliveryLogTable
 from lib.adapters.endpoint_queue import SqsEndpointQueue
 from lib.adapters.endpoint_records import EndpointTable
 from lib.adapters.secret_box import KmsSecretBox
@@ -30,6 +34,8 @@ from lib.config import WebhooksConfig
 from lib.domain.errors import DomainError, NotFound
 from lib.fetching.endpoint_urls import EndpointUrlPolicy
 from lib.observability import tracer
+from lib.usecases.delivery_log import DeliveryLogPages
+from lib.usecases.replay import Replays
 from lib.usecases.subscriptions import Subscriptions
 
 logger = Logger()
@@ -43,18 +49,30 @@ def build_subscriptions() -> Subscriptions:
         secrets=KmsSecretBox(config.webhook_key_id),
         urls=EndpointUrlPolicy(config.webhook_allowlist),
         queue=SqsEndpointQueue(config.endpoint_queue_url),
+        log=DeliveryLogTable(config.webhooks_table),
+    )
+
+
+@functools.cache
+def build_delivery_routes() -> DeliveryRoutes:
+    config = WebhooksConfig.from_env()
+    records, history = EndpointTable(config.webhooks_table), DeliveryLogTable(config.webhooks_table)
+    return DeliveryRoutes(
+        DeliveryLogPages(records, history), Replays(records, history, SqsEndpointQueue(config.endpoint_queue_url))
     )
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(APIGatewayProxyEventV2(event), build_subscriptions())
+    return handle(APIGatewayProxyEventV2(event), build_subscriptions(), build_delivery_routes())
 
 
-def handle(event: APIGatewayProxyEventV2, subscriptions: Subscriptions) -> dict[str, Any]:
+def handle(
+    event: APIGatewayProxyEventV2, subscriptions: Subscriptions, deliveries: DeliveryRoutes | None = None
+) -> dict[str, Any]:
     try:
-        return _route(event, subscriptions)
+        return _route(event, subscriptions, deliveries)
     except DomainError as e:
         # The code and message only: a request body may hold a URL with a token in its query.
         logger.info("webhooks request refused", extra={"code": e.code})
@@ -64,7 +82,9 @@ def handle(event: APIGatewayProxyEventV2, subscriptions: Subscriptions) -> dict[
         return internal_error_response()
 
 
-def _route(event: APIGatewayProxyEventV2, subscriptions: Subscriptions) -> dict[str, Any]:
+def _route(
+    event: APIGatewayProxyEventV2, subscriptions: Subscriptions, deliveries: DeliveryRoutes | None
+) -> dict[str, Any]:
     owner = owner_of(event)
     method = event.request_context.http.method
     endpoint_id = (event.path_parameters or {}).get("id")
@@ -80,6 +100,9 @@ def _route(event: APIGatewayProxyEventV2, subscriptions: Subscriptions) -> dict[
             )
         return json_response(200, {"items": [e.to_api(now) for e in subscriptions.list(owner)]})
     logger.append_keys(endpoint_id=endpoint_id[:64])
+    routed = deliveries.route(event, owner, endpoint_id) if deliveries is not None else None
+    if routed is not None:
+        return routed
     path = event.raw_path.rstrip("/")
     if path.endswith("/rotate-secret"):
         endpoint, secret = subscriptions.rotate(owner, endpoint_id, _json_object(event, optional=True))
@@ -108,4 +131,5 @@ def _json_object(event: APIGatewayProxyEventV2, optional: bool = False) -> dict[
 # would otherwise wait for them. Tests import this module without it and pass their own.
 if in_lambda_init():
     build_subscriptions()
+    build_delivery_routes()
     prepare("dynamodb", "kms", "sqs")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lib.domain.content import MODEL_VERSION
+from lib.domain.endpoint_health import DEFAULT_DISABLE_AFTER_SECONDS
 
 # Rekognition's limit for an image stored in S3.
 DEFAULT_MAX_IMAGE_BYTES = 15 * 1024 * 1024
@@ -187,6 +188,8 @@ class DeliverConfig:
     endpoint_queue_url: str = ""
     endpoint_dlq_url: str = ""
     webhook_allowlist: tuple[str, ...] = ()
+    # An endpoint failing this long with no success is disabled (the stage's webhookDisableAfterSeconds).
+    disable_after_seconds: int = DEFAULT_DISABLE_AFTER_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DeliverConfig:
@@ -198,6 +201,9 @@ class DeliverConfig:
             endpoint_queue_url=_required(env, "ENDPOINT_QUEUE_URL") if subscriptions else "",
             endpoint_dlq_url=_required(env, "ENDPOINT_DLQ_URL") if subscriptions else "",
             webhook_allowlist=_csv(env, "WEBHOOK_ALLOWLIST"),
+            disable_after_seconds=_integer(
+                env, "WEBHOOK_DISABLE_AFTER_SECONDS", DEFAULT_DISABLE_AFTER_SECONDS, minimum=1
+            ),
             images_table=_required(env, "IMAGES_TABLE"),
             webhook_url=webhook_url,
             webhook_secret_parameter=_required(env, "WEBHOOK_SECRET_PARAMETER") if webhook_url else "",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,6 +36,11 @@ WEBHOOKS_DELIVERED = "WebhooksDelivered"
 WEBHOOKS_DEAD_LETTERED = "WebhooksDeadLettered"
 END_TO_END_LATENCY = "EndToEndLatency"
 THROTTLES = "Throttles"  # also per Dependency
+# Each message to a subscribed endpoint, once per try, also per Outcome (DELIVERY_OUTCOMES). Never
+# per endpoint: its id is in the log lines; the owner rides along as a property, not a dimension.
+ENDPOINT_DELIVERIES = "EndpointDeliveries"
+DELIVERY_OUTCOMES = ("delivered", "retry", "failed", "skipped", "disabled")
+WEBHOOK_ENDPOINTS_DISABLED = "WebhookEndpointsDisabled"  # also per Cause: failing, gone
 METRIC_NAMES = (
     IMAGES_ACCEPTED,
     IMAGES_REFUSED,
@@ -48,6 +53,8 @@ METRIC_NAMES = (
     WEBHOOKS_DEAD_LETTERED,
     END_TO_END_LATENCY,
     THROTTLES,
+    ENDPOINT_DELIVERIES,
+    WEBHOOK_ENDPOINTS_DISABLED,
 )
 
 
@@ -112,11 +119,12 @@ def finished(failed: bool, reason: str | None = None) -> None:
     percent(IMAGE_FAILURE_RATE, 100 if failed else 0)
 
 
-def count_by(name: str, dimension: str, value: str) -> None:
+def count_by(name: str, dimension: str, value: str, properties: Mapping[str, str] | None = None) -> None:
     """The total, plus the same count under one more dimension (an error code, a reason).
 
     The total is what alarms and rates use; the split says why. A dimension applies to a whole
-    EMF document, so the split goes out at once as a document of its own.
+    EMF document, so the split goes out at once as a document of its own. `properties` go into
+    that document as plain keys: Logs Insights can group by them, and CloudWatch makes no metric of them.
     """
     count(name)
     with single_metric(
@@ -127,6 +135,8 @@ def count_by(name: str, dimension: str, value: str) -> None:
         default_dimensions=metrics.default_dimensions,
     ) as metric:
         metric.add_dimension(name=dimension, value=value[:250] or "unknown")
+        for key, text in (properties or {}).items():
+            metric.add_metadata(key=key, value=text)
 
 
 def count_if_throttled(error: BaseException) -> None:

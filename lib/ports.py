@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from lib.domain.content import ContentKey
+    from lib.domain.delivery_log import LoggedDelivery, RecordedAttempt
     from lib.domain.endpoints import Endpoint, EndpointMessage
     from lib.domain.events import CompletionEvent
     from lib.domain.model import Failure, ImageRecord, Label, UploadSlot
@@ -182,19 +183,57 @@ class EndpointRecords(Protocol):
 
     def disable(self, owner: str, endpoint_id: str, reason: str, at: str) -> None: ...
 
+    # An endpoint's health (lib/domain/endpoint_health.py): when its failing began, and auto-disable.
+    def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str: ...
+
+    def mark_healthy(self, owner: str, endpoint_id: str, at: str) -> None: ...
+
+    def disable_failing(self, owner: str, endpoint_id: str, failing_since: str, reason: str, at: str) -> bool: ...
+
 
 class DeliveryStates(Protocol):
+    """`replay` names a replay's generation: "" for the message's first sending."""
+
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool: ...
 
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
 
-    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool: ...
+    def begin_send(
+        self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int, replay: str = ""
+    ) -> bool: ...
 
     def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
 
-    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool: ...
+    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> bool: ...
 
-    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
+    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> None: ...
+
+
+# --- the delivery log (lib/usecases/delivery_log.py, lib/usecases/replay.py) -----------------------
+class DeliveryLog(Protocol):
+    """The deliver side's writes: each message queued to an endpoint, and each of its attempts."""
+
+    def record_queued(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> None: ...
+
+    def record_attempt(
+        self, owner: str, endpoint_id: str, event: CompletionEvent, recorded: RecordedAttempt
+    ) -> None: ...
+
+    def record_skipped(self, owner: str, endpoint_id: str, event: CompletionEvent, reason: str, at: str) -> None: ...
+
+
+class DeliveryHistory(Protocol):
+    """The owner's side: reading an endpoint's log, newest first, and marking a message replayed."""
+
+    def page(
+        self, owner: str, endpoint_id: str, status: str | None, limit: int, after: str | None
+    ) -> tuple[list[LoggedDelivery], str | None]: ...
+
+    def get(self, owner: str, endpoint_id: str, webhook_id: str) -> LoggedDelivery | None: ...
+
+    def replayable_since(self, owner: str, endpoint_id: str, since: str, limit: int) -> list[LoggedDelivery]: ...
+
+    def begin_replay(self, owner: str, endpoint_id: str, webhook_id: str, generation: str, at: str) -> bool: ...
 
 
 class SecretBox(Protocol):

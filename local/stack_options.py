@@ -63,6 +63,9 @@ class StackOptions:
     recognition_features: str | None = None
     # serverless.yml's `dedupe` stage parameter (DEDUPE=on|off): None keeps the file's default.
     dedupe: str | None = None
+    # serverless.yml's `webhookDisableAfterSeconds` (WEBHOOK_DISABLE_AFTER_SECONDS): how long an
+    # endpoint fails before it is disabled; None keeps the file's 5 days, tests set a few seconds.
+    webhook_disable_after_seconds: int | None = None
     serverless_yml: Path | None = None
     # A save under handlers/ or lib/ replaces the affected functions' workers (make local turns it on).
     reload: bool = False
@@ -87,6 +90,7 @@ class StackOptions:
             reload=(env.get("LOCAL_RELOAD") or "0") != "0",
             recognition_features=env.get("FEATURES") or None,
             dedupe=env.get("DEDUPE") or None,
+            webhook_disable_after_seconds=_seconds(env, "WEBHOOK_DISABLE_AFTER_SECONDS"),
         )
         options.validate()
         return options
@@ -106,22 +110,35 @@ class StackOptions:
                 )
         if self.dedupe not in (None, "on", "off"):
             raise StackError(f"DEDUPE must be on or off; got {self.dedupe!r}")
+        if self.webhook_disable_after_seconds is not None and self.webhook_disable_after_seconds < 1:
+            raise StackError("WEBHOOK_DISABLE_AFTER_SECONDS must be at least 1")
         if self.max_workers < 0 or self.rekognition_tps < 0:
             raise StackError("LOCAL_MAX_WORKERS and REKOGNITION_TPS must not be negative")
 
     def stage_params(self) -> dict[str, str]:
-        """The stage parameters these options set, as `sls --param` would: auth, and the features and
-        dedupe if chosen."""
+        """The stage parameters these options set, as `sls --param` would: auth, and the features,
+        dedupe and endpoints' disable span if chosen."""
         params = {"auth": self.auth}
         if self.recognition_features is not None:
             params["recognitionFeatures"] = ",".join(features(self.recognition_features))
         if self.dedupe is not None:
             params["dedupe"] = self.dedupe
+        if self.webhook_disable_after_seconds is not None:
+            params["webhookDisableAfterSeconds"] = str(self.webhook_disable_after_seconds)
         return params
 
     @property
     def worker_cap(self) -> int:
         return self.max_workers or os.cpu_count() or 1
+
+
+def _seconds(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise StackError(f"{name} must be a whole number of seconds; got {raw!r}")
+    return int(raw)
 
 
 def features(listed: str) -> list[str]:

@@ -4,8 +4,8 @@ One table, keyed by owner, so every read is a Query or GetItem inside one owner 
 - an endpoint:        pk OWNER#<owner>, sk ENDPOINT#<id>
 - a delivery's state: pk OWNER#<owner>, sk DELIVERY#<endpoint id>#<webhook-id>, expiring by `ttl`
 
-The delivery items are where a per-endpoint delivery log (its attempts, replay) can grow: they are
-already keyed by owner and endpoint, newest messages found by a Query on the sk prefix.
+A delivery's item also holds its entry in the endpoint's delivery log (lib/adapters/delivery_log_table.py),
+listed newest first through the `delivery-log` index.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def endpoint_item(endpoint: Endpoint) -> dict[str, Any]:
         item["previous_expires_at"] = {"N": repr(endpoint.previous_expires_at)}
     if endpoint.disabled_reason:
         item["disabled_reason"] = {"S": endpoint.disabled_reason}
+    if endpoint.failing_since:
+        item["failing_since"] = {"S": endpoint.failing_since}
     return item
 
 
@@ -77,11 +79,12 @@ def endpoint_from_item(item: dict[str, Any]) -> Endpoint:
         previous_ciphertext=item.get("previous_ciphertext", {}).get("S", ""),
         previous_expires_at=float(item.get("previous_expires_at", {}).get("N", "0")),
         disabled_reason=item.get("disabled_reason", {}).get("S", ""),
+        failing_since=item.get("failing_since", {}).get("S", ""),
     )
 
 
-class EndpointTable:
-    """Endpoints (the EndpointRecords port) and delivery states (the DeliveryStates port)."""
+class WebhooksTableClient:
+    """The webhooks table's calls: botocore errors translated, throttling retried by the backoff."""
 
     def __init__(
         self,
@@ -102,6 +105,10 @@ class EndpointTable:
 
     def _call(self, call: Callable[[], Any]) -> Any:
         return self._backoff.run(lambda: call_aws(call, self._translation))
+
+
+class EndpointTable(WebhooksTableClient):
+    """Endpoints (the EndpointRecords port) and delivery states (the DeliveryStates port)."""
 
     # --- endpoints ------------------------------------------------------------------------------------
     def create(self, endpoint: Endpoint) -> None:
@@ -193,6 +200,74 @@ class EndpointTable:
         except AlreadyExists:  # deleted meanwhile: nothing left to disable
             return
 
+    # --- an endpoint's health (lib/domain/endpoint_health.py) ----------------------------------------
+    def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str:
+        """Records a failed attempt: `failing_since` becomes `at` unless it is set already.
+
+        Returns the `failing_since` that holds after the write, so attempts failing at once agree on
+        one start; "" when the endpoint was deleted meanwhile.
+        """
+        try:
+            answer = self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key=self._endpoint_key(owner, endpoint_id),
+                    UpdateExpression="SET failing_since = if_not_exists(failing_since, :at)",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":at": {"S": at}},
+                    ReturnValues="ALL_NEW",
+                )
+            )
+        except AlreadyExists:
+            return ""
+        return answer.get("Attributes", {}).get("failing_since", {}).get("S", "")
+
+    def mark_healthy(self, owner: str, endpoint_id: str, at: str) -> None:
+        """Records a success at `at`: ends the failing spell if it began before (a failure recorded
+        after this success began a new one)."""
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key=self._endpoint_key(owner, endpoint_id),
+                    UpdateExpression="REMOVE failing_since",
+                    ConditionExpression="failing_since <= :at",
+                    ExpressionAttributeValues={":at": {"S": at}},
+                )
+            )
+        except AlreadyExists:  # not failing, failing since after `at`, or deleted: nothing to clear
+            return
+
+    def disable_failing(self, owner: str, endpoint_id: str, failing_since: str, reason: str, at: str) -> bool:
+        """Disables the endpoint if it is still enabled and still failing since `failing_since`.
+
+        True for the one call that disabled it: a success meanwhile, the owner disabling it, or
+        another attempt disabling it first makes this one False.
+        """
+        try:
+            self._call(
+                lambda: self._dynamodb().update_item(
+                    TableName=self.table_name,
+                    Key=self._endpoint_key(owner, endpoint_id),
+                    UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
+                    ConditionExpression="enabled = :on AND failing_since = :since",
+                    ExpressionAttributeValues={
+                        ":on": {"BOOL": True},
+                        ":off": {"BOOL": False},
+                        ":since": {"S": failing_since},
+                        ":reason": {"S": reason},
+                        ":at": {"S": at},
+                    },
+                )
+            )
+        except AlreadyExists:
+            return False
+        return True
+
+    @staticmethod
+    def _endpoint_key(owner: str, endpoint_id: str) -> dict[str, Any]:
+        return {"pk": {"S": owner_pk(owner)}, "sk": {"S": endpoint_sk(endpoint_id)}}
+
     # --- the state of each (event, endpoint) ----------------------------------------------------------
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
         """True if this fan-out (`claimer`: the queue message being processed) may queue the message.
@@ -202,20 +277,23 @@ class EndpointTable:
         (`mark_sent`): a crash between claim and send loses nothing, and a retry of the stage's own
         webhook, which processes the message again, queues nothing twice.
         """
-        item = {
-            "pk": {"S": owner_pk(owner)},
-            "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
-            "status": {"S": QUEUED},
-            "claimed_by": {"S": claimer},
-            "ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
-        }
+        # An update, not a put: claiming again (the same message processed again) keeps what the
+        # item already records, its delivery log among it.
         try:
             self._call(
-                lambda: self._dynamodb().put_item(
+                lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Item=item,
+                    Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                    UpdateExpression=(
+                        "SET claimed_by = :me, #s = if_not_exists(#s, :queued), #ttl = if_not_exists(#ttl, :ttl)"
+                    ),
                     ConditionExpression=_UNCLAIMED_OR_UNSENT_BY_ME,
-                    ExpressionAttributeValues={":me": {"S": claimer}},
+                    ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":me": {"S": claimer},
+                        ":queued": {"S": QUEUED},
+                        ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+                    },
                 )
             )
         except AlreadyExists:
@@ -232,27 +310,34 @@ class EndpointTable:
             )
         )
 
-    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool:
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int, replay: str = "") -> bool:
         """Takes the lease to send this (event, endpoint) now: False if it is delivered already, or
-        another invocation holds an unexpired lease (a queue message seen twice at once)."""
+        another invocation holds an unexpired lease (a queue message seen twice at once).
+
+        A replay (`replay`, its generation) is sent although the message was delivered before,
+        once per generation; a replay supersedes the messages of the first sending and of any
+        earlier replay, so a late retry of those sends nothing beside it."""
         now = int(time.time())
+        values = {
+            ":until": {"N": str(now + lease_seconds)},
+            ":now": {"N": str(now)},
+            ":ttl": {"N": str(now + DELIVERY_STATE_SECONDS)},
+        }
+        if replay:
+            unsent = "replay_gen = :gen AND (attribute_not_exists(replay_done) OR replay_done <> :gen)"
+            values[":gen"] = {"S": replay}
+        else:
+            unsent = "(attribute_not_exists(#s) OR #s <> :delivered) AND attribute_not_exists(replay_gen)"
+            values[":delivered"] = {"S": DELIVERED}
         try:
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
                     Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
                     UpdateExpression="SET lease_until = :until, #ttl = if_not_exists(#ttl, :ttl)",
-                    ConditionExpression=(
-                        "(attribute_not_exists(#s) OR #s <> :delivered)"
-                        " AND (attribute_not_exists(lease_until) OR lease_until < :now)"
-                    ),
-                    ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
-                    ExpressionAttributeValues={
-                        ":until": {"N": str(now + lease_seconds)},
-                        ":now": {"N": str(now)},
-                        ":delivered": {"S": DELIVERED},
-                        ":ttl": {"N": str(now + DELIVERY_STATE_SECONDS)},
-                    },
+                    ConditionExpression=f"({unsent}) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                    ExpressionAttributeNames={"#ttl": "ttl", **({} if replay else {"#s": "status"})},
+                    ExpressionAttributeValues=values,
                 )
             )
         except AlreadyExists:
@@ -269,7 +354,9 @@ class EndpointTable:
             )
         )
 
-    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool:
+    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> bool:
+        """Whether this sending (the first, or the replay `replay`) has nothing left to do: delivered,
+        or superseded by a later replay."""
         item = self._call(
             lambda: self._dynamodb().get_item(
                 TableName=self.table_name,
@@ -280,9 +367,17 @@ class EndpointTable:
                 ConsistentRead=True,
             )
         ).get("Item")
-        return bool(item) and item.get("status", {}).get("S") == DELIVERED
+        if not item:
+            return False
+        generation = item.get("replay_gen", {}).get("S", "")
+        if generation != replay:
+            return True
+        if replay:
+            return item.get("replay_done", {}).get("S") == replay
+        return item.get("status", {}).get("S") == DELIVERED
 
-    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> None:
+        done = ", replay_done = :gen" if replay else ""
         self._call(
             lambda: self._dynamodb().update_item(
                 TableName=self.table_name,
@@ -291,13 +386,15 @@ class EndpointTable:
                     "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
                 },
                 UpdateExpression=(
-                    "SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl) REMOVE lease_until"
+                    f"SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl){done}"
+                    " REMOVE lease_until"
                 ),
                 ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
                 ExpressionAttributeValues={
                     ":delivered": {"S": DELIVERED},
                     ":now": {"N": str(int(time.time()))},
                     ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+                    **({":gen": {"S": replay}} if replay else {}),
                 },
             )
         )

@@ -1,7 +1,8 @@
 """Webhook endpoints: what an owner subscribes, and what a delivery to one of them carries.
 
 An endpoint belongs to one owner, has its own URL, event filter and signing secret, and its own
-state (enabled, or disabled with a reason). Its secret is never held here in clear: the record
+state (enabled, or disabled with a reason; failing since when, while its attempts fail: see
+lib/domain/endpoint_health.py). Its secret is never held here in clear: the record
 carries the KMS ciphertext of the current secret and, during a rotation overlap, of the previous
 one with the time it stops signing.
 """
@@ -79,6 +80,7 @@ class Endpoint:
     previous_ciphertext: str = ""  # the secret before the last rotation, while it still signs
     previous_expires_at: float = 0.0  # epoch seconds when the previous secret stops signing
     disabled_reason: str = ""
+    failing_since: str = ""  # the first failed attempt since the last success (or creation, or enabling)
 
     def subscribes_to(self, event_type: str) -> bool:
         return event_type in self.events
@@ -111,6 +113,8 @@ class Endpoint:
         }
         if self.disabled_reason and not self.enabled:
             body["disabled_reason"] = self.disabled_reason
+        if self.failing_since:
+            body["failing_since"] = self.failing_since
         if self.previous_ciphertext and now < self.previous_expires_at:
             body["previous_secret_expires_at"] = int(self.previous_expires_at)
         return body
@@ -123,11 +127,15 @@ class EndpointMessage:
     event: CompletionEvent
     owner: str
     endpoint_id: str
+    # A replay's generation (POST /webhooks/{id}/replay); "" for the first sending. A replay is sent
+    # even if the message was delivered before, once per generation.
+    replay: str = ""
 
     def to_message(self) -> str:
-        return json.dumps(
-            {"event": json.loads(self.event.to_message()), "owner": self.owner, "endpoint_id": self.endpoint_id}
-        )
+        message = {"event": json.loads(self.event.to_message()), "owner": self.owner, "endpoint_id": self.endpoint_id}
+        if self.replay:
+            message["replay"] = self.replay
+        return json.dumps(message)
 
     @classmethod
     def from_message(cls, body: str) -> EndpointMessage:
@@ -135,13 +143,18 @@ class EndpointMessage:
             message = json.loads(body)
             event = CompletionEvent.from_message(json.dumps(message["event"]), allowed=(*EVENT_TYPES, TEST))
             owner, endpoint_id = str(message["owner"]), str(message["endpoint_id"])
-        except (KeyError, TypeError, ValueError) as e:
+            replay = str(message.get("replay", ""))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InvalidRequest(f"endpoint message is malformed: {e}") from None
         if not owner or not is_endpoint_id(endpoint_id):
             raise InvalidRequest("endpoint message names no owner or no valid endpoint")
-        return cls(event, owner, endpoint_id)
+        return cls(event, owner, endpoint_id, replay)
 
 
 def matching(endpoints: Iterable[Endpoint], event: CompletionEvent) -> list[Endpoint]:
-    """The endpoints an event goes to: enabled, of its owner, subscribed to its type."""
-    return [e for e in endpoints if e.enabled and e.owner == event.owner and e.subscribes_to(event.type)]
+    """The endpoints an event is queued for: of its owner, subscribed to its type, enabled or not.
+
+    A disabled endpoint's message is skipped when it is delivered, not sent: so the delivery says
+    what the endpoint missed while it was off, and it can be replayed once it is turned back on.
+    """
+    return [e for e in endpoints if e.owner == event.owner and e.subscribes_to(event.type)]

@@ -40,6 +40,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class EndpointDisabled(DomainError):
+    """The webhook endpoint is disabled, so it takes no replay until its owner turns it back on."""
+
+    code = "endpoint_disabled"
+
+
 # --- something upstream failed ------------------------------------------------------------------
 class FetchFailed(DomainError):
     """The remote server could not be reached, timed out, or answered with an error."""

@@ -30,6 +30,11 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def utc_at(epoch_seconds: float) -> str:
+    """`epoch_seconds` as utc_now() writes the time."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def parse_utc(value: str) -> float | None:
     """Epoch seconds of a `utc_now()` timestamp; None when it is not one."""
     try:

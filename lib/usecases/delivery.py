@@ -37,6 +37,9 @@ class Decision:
     delay_seconds: int = 0
     post_ms: float = 0.0  # how long the POST took, for the logs
     post_started_ms: int | None = None  # when it began, epoch milliseconds: places the try on a timeline
+    status_code: int | None = None  # the receiver's HTTP status, for the delivery log; None without an answer
+    # Why this attempt disabled its endpoint, if it did: lib/domain/endpoint_health.py's GONE or FAILING.
+    endpoint_disabled: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from lib.domain.endpoints import (
 from lib.domain.errors import InvalidRequest, NotFound
 from lib.domain.events import CompletionEvent
 from lib.domain.model import utc_now
-from lib.ports import EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox
+from lib.ports import DeliveryLog, EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox
+from lib.usecases.delivery_log import DeliveryRecorder, require_endpoint
 
 # An owner's endpoints are few: each event is fanned out to all of them.
 MAX_ENDPOINTS_PER_OWNER = 20
@@ -39,12 +40,14 @@ class Subscriptions:
         urls: EndpointUrlCheck,
         queue: EndpointQueue,
         clock: Callable[[], float] = time.time,
+        log: DeliveryLog | None = None,
     ):
         self.records = records
         self.secrets = secrets
         self.urls = urls
         self.queue = queue
         self.clock = clock
+        self.recorder = DeliveryRecorder(log)
 
     def register(self, owner: str, request: dict[str, Any]) -> tuple[Endpoint, str]:
         """The new endpoint and its secret, which is returned this once and never again."""
@@ -76,10 +79,7 @@ class Subscriptions:
         return sorted(self.records.list_for_owner(owner), key=lambda e: e.created_at)
 
     def get(self, owner: str, endpoint_id: str) -> Endpoint:
-        endpoint = self.records.get(owner, endpoint_id) if is_endpoint_id(endpoint_id) else None
-        if endpoint is None:
-            raise NotFound(f"no webhook endpoint with id {endpoint_id[:64]!r}")
-        return endpoint
+        return require_endpoint(self.records, owner, endpoint_id)
 
     def update(self, owner: str, endpoint_id: str, request: dict[str, Any]) -> Endpoint:
         endpoint = self.get(owner, endpoint_id)
@@ -90,6 +90,8 @@ class Subscriptions:
         if "url" in request:
             changes["url"] = _url_of(request["url"])
             self.urls.check(changes["url"])
+            if changes["url"] != endpoint.url:  # another receiver: the old one's failures are not its own
+                changes["failing_since"] = ""
         if "events" in request:
             changes["events"] = event_filter(request["events"])
         if "description" in request:
@@ -99,7 +101,9 @@ class Subscriptions:
                 raise InvalidRequest("enabled must be true or false")
             changes["enabled"] = request["enabled"]
             if request["enabled"]:
+                # Turned (back) on: its failing spell starts afresh, so it is not disabled again at once.
                 changes["disabled_reason"] = ""
+                changes["failing_since"] = ""
             elif endpoint.enabled:  # an endpoint disabled already keeps the reason it was disabled for
                 changes["disabled_reason"] = "disabled by its owner"
         updated = replace(endpoint, **changes, updated_at=utc_now())
@@ -126,9 +130,10 @@ class Subscriptions:
     def send_test(self, owner: str, endpoint_id: str) -> CompletionEvent:
         """Queues a `webhook.test` event for this endpoint alone; the deliver function signs and sends it."""
         endpoint = self.get(owner, endpoint_id)
-        event = CompletionEvent.for_test(owner, endpoint.endpoint_id)
-        self.queue.send(EndpointMessage(event, owner, endpoint.endpoint_id))
-        return event
+        message = EndpointMessage(CompletionEvent.for_test(owner, endpoint.endpoint_id), owner, endpoint.endpoint_id)
+        self.recorder.queued(message)
+        self.queue.send(message)
+        return message.event
 
 
 def _url_of(value: Any) -> str:

@@ -4,22 +4,32 @@ Covers: an upload through the file input until its labels show; boxes drawn over
 text read from a sign; the features the stack runs with;
 an image added by URL, and a URL that fails; the label filter; a refused file and its error;
 paging by cursor; keyboard use; and no error in the browser's console. A screenshot of the
-console goes to the test's directory, or to the path in CONSOLE_SCREENSHOT (docs/console.png is
-made that way).
+console, with an endpoint's deliveries open in the webhooks panel, goes to the test's directory,
+or to the path in CONSOLE_SCREENSHOT (docs/console.png is made that way). The webhooks panel's
+own tests are in test_console_webhooks.py.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+from pathlib import Path
 
 import pytest
 import requests
 
 from local.paths import FIXTURES_DIR
+from tests.support.console_page import (
+    add_endpoint,
+    attempts_shown,
+    delivery_row,
+    receiver,
+    row_button,
+    send_test,
+    wait_for,
+)
 from tests.support.hostile_images import noise_png
 
-WAIT_SECONDS = 45
+DOCS_WIDTH = 960  # docs/console.png's width
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +37,6 @@ def console(browser, console_stack):
     browser.get(f"{console_stack.endpoints.api}/console")
     wait_for(browser, lambda: browser.find_element("id", "gallery-status").text)
     return browser
-
-
-def wait_for(browser, condition, timeout: float = WAIT_SECONDS):
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(
-        browser, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(lambda _: condition())
 
 
 def card(browser, name: str):
@@ -150,19 +151,37 @@ def test_the_local_panel_lists_deliveries_with_their_signature_check(console):
     assert "UploadsDeadLetterQueue" in console.find_element("id", "dead-letters").text
 
 
-def test_the_console_logged_no_error_and_a_screenshot_is_taken(console, tmp_path):
+def save_for_docs(shot: Path, target: Path) -> None:
+    """The screenshot at the README's width, in 256 colors: a quarter of the bytes, as legible."""
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        height = round(image.height * DOCS_WIDTH / image.width)
+        small = image.convert("RGB").resize((DOCS_WIDTH, height), Image.Resampling.LANCZOS)
+        small.quantize(colors=256).save(target, optimize=True)
+
+
+def test_the_console_logged_no_error_and_a_screenshot_is_taken(console, console_stack, tmp_path):
     # Live updates: every image reaches its final status without a reload.
     wait_for(console, lambda: not console.find_elements("css selector", '#gallery li[data-status="PENDING"]'))
     # The face image in detail, below the gallery: the whole page in one picture.
     card(console, "astronaut.jpg").find_element("css selector", "button").click()
     wait_for(console, lambda: console.find_elements("css selector", "#detail-figure .box.face"))
+    # The webhooks panel: an endpoint whose receiver fails once, and its test event's two tries.
+    url, _ = receiver(console_stack, "?fail=1")
+    add_endpoint(console, url, "my receiver")
+    console.find_element("id", "dismiss-secret").click()
+    webhook_id = send_test(console, "my receiver")
+    row_button(console, "my receiver", "Deliveries").click()
+    wait_for(console, lambda: delivery_row(console, webhook_id).get_attribute("data-status") == "delivered")
+    assert len(attempts_shown(console, webhook_id)) == 2
     height = console.execute_script("return document.documentElement.scrollHeight")
-    console.set_window_size(1280, min(height + 120, 2600))
+    console.set_window_size(1280, min(height + 120, 3600))
     console.execute_script("window.scrollTo(0, 0)")
     shot = tmp_path / "console.png"
     console.save_screenshot(str(shot))
     if os.environ.get("CONSOLE_SCREENSHOT"):
-        shutil.copyfile(shot, os.environ["CONSOLE_SCREENSHOT"])
+        save_for_docs(shot, Path(os.environ["CONSOLE_SCREENSHOT"]))
     errors = [entry for entry in console.get_log("browser") if entry["level"] == "SEVERE"]
     # Chromium reports every 4xx as a network error; the one the URL test provoked is expected.
     refusal = "/images - Failed to load resource: the server responded with a status of 422"

@@ -16,6 +16,7 @@ import requests
 import standardwebhooks.webhooks as standard
 import svix.webhooks as svix
 
+from lib.domain.model import utc_now
 from local.commands import trace as trace_command
 from local.commands.auth_token import issue_token
 from local.stack import LocalSystem
@@ -214,6 +215,44 @@ def test_registration_refuses_urls_that_are_not_allowed(system, alice):
     ):
         response = alice.http.post(f"{alice.api}/webhooks", json={"url": url}, timeout=20)
         assert (response.status_code, response.json()["error"]["code"]) == (422, code), url
+
+
+def test_failed_messages_show_in_the_log_and_a_replay_delivers_each_once_with_its_webhook_id(system, alice, bob):
+    failing_url, _ = receiver(system, "?fail=100")
+    endpoint = alice.register(failing_url, events=["image.recognized"])
+    secret, log = alice.secrets[-1], f"{alice.api}/webhooks/{endpoint['id']}/deliveries"
+    since = utc_now()
+    webhook_ids = {f"msg_{alice.upload(system.endpoints.fixtures)}" for _ in range(2)}
+
+    def failed_for_good() -> list[dict]:
+        response = alice.http.get(log, params={"status": "failed"}, timeout=20)
+        assert response.status_code == 200, response.text
+        items = [i for i in response.json()["items"] if i["webhook_id"] in webhook_ids]
+        return items if len(items) == 2 and all(i["next_retry_at"] is None for i in items) else []
+
+    # GIVEN every try failed: each message shows failed, with each attempt, and no retry left
+    for item in wait_until(failed_for_good, 120, "both messages failed with their tries spent"):
+        assert item["type"] == "image.recognized" and item["reason"] == "HTTP 500"
+        assert len(item["attempts"]) == 8
+        assert {(a["status_code"], a["error"], a["replay"]) for a in item["attempts"]} == {(500, "HTTP 500", False)}
+    assert alice.http.get(log, params={"status": "delivered"}, timeout=20).json()["items"] == []
+    assert bob.http.get(log, timeout=20).status_code == 404
+    # WHEN the endpoint is pointed at a healthy receiver and everything failed since T is replayed
+    healthy_url, healthy = receiver(system)
+    assert alice.http.patch(f"{alice.api}/webhooks/{endpoint['id']}", json={"url": healthy_url}, timeout=20).ok
+    replay = alice.http.post(f"{alice.api}/webhooks/{endpoint['id']}/replay", json={"since": since}, timeout=20)
+    assert replay.status_code == 202, replay.text
+    assert set(replay.json()["webhook_ids"]) == webhook_ids and replay.json()["replayed"] == 2
+    # THEN each arrives once, with its original webhook-id, signed with the endpoint's secret
+    for webhook_id in webhook_ids:
+        wait_until(lambda webhook_id=webhook_id: delivered(system, healthy, webhook_id), 60, "the replayed delivery")
+    wait_until(lambda: system_drained(system), 60, "the delivery queues to drain")
+    arrived = received(system, healthy)
+    assert sorted(d["headers"]["webhook-id"] for d in arrived) == sorted(webhook_ids)
+    assert all(verifies(secret, d) for d in arrived)
+    entries = alice.http.get(log, params={"status": "delivered"}, timeout=20).json()["items"]
+    assert {e["webhook_id"] for e in entries} == webhook_ids
+    assert all(e["attempts"][-1]["replay"] and e["attempts"][-1]["status_code"] == 204 for e in entries)
 
 
 def test_no_log_of_the_run_holds_a_secret(system, alice, bob):

@@ -6,8 +6,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from lib.domain import webhooks
 from local import topology
 from local.aws.provision import Provisioner
+from local.sidecars.inbox import WebhookInbox
 
 
 @pytest.fixture
@@ -22,6 +24,15 @@ def aws(monkeypatch):
         session = boto3.session.Session(region_name="us-east-1")
         ids = Provisioner(topology.load("local", env={}), session).provision()
         yield _Aws(session, ids)
+
+
+@pytest.fixture
+def inbox():
+    """The local stack's webhook inbox on loopback, with its named receivers (local/sidecars/inbox.py)."""
+    inbox = WebhookInbox(webhooks.generate_secret())
+    inbox.start()
+    yield inbox
+    inbox.stop()
 
 
 class _Aws:

@@ -17,7 +17,6 @@ from lib.adapters.endpoint_records import EndpointTable
 from lib.adapters.repository import ImageRepository
 from lib.adapters.secret_box import KmsSecretBox
 from lib.adapters.webhook_sender import HttpWebhookSender
-from lib.domain import webhooks
 from lib.domain.endpoints import EndpointMessage
 from lib.domain.errors import TransientError
 from lib.domain.events import RECOGNIZED, CompletionEvent
@@ -25,18 +24,9 @@ from lib.fetching.endpoint_urls import EndpointUrlPolicy, GuardedWebhookSender
 from lib.usecases.delivery import PERMANENT, DeliveryPolicy, WebhookDelivery
 from lib.usecases.endpoint_delivery import EndpointDelivery, FanOut
 from lib.usecases.subscriptions import Subscriptions
-from local.sidecars.inbox import WebhookInbox
 from tests.support.builders import LambdaContext, image_record, lambda_record, sqs_event
 
 POLICY = DeliveryPolicy(url="", timeout_seconds=3, retry_base_seconds=10, retry_max_seconds=900)
-
-
-@pytest.fixture
-def inbox():
-    inbox = WebhookInbox(webhooks.generate_secret())
-    inbox.start()
-    yield inbox
-    inbox.stop()
 
 
 class World:

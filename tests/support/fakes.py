@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lib.domain.content import ContentKey, content_partition
+from lib.domain.delivery_log import LoggedDelivery, RecordedAttempt
 from lib.domain.endpoints import Endpoint, EndpointMessage
 from lib.domain.errors import AlreadyExists, EndpointUrlRefused, RemoteClientError, TransientError
 from lib.domain.events import CompletionEvent
@@ -270,6 +271,26 @@ class FakeEndpointTable:
                 endpoint, enabled=False, disabled_reason=reason, updated_at=at
             )
 
+    def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is None:
+            return ""
+        if not endpoint.failing_since:
+            endpoint = self.endpoints[(owner, endpoint_id)] = dataclasses.replace(endpoint, failing_since=at)
+        return endpoint.failing_since
+
+    def mark_healthy(self, owner: str, endpoint_id: str, at: str) -> None:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is not None and endpoint.failing_since and endpoint.failing_since <= at:
+            self.endpoints[(owner, endpoint_id)] = dataclasses.replace(endpoint, failing_since="")
+
+    def disable_failing(self, owner: str, endpoint_id: str, failing_since: str, reason: str, at: str) -> bool:
+        endpoint = self.endpoints.get((owner, endpoint_id))
+        if endpoint is None or not endpoint.enabled or endpoint.failing_since != failing_since:
+            return False
+        self.disable(owner, endpoint_id, reason, at)
+        return True
+
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
         state = self.states.get((owner, endpoint_id, webhook_id))
         if state is not None and (state["claimed_by"] != claimer or state.get("sent")):
@@ -280,9 +301,11 @@ class FakeEndpointTable:
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
         self.states[(owner, endpoint_id, webhook_id)]["sent"] = True
 
-    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int) -> bool:
+    def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int, replay: str = "") -> bool:
         state = self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})
-        if state.get("status") == "delivered" or state.get("leased"):
+        if self.is_delivered(owner, endpoint_id, webhook_id, replay) or state.get("leased"):
+            return False
+        if replay and state.get("replay_gen") != replay:
             return False
         state["leased"] = True
         return True
@@ -290,13 +313,109 @@ class FakeEndpointTable:
     def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
         self.states[(owner, endpoint_id, webhook_id)].pop("leased", None)
 
-    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> bool:
-        return self.states.get((owner, endpoint_id, webhook_id), {}).get("status") == "delivered"
+    def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> bool:
+        state = self.states.get((owner, endpoint_id, webhook_id), {})
+        if state.get("replay_gen", "") != replay:
+            return bool(state)  # superseded by a later replay
+        if replay:
+            return state.get("replay_done") == replay
+        return state.get("status") == "delivered"
 
-    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
+    def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> None:
         state = self.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})
         state["status"] = "delivered"
+        if replay:
+            state["replay_done"] = replay
         state.pop("leased", None)
+
+
+class FakeDeliveryLog:
+    """Each endpoint's delivery log in memory, writing where the table writes (the state's entry),
+    so that a replay's generation is seen by the FakeEndpointTable it is given."""
+
+    def __init__(self, table: FakeEndpointTable | None = None, failing: bool = False):
+        self.table = table or FakeEndpointTable()
+        self.entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.attempt_keys: set[tuple[str, str, str, str]] = set()  # per entry, as the table keeps them
+        self.failing = failing  # every write fails, as a table that cannot be reached
+
+    def _entry(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> dict[str, Any]:
+        if self.failing:
+            raise TransientError("the webhooks table could not be reached")
+        return self.entries.setdefault(
+            (owner, endpoint_id, event.id),
+            {"event": event, "created_at": at, "updated_at": at, "status": "pending", "attempts": []},
+        )
+
+    def record_queued(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> None:
+        self._entry(owner, endpoint_id, event, at)
+
+    def record_attempt(self, owner: str, endpoint_id: str, event: CompletionEvent, recorded: RecordedAttempt) -> None:
+        entry = self._entry(owner, endpoint_id, event, recorded.attempt.at)
+        key = (owner, endpoint_id, event.id, recorded.key)
+        if key in self.attempt_keys:
+            return
+        self.attempt_keys.add(key)
+        entry["attempts"].append(recorded.attempt)
+        entry.update(
+            status=recorded.status,
+            updated_at=recorded.attempt.at,
+            next_retry_at=recorded.next_retry_at,
+            reason=recorded.reason,
+        )
+
+    def record_skipped(self, owner: str, endpoint_id: str, event: CompletionEvent, reason: str, at: str) -> None:
+        entry = self._entry(owner, endpoint_id, event, at)
+        if entry["status"] != "delivered":
+            entry.update(status="skipped", reason=reason, updated_at=at, next_retry_at=None)
+
+    def _logged(self, entry: dict[str, Any]) -> LoggedDelivery:
+        return LoggedDelivery(
+            webhook_id=entry["event"].id,
+            type=entry["event"].type,
+            status=entry["status"],
+            created_at=entry["created_at"],
+            updated_at=entry["updated_at"],
+            event=entry["event"],
+            next_retry_at=entry.get("next_retry_at"),
+            reason=entry.get("reason"),
+            attempts=tuple(entry["attempts"]),
+        )
+
+    def _positions(self, owner: str, endpoint_id: str) -> list[tuple[str, dict[str, Any]]]:
+        mine = [(f"{e['created_at']}#{k[2]}", e) for k, e in self.entries.items() if k[:2] == (owner, endpoint_id)]
+        return sorted(mine, key=lambda pair: pair[0], reverse=True)
+
+    def page(
+        self, owner: str, endpoint_id: str, status: str | None, limit: int, after: str | None
+    ) -> tuple[list[LoggedDelivery], str | None]:
+        found = [
+            (p, e)
+            for p, e in self._positions(owner, endpoint_id)
+            if (after is None or p < after) and (status is None or e["status"] == status)
+        ]
+        more = len(found) > limit
+        return [self._logged(e) for _, e in found[:limit]], found[limit - 1][0] if more else None
+
+    def get(self, owner: str, endpoint_id: str, webhook_id: str) -> LoggedDelivery | None:
+        entry = self.entries.get((owner, endpoint_id, webhook_id))
+        return self._logged(entry) if entry else None
+
+    def replayable_since(self, owner: str, endpoint_id: str, since: str, limit: int) -> list[LoggedDelivery]:
+        found = [
+            e
+            for p, e in reversed(self._positions(owner, endpoint_id))
+            if p >= since and e["status"] in ("failed", "skipped")
+        ]
+        return [self._logged(e) for e in found[:limit]]
+
+    def begin_replay(self, owner: str, endpoint_id: str, webhook_id: str, generation: str, at: str) -> bool:
+        entry = self.entries.get((owner, endpoint_id, webhook_id))
+        if entry is None:
+            return False
+        entry.update(status="pending", updated_at=at, next_retry_at=None, reason=None)
+        self.table.states.setdefault((owner, endpoint_id, webhook_id), {"claimed_by": ""})["replay_gen"] = generation
+        return True
 
 
 class FakeSecretBox:

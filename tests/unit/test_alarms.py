@@ -64,9 +64,9 @@ def test_every_alarm_notifies_the_alarm_topic_both_ways_and_an_idle_queue_is_fin
 
 
 def test_alarms_are_declared_but_not_reproduced_locally(system, alarms):
-    # Six on the queues (two per source queue), and four on the functions' metrics (throttles ours
-    # and Lambda's, FAILED rate, latency).
-    assert len(alarms) == 10
+    # Six on the queues (two per source queue), and five on the functions' metrics (throttles ours
+    # and Lambda's, FAILED rate, latency, endpoints disabled).
+    assert len(alarms) == 11
     assert "AWS::CloudWatch::Alarm" in system.unsupported
 
 

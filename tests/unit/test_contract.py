@@ -7,6 +7,7 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator
 
+from lib.domain.delivery_log import FAILED, SKIPPED, Attempt, LoggedDelivery
 from local import topology
 from tests.support.contract import ContractViolation, spec_document, validate_response
 
@@ -95,6 +96,34 @@ def _resolve_pointer(pointer):
 
 EXAMPLES = list(_examples(spec_document()))
 
+ENDPOINT_ID = "ep_0123456789abcdefghij"
+# What the delivery log really answers (lib/domain/delivery_log.py): a failed message with a retry
+# scheduled, and one skipped with its reason.
+LOGGED = [
+    LoggedDelivery(
+        webhook_id=f"msg_{IMAGE_ID}",
+        type="image.recognized",
+        status=FAILED,
+        created_at="2026-01-01T00:00:00.000000Z",
+        updated_at="2026-01-01T00:00:01.000000Z",
+        event=None,
+        next_retry_at="2026-01-01T00:00:11.000000Z",
+        attempts=(
+            Attempt("2026-01-01T00:00:01.000000Z", 500, 12.3, "HTTP 500"),
+            Attempt("2026-01-01T00:00:02Z", None, 0.0, "timed out", True),
+        ),
+    ).to_api(),
+    LoggedDelivery(
+        webhook_id="msg_test_1",
+        type="webhook.test",
+        status=SKIPPED,
+        created_at="2026-01-01T00:00:00.000000Z",
+        updated_at="2026-01-01T00:00:00.000000Z",
+        event=None,
+        reason="the endpoint is disabled",
+    ).to_api(),
+]
+
 
 def test_the_spec_has_examples_for_its_responses_and_parameters():
     assert len(EXAMPLES) >= 25
@@ -127,6 +156,9 @@ def test_every_example_keeps_to_its_own_schema(where, schema_pointer, value):
         ("GET", "/images", 500, {"message": "Internal Server Error"}, {}),
         ("DELETE", "/images", 404, {"message": "Not Found"}, {}),
         ("GET", "/nowhere", 404, {"message": "Not Found"}, {}),
+        ("GET", f"/webhooks/{ENDPOINT_ID}/deliveries", 200, {"items": LOGGED, "next_cursor": "abc"}, {}),
+        ("POST", f"/webhooks/{ENDPOINT_ID}/replay", 202, {"replayed": 1, "webhook_ids": ["msg_1"]}, {}),
+        ("POST", f"/webhooks/{ENDPOINT_ID}/replay", 409, {"error": {"code": "endpoint_disabled", "message": "x"}}, {}),
     ],
 )
 def test_responses_the_spec_allows_pass(method, path, status, body, headers):
@@ -160,6 +192,14 @@ def test_responses_the_spec_allows_pass(method, path, status, body, headers):
             {},
         ),
         ("an unknown route answering 200", "GET", "/nowhere", 200, {"message": "hello"}, {}),
+        (
+            "a delivery in a state outside the enum",
+            "GET",
+            f"/webhooks/{ENDPOINT_ID}/deliveries",
+            200,
+            {"items": [{**LOGGED[0], "status": "lost"}], "next_cursor": None},
+            {},
+        ),
     ],
 )
 def test_responses_that_break_the_spec_are_refused(case, method, path, status, body, headers):

@@ -52,7 +52,7 @@ def event(owner: str = "alice", kind: str = RECOGNIZED, image_id: str = "a" * 32
     return CompletionEvent.for_image(kind, {"image_id": image_id, "name": "cat.jpg", "status": "DONE"}, owner)
 
 
-def test_one_message_per_enabled_matching_endpoint_of_the_events_owner():
+def test_one_message_per_matching_endpoint_of_the_events_owner_and_a_disabled_ones_is_skipped():
     world = World()
     healthy, _ = world.register("alice")
     failed_only, _ = world.register("alice", events=[FAILED])
@@ -60,11 +60,18 @@ def test_one_message_per_enabled_matching_endpoint_of_the_events_owner():
     world.subscriptions.update("alice", disabled.endpoint_id, {"enabled": False})
     world.register("bob")
     queued = world.fan_out.fan_out(event(), claimer="sqs-message-1")
-    assert queued == [healthy.endpoint_id]
-    assert [(m.owner, m.endpoint_id) for m in world.queue.sent] == [("alice", healthy.endpoint_id)]
+    assert queued == [healthy.endpoint_id, disabled.endpoint_id]
+    assert [(m.owner, m.endpoint_id) for m in world.queue.sent] == [
+        ("alice", healthy.endpoint_id),
+        ("alice", disabled.endpoint_id),
+    ]
+    # The disabled endpoint's message says what it missed, and sends nothing.
+    skipped = world.delivery.deliver(world.queue.sent[1], 1)
+    assert skipped.action == SKIPPED and "disabled" in skipped.reason and world.sender.posts == []
     assert world.fan_out.fan_out(event(kind=FAILED, image_id="b" * 32), "sqs-message-2") == [
         healthy.endpoint_id,
         failed_only.endpoint_id,
+        disabled.endpoint_id,
     ]
 
 
@@ -145,9 +152,11 @@ def test_a_410_disables_the_endpoint_with_its_reason_and_patch_turns_it_back_on(
     stored = world.table.get("alice", endpoint.endpoint_id)
     assert not stored.enabled and "410" in stored.disabled_reason
     assert "410" in world.subscriptions.get("alice", endpoint.endpoint_id).to_api(0)["disabled_reason"]
-    assert world.fan_out.fan_out(event(image_id="c" * 32), "m") == []
+    world.fan_out.fan_out(event(image_id="c" * 32), "m")
+    assert world.delivery.deliver(world.queue.sent[-1], 1).action == SKIPPED  # while it is off
     world.subscriptions.update("alice", endpoint.endpoint_id, {"enabled": True})
-    assert world.fan_out.fan_out(event(image_id="c" * 32), "m") == [endpoint.endpoint_id]
+    world.fan_out.fan_out(event(image_id="d" * 32), "m")
+    assert world.delivery.deliver(world.queue.sent[-1], 1).action == DELIVERED
 
 
 def test_retry_after_is_honored_as_for_the_stage_webhook():

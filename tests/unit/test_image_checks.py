@@ -92,10 +92,10 @@ def test_given_an_exif_block_of_many_maximum_size_app_segments_when_inspected_th
     data = jpeg(width=4000, height=3000, before_frame=big_app1 * 160)
     assert len(data) > 10 * 1024 * 1024
 
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a loaded machine's waiting doesn't count
     with pytest.raises(InvalidImage, match="more metadata .* than the limit of 4194304 bytes"):
         inspect_image(data)
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_given_a_large_icc_profile_under_the_metadata_limit_when_inspected_then_accepted() -> None:
@@ -278,19 +278,19 @@ def test_given_a_jpeg_ending_inside_its_headers_when_inspected_then_invalid_imag
 def test_given_a_jpeg_that_is_only_fill_bytes_when_inspected_then_it_fails_fast_as_truncated() -> None:
     data = b"\xff\xd8" + b"\xff" * (14 * 1024 * 1024)
 
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a loaded machine's waiting doesn't count
     with pytest.raises(InvalidImage, match="truncated"):
         inspect_image(data)
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_given_thousands_of_tiny_segments_before_the_frame_when_inspected_then_invalid_image_quickly() -> None:
     garbage = jpeg_segment(0xE5, b"") * 1_000_000
 
-    started = time.monotonic()
+    started = time.thread_time()  # CPU time: a loaded machine's waiting doesn't count
     with pytest.raises(InvalidImage, match="too many segments"):
         inspect_image(jpeg(before_frame=garbage))
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ tools that read them back: the metric totals and one image's trace."""
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 
@@ -14,20 +13,6 @@ from lib.usecases import delivery
 from lib.usecases.recognize_image import Outcome
 from local.observability import emf, trace
 from tests.support import emf as emf_schema
-
-
-@pytest.fixture
-def flushed(capsys):
-    """The EMF documents the process's metrics print when flushed, as each handler does."""
-    observability.metrics.clear_metrics()
-    capsys.readouterr()
-
-    def flush() -> list[dict]:
-        observability.metrics.flush_metrics()
-        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-
-    yield flush
-    observability.metrics.clear_metrics()
 
 
 def names(documents: list[dict]) -> dict[str, float | list]:

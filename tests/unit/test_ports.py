@@ -15,6 +15,7 @@ import pytest
 
 from lib import ports
 from lib.adapters.content_index import ContentIndex
+from lib.adapters.delivery_log_table import DeliveryLogTable
 from lib.adapters.endpoint_queue import SqsEndpointQueue
 from lib.adapters.endpoint_records import EndpointTable
 from lib.adapters.publisher import EventPublisher
@@ -28,10 +29,12 @@ from lib.fetching.fetch import SafeFetcher
 from lib.usecases.arrivals import UploadArrivals
 from lib.usecases.deletion import ImageDeletion
 from lib.usecases.delivery import WebhookDelivery
+from lib.usecases.delivery_log import DeliveryLogPages
 from lib.usecases.direct_uploads import DirectUploads
 from lib.usecases.endpoint_delivery import EndpointDelivery, FanOut
 from lib.usecases.ingest import IngestService
 from lib.usecases.recognize_image import RecognitionWorkflow
+from lib.usecases.replay import Replays
 from lib.usecases.reuse import ResultReuse
 from lib.usecases.subscriptions import Subscriptions
 from tests.support import fakes
@@ -58,6 +61,8 @@ IMPLEMENTATIONS: dict[type, tuple[type, type]] = {
     ports.SecretBox: (KmsSecretBox, fakes.FakeSecretBox),
     ports.EndpointUrlCheck: (EndpointUrlPolicy, fakes.FakeEndpointUrlCheck),
     ports.EndpointQueue: (SqsEndpointQueue, fakes.FakeEndpointQueue),
+    ports.DeliveryLog: (DeliveryLogTable, fakes.FakeDeliveryLog),
+    ports.DeliveryHistory: (DeliveryLogTable, fakes.FakeDeliveryLog),
 }
 # Ports with a second real implementation.
 ALSO_IMPLEMENTED = [(ports.WebhookSender, GuardedWebhookSender)]
@@ -127,6 +132,8 @@ def annotations_of(use_case: type) -> dict[str, str]:
             {"states": "DeliveryStates", "secrets": "SecretBox", "sender": "WebhookSender"},
         ),
         (DirectUploads, {"store": "PostSigner", "repository": "UploadSlots"}),
+        (DeliveryLogPages, {"records": "EndpointRecords", "history": "DeliveryHistory"}),
+        (Replays, {"records": "EndpointRecords", "history": "DeliveryHistory", "queue": "EndpointQueue"}),
         (UploadArrivals, {"repository": "ArrivalRecords", "store_for": "Callable[[str], UploadedObjects]"}),
         (ResultReuse, {"claims": "ContentClaims", "records": "RecognitionRecords"}),
         (ImageDeletion, {"records": "DeletionRecords", "objects": "ObjectVersions", "publisher": "Publisher"}),

@@ -31,6 +31,8 @@ def test_routes_and_queue_triggers_come_from_serverless_yml(local):
         ("DELETE", "/webhooks/{id}", "webhooks"),
         ("POST", "/webhooks/{id}/rotate-secret", "webhooks"),
         ("POST", "/webhooks/{id}/test", "webhooks"),
+        ("GET", "/webhooks/{id}/deliveries", "webhooks"),
+        ("POST", "/webhooks/{id}/replay", "webhooks"),
         ("DELETE", "/images/{id}", "delete"),
     }
     assert {(t.function, t.queue) for t in local.sqs_triggers} == {

@@ -315,6 +315,7 @@ ALARMED_METRICS = {
     "throttles": {observability.THROTTLES},
     "FAILED rate": {observability.IMAGE_FAILURE_RATE},
     "end-to-end latency": {observability.END_TO_END_LATENCY},
+    "endpoints disabled": {observability.WEBHOOK_ENDPOINTS_DISABLED},
 }
 ALARM_TOPIC = "AlarmTopic"
 _SUB_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")

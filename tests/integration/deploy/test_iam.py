@@ -91,8 +91,8 @@ EXPECTED_GRANTS = {
         # subscriptions: lib/usecases/endpoint_delivery.py through lib/adapters/endpoint_records.py
         ("dynamodb:Query", "WebhooksTable"),  # EndpointTable.list_for_owner, for the fan-out
         ("dynamodb:GetItem", "WebhooksTable"),  # EndpointTable.get, is_delivered
-        ("dynamodb:PutItem", "WebhooksTable"),  # EndpointTable.claim
-        ("dynamodb:UpdateItem", "WebhooksTable"),  # mark_sent, mark_delivered, disable after a 410
+        # claim, mark_sent, mark_delivered, disable after a 410; DeliveryLogTable's log entries and attempts
+        ("dynamodb:UpdateItem", "WebhooksTable"),
         ("sqs:ReceiveMessage", "EndpointDeliveryQueue"),  # the event source mapping
         ("sqs:DeleteMessage", "EndpointDeliveryQueue"),
         ("sqs:GetQueueAttributes", "EndpointDeliveryQueue"),
@@ -104,11 +104,13 @@ EXPECTED_GRANTS = {
     "webhooks": {
         *XRAY,
         ("dynamodb:Query", "WebhooksTable"),  # EndpointTable.list_for_owner
-        ("dynamodb:GetItem", "WebhooksTable"),  # EndpointTable.get
+        ("dynamodb:GetItem", "WebhooksTable"),  # EndpointTable.get, DeliveryLogTable.get
         ("dynamodb:PutItem", "WebhooksTable"),  # EndpointTable.create, replace
         ("dynamodb:DeleteItem", "WebhooksTable"),  # EndpointTable.delete
+        ("dynamodb:UpdateItem", "WebhooksTable"),  # DeliveryLogTable.record_queued (a test), begin_replay
+        ("dynamodb:Query", "${WebhooksTable}/index/delivery-log"),  # DeliveryLogTable.page, replayable_since
         ("kms:Encrypt", "WebhookSecretsKey"),  # KmsSecretBox.encrypt: a new secret, never read back
-        ("sqs:SendMessage", "EndpointDeliveryQueue"),  # SqsEndpointQueue.send: POST /webhooks/{id}/test
+        ("sqs:SendMessage", "EndpointDeliveryQueue"),  # SqsEndpointQueue.send: test and replay
     },
 }
 

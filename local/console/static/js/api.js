@@ -73,15 +73,19 @@ export async function getJson(path) {
   return response.json();
 }
 
-export async function postJson(path, body) {
+// A JSON body in, the JSON answer out; an answer without a body (204) gives null.
+export async function sendJson(method, path, body) {
   const response = await fetch(apiBase + path, {
-    method: "POST",
+    method,
     headers: headers({ "Content-Type": "application/json" }),
     body: JSON.stringify(body),
   });
   if (!response.ok) throw await failure(response);
-  return response.json();
+  return response.status === 204 ? null : response.json();
 }
+
+export const postJson = (path, body) => sendJson("POST", path, body);
+export const patchJson = (path, body) => sendJson("PATCH", path, body);
 
 // 204 when deleted; another owner's image answers 404 as a missing one does.
 export async function deleteImage(imageId) {

@@ -2,16 +2,7 @@
 // faces), text, dominant colors and moderation labels when present, and the error when it FAILED.
 
 import { deleteImage, getJson, imageSource } from "./api.js";
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "className") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
+import { element } from "./dom.js";
 
 function percent(value) {
   return `${Math.max(0, Math.min(100, value * 100)).toFixed(2)}%`;

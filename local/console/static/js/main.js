@@ -2,9 +2,12 @@
 
 import { local, localToken, signedInAs, signOut, useToken, whenUnauthorized } from "./api.js";
 import { Detail } from "./detail.js";
+import { EndpointDeliveries } from "./endpoint_deliveries.js";
 import { Gallery } from "./gallery.js";
 import { LocalPanel } from "./local_panel.js";
+import { SecretOnce } from "./secret_once.js";
 import { addByUrl, uploadFile } from "./upload.js";
+import { WebhooksPanel } from "./webhooks.js";
 
 const $ = (selector) => document.querySelector(selector);
 const addStatus = $("#add-status");
@@ -16,6 +19,11 @@ gallery.show = (image, first) => {
   show(image, first);
   detail.update(image);
 };
+const webhooks = new WebhooksPanel(
+  $("#webhooks-panel"),
+  new SecretOnce($("#secret-once")),
+  new EndpointDeliveries($("#endpoint-deliveries-view")),
+);
 
 // With auth on, the page signs in: a pasted token, or on the local stack a dev user (alice, bob).
 // Every list and image it then shows is that owner's only: the API answers nothing else.
@@ -30,6 +38,8 @@ function signIn(token, name = "") {
   authForm.hidden = true;
   showSignedIn();
   gallery.reload();
+  webhooks.clear();
+  webhooks.reload();
 }
 whenUnauthorized(() => {
   authForm.hidden = false;
@@ -55,6 +65,8 @@ $("#sign-out").addEventListener("click", () => {
   showSignedIn();
   detail.close();
   gallery.reload();
+  webhooks.clear();
+  webhooks.reload();
 });
 showSignedIn();
 
@@ -110,3 +122,4 @@ $("#more").addEventListener("click", () => gallery.loadMore());
 
 if (localToken) new LocalPanel($("#local-panel"));
 gallery.reload("");
+webhooks.reload();
