@@ -26,7 +26,7 @@ QUEUED = "queued"
 DELIVERED = "delivered"
 # How long the state of one delivery is kept: long enough for any retry, and for a log to read.
 DELIVERY_STATE_SECONDS = 30 * 24 * 3600
-_UNCLAIMED_OR_UNSENT_BY_ME = "attribute_not_exists(pk) OR (claimed_by = :me AND attribute_not_exists(sent_at))"
+_NOT_YET_SENT = "attribute_not_exists(sent_at)"
 
 
 def owner_pk(owner: str) -> str:
@@ -270,12 +270,16 @@ class EndpointTable(WebhooksTableClient):
 
     # --- the state of each (event, endpoint) ----------------------------------------------------------
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
-        """True if this fan-out (`claimer`: the queue message being processed) may queue the message.
+        """True if this fan-out (`claimer`: the queue message being processed) may queue the message:
+        no fan-out has recorded sending it yet (`mark_sent`).
 
-        A second copy of the event (another queue message) finds it claimed and queues nothing. The
-        same message processed again may queue it again only if it never recorded the send
-        (`mark_sent`): a crash between claim and send loses nothing, and a retry of the stage's own
-        webhook, which processes the message again, queues nothing twice.
+        Once it is sent, every later copy of the event queues nothing: a retry of the stage's own
+        webhook, a duplicate from SNS, a redrive. Until then any copy may queue it, not only the one
+        that claimed first: the copy that carries on after a crash between claim and send may be
+        another queue message (a re-queue after a throttle, a redrive from the dead-letter queue),
+        and holding it to the first claimer lost the event for this endpoint. Two copies queuing it
+        at once cost one extra message; the delivery's lease and delivered state send it once.
+        `claimed_by` stays on the item, to say which message queued it last.
         """
         # An update, not a put: claiming again (the same message processed again) keeps what the
         # item already records, its delivery log among it.
@@ -287,7 +291,7 @@ class EndpointTable(WebhooksTableClient):
                     UpdateExpression=(
                         "SET claimed_by = :me, #s = if_not_exists(#s, :queued), #ttl = if_not_exists(#ttl, :ttl)"
                     ),
-                    ConditionExpression=_UNCLAIMED_OR_UNSENT_BY_ME,
+                    ConditionExpression=_NOT_YET_SENT,
                     ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
                     ExpressionAttributeValues={
                         ":me": {"S": claimer},

@@ -3,8 +3,8 @@
 Two steps (docs/webhooks.md):
 1. Fan-out. One completion event becomes one queued message per matching endpoint: of the
    event's owner, subscribed to its type. A disabled endpoint's message is queued too, and skipped
-   at delivery, so what it missed while off is known. Each (event, endpoint) is claimed first in
-   the table, so a second copy of the event queues nothing twice.
+   at delivery, so what it missed while off is known. Each (event, endpoint) is claimed in the
+   table and marked sent once queued, so a later copy of the event queues nothing twice.
 2. Delivery. One message, one endpoint: its current URL and secrets are read when it is sent;
    the URL is checked again; every attempt is signed then, with a fresh timestamp and every secret
    still signing (two during a rotation overlap); the `webhook-id` is the event's, on every try.

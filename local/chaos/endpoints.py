@@ -99,7 +99,7 @@ def audit_endpoints(
                 receiver.fault,
                 expected,
                 accepted_ids(received),
-                dead[endpoint_id] | unclaimed(stack, endpoint_id, upstream or {}),
+                dead[endpoint_id] | unsent(stack, endpoint_id, upstream or {}),
                 skipped,
                 reason,
             )
@@ -107,17 +107,18 @@ def audit_endpoints(
     return EndpointFigures(tuple(accounts))
 
 
-def unclaimed(stack: LocalSystem, endpoint_id: str, upstream: Mapping[str, str]) -> set[str]:
-    """The dead-lettered events the fan-out never claimed for this endpoint: a redrive queues them."""
+def unsent(stack: LocalSystem, endpoint_id: str, upstream: Mapping[str, str]) -> set[str]:
+    """The dead-lettered events the fan-out never recorded as sent to this endpoint (claimed or
+    not): a redrive queues them (lib/adapters/endpoint_records.py's claim)."""
     dynamodb, table = stack.session().client("dynamodb"), stack.physical("WebhooksTable")
     return {
         webhook_id
         for webhook_id, owner in upstream.items()
-        if "Item"
+        if "sent_at"
         not in dynamodb.get_item(
             TableName=table,
             Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
-        )
+        ).get("Item", {})
     }
 
 

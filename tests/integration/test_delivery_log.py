@@ -120,6 +120,7 @@ def test_a_replay_is_sent_once_per_generation_and_supersedes_the_first_sending(a
     wid = event(1).id
     assert table.claim(ALICE, ENDPOINT, wid, "m1")
     log.record_queued(ALICE, ENDPOINT, event(1), at(1))
+    table.mark_sent(ALICE, ENDPOINT, wid)
     assert table.begin_send(ALICE, ENDPOINT, wid, 60)
     table.mark_delivered(ALICE, ENDPOINT, wid)
     assert not table.begin_send(ALICE, ENDPOINT, wid, 60)

@@ -87,6 +87,18 @@ def test_a_second_copy_of_the_event_queues_nothing_twice_but_a_crash_before_the_
     assert crashing.fan_out.fan_out(event(), "copy-1") == [endpoint.endpoint_id]
 
 
+def test_a_claim_never_sent_is_queued_by_the_copy_that_carries_on_after_a_throttle_or_a_redrive():
+    world = World()
+    endpoint, _ = world.register("alice")
+    # GIVEN a fan-out that claimed the event for the endpoint and was throttled before sending it
+    world.table.claim("alice", endpoint.endpoint_id, event().id, "first-message")
+    # WHEN the event comes back as another queue message (the throttle's re-queue, or a redrive)
+    queued = world.fan_out.fan_out(event(), "requeued-message")
+    # THEN that message queues it, and once sent no copy queues it again
+    assert queued == [endpoint.endpoint_id]
+    assert world.fan_out.fan_out(event(), "first-message") == []
+
+
 def test_an_event_without_an_owner_goes_to_no_subscriber():
     world = World()
     world.register("")
