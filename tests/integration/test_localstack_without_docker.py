@@ -11,7 +11,6 @@ import pytest
 
 from local.paths import PROJECT_ROOT
 
-
 # How much longer than the interpreter's bare start the refusal may take: far less than one of the
 # Docker client's connection timeouts (60 s), which is what a refusal that was not "at once" waits.
 SECONDS_OVER_START = 5.0
@@ -41,5 +40,7 @@ def test_up_fails_fast_and_names_the_embedded_default(tmp_path):
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("local: EMULATOR=localstack needs a running Docker daemon"), result.stderr
     assert "EMULATOR=moto (the default)" in result.stderr
-    assert elapsed - start_only < SECONDS_OVER_START, f"took {elapsed:.2f} s; the interpreter's start {start_only:.2f} s"
+    assert elapsed - start_only < SECONDS_OVER_START, (
+        f"took {elapsed:.2f} s; the interpreter's start {start_only:.2f} s"
+    )
     assert not (tmp_path / "endpoints.json").exists()
