@@ -14,7 +14,11 @@ NODE_MODULES := node_modules/.package-lock.json
 # requirements plugin runs pip with SLS_PYTHON; any Python 3 will do, since the wheels are chosen
 # for Lambda's Python 3.12 on arm64 (see custom.pythonRequirements in serverless.yml).
 SLS := SLS_PYTHON="$(abspath $(PY))" node_modules/.bin/sls
-PYTEST := $(PY) -m pytest -c tests/pytest.ini
+# Bytecode caching on, whatever the environment says (PYTHONDONTWRITEBYTECODE): without its cache
+# every pytest process, each xdist worker and each Python subprocess a test starts compiles the
+# project's modules again, and pytest rewrites the asserts of every test module again, about 4 s of
+# CPU per worker. The caches go to __pycache__ folders, which git ignores.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -c tests/pytest.ini
 REQUIREMENTS := requirements.txt local/requirements.txt local/rekognition/requirements.txt \
 	local/rekognition/requirements-nodeps.txt tests/requirements.txt
 
@@ -141,8 +145,8 @@ CORES   := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null ||
 WORKERS ?= $(shell echo $$(( $(CORES) * 2 )))
 TEST_TIERS := tests/unit tests/integration tests/e2e tests/browser
 # loadgroup: the tests that share a stack (or another module or session fixture) go to one worker
-# together; tests/conftest.py names the groups.
-PARALLEL := -n $(WORKERS) --dist loadgroup
+# together; tests/conftest.py names the groups. WORKERS=1: no xdist at all, one process.
+PARALLEL := $(if $(filter 0 1,$(WORKERS)),,-n $(WORKERS) --dist loadgroup)
 
 .PHONY: test
 test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integration, e2e (moto and ministack) and the console in headless Chromium (WORKERS=1: serially)
@@ -159,9 +163,11 @@ test: $(STAMP) $(NODE_MODULES) $(MINISTACK_STAMP) ## run every test: unit, integ
 # The inner loop: no stack, no browser, no packaging; the same parallel run as `make test`.
 .PHONY: test-fast
 # The packaged-template tests (tests/integration/deploy) run osls and a ministack deploy, most of a
-# minute on their own: they stay in `make test`, out of the edit-test loop.
-test-fast: $(STAMP) ## unit and integration tests in parallel, without the serial ones and the packaged-template tests (`make test` runs everything)
-	$(PYTEST) $(PARALLEL) -m "not serial" --durations=5 --ignore=tests/integration/deploy tests/unit tests/integration
+# minute on their own: they stay in `make test`, out of the edit-test loop. Integration first: xdist
+# hands out the shared-fixture groups largest first, then single tests in collection order, so the
+# long integration tests start at once and the many short unit tests fill the workers' gaps at the end.
+test-fast: $(STAMP) ## unit and integration tests in parallel, without the serial ones and the packaged-template tests (`make test` runs everything; WORKERS=1: one process)
+	$(PYTEST) $(PARALLEL) -m "not serial" --durations=10 --ignore=tests/integration/deploy tests/integration tests/unit
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## unit tests only (no network)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import boto3
+import functools
+
+import moto.kms.models
 import pytest
 from moto import mock_aws
 
 from lib.domain import webhooks
 from local import topology
+from local.aws.credentials import boto3_session
 from local.aws.provision import Provisioner
 from local.sidecars.inbox import WebhookInbox
 
@@ -20,10 +23,22 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(moto.kms.models, "generate_private_key", _signing_key_of_spec)
     with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        ids = Provisioner(topology.load("local", env={}), session).provision()
+        # A session of its own for each test, sharing the worker's parsed service models with the
+        # others: a session that parses them itself spends about 0.2 s of CPU on it, for each test.
+        session = boto3_session(region_name="us-east-1")
+        ids = Provisioner(_local_topology(), session).provision()
         yield _Aws(session, ids)
+
+
+# serverless.yml read once per worker: provisioning only reads the model.
+_local_topology = functools.cache(lambda: topology.load("local", env={}))
+
+# moto gives every KMS key a fresh RSA signing key, symmetric ones too (whose signing key nothing
+# uses): 50-200 ms of CPU for each test's webhook-secrets key. One per key spec and worker instead;
+# a symmetric key's own material, which encrypts, is still new for each key.
+_signing_key_of_spec = functools.cache(moto.kms.models.generate_private_key)
 
 
 @pytest.fixture

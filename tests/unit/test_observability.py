@@ -224,7 +224,7 @@ def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
 
     from lib.adapters.rekognition_client import RekognitionRecognizer
     from lib.domain.errors import TransientError
-    from lib.throttling import Throttled
+    from lib.throttling import Backoff, Throttled
 
     def throttled_rekognition():
         class Client:
@@ -234,9 +234,10 @@ def test_throttling_is_counted_per_dependency_and_other_errors_are_not(flushed):
         return Client()
 
     with pytest.raises(Throttled) as raised:
-        RekognitionRecognizer(frozenset({"labels"}), rekognition=throttled_rekognition).recognize(
-            "bucket", "images/x.jpg"
-        )
+        # No backoff budget: the first throttle is the one counted, with no real seconds of retries first.
+        RekognitionRecognizer(
+            frozenset({"labels"}), rekognition=throttled_rekognition, backoff=Backoff(budget_seconds=0)
+        ).recognize("bucket", "images/x.jpg")
     observability.count_if_throttled(raised.value)
     observability.count_if_throttled(TransientError("a timeout is not throttling"))
     documents = flushed()
