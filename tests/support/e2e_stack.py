@@ -89,10 +89,18 @@ class Stack:
 
     def wait_final(self, image_id: str, timeout: float = 60) -> dict:
         return wait_until(
-            lambda: (body := self.image(image_id)).get("status") in ("DONE", "FAILED") and body,
+            lambda: (body := self._image_or_nothing(image_id)).get("status") in ("DONE", "FAILED") and body,
             timeout,
             f"image {image_id} to reach a final state",
         )
+
+    def _image_or_nothing(self, image_id: str) -> dict:
+        # One slow read (a function worker starting on a loaded machine) is one poll, not the wait's
+        # end: the wait's own deadline decides.
+        try:
+            return self.image(image_id)
+        except requests.Timeout:
+            return {}
 
     def deliveries_for(self, image_id: str) -> list:
         return [d for d in self.inbox.deliveries() if (d.body or {}).get("data", {}).get("image_id") == image_id]
