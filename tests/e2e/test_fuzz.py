@@ -55,10 +55,16 @@ def readable(output: str) -> str:
     return "\n".join(lines[-200:])
 
 
+# Counters that change without anything going wrong: every event is an invocation, and a backlog of
+# fuzzed uploads may start a second worker of a function (a cold start, not a restart).
+GROWING_COUNTERS = ("invocations", "cold_starts")
+
+
 def worker_state(runtime) -> dict:
-    """Each function's worker pid and counters: a crash or a timeout changes one or the other."""
+    """Each function's first worker's pid and its error and timeout counters (crashes count as
+    errors): a crash or a timeout changes one or the other."""
     return {
-        name: (runtime.worker_pid(name), {k: v for k, v in runtime.stats(name).items() if k != "invocations"})
+        name: (runtime.worker_pid(name), {k: v for k, v in runtime.stats(name).items() if k not in GROWING_COUNTERS})
         for name in runtime.function_names
     }
 
