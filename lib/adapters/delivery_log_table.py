@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lib.adapters.endpoint_records import WebhooksTableClient, delivery_sk, owner_pk
+from lib.adapters.endpoint_records import WebhooksTableClient, delivery_key, owner_pk
 from lib.domain.delivery_log import (
     DELIVERED,
     LOG_SECONDS,
@@ -165,7 +165,7 @@ class DeliveryLogTable(WebhooksTableClient):
         ]
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": {"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, event.id)}},
+            "Key": delivery_key(owner, endpoint_id, event.id),
             "UpdateExpression": "SET " + ", ".join(fixed + sets) + tail,
             "ExpressionAttributeNames": {"#ttl": "ttl"},
             "ExpressionAttributeValues": {
@@ -205,7 +205,7 @@ class DeliveryLogTable(WebhooksTableClient):
         item = self._call(
             lambda: self._dynamodb().get_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                Key=delivery_key(owner, endpoint_id, webhook_id),
                 ConsistentRead=True,
             )
         ).get("Item")
@@ -224,7 +224,7 @@ class DeliveryLogTable(WebhooksTableClient):
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                    Key=delivery_key(owner, endpoint_id, webhook_id),
                     UpdateExpression=(
                         "SET replay_gen = :gen, log_status = :pending, updated_at = :at REMOVE next_retry_at, reason"
                     ),

@@ -41,6 +41,15 @@ def delivery_sk(endpoint_id: str, webhook_id: str) -> str:
     return f"{DELIVERY_PREFIX}{endpoint_id}#{webhook_id}"
 
 
+def endpoint_key(owner: str, endpoint_id: str) -> dict[str, Any]:
+    return {"pk": {"S": owner_pk(owner)}, "sk": {"S": endpoint_sk(endpoint_id)}}
+
+
+def delivery_key(owner: str, endpoint_id: str, webhook_id: str) -> dict[str, Any]:
+    """The item of one (event, endpoint): its state and its delivery log entry."""
+    return {"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}}
+
+
 def endpoint_item(endpoint: Endpoint) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": {"S": owner_pk(endpoint.owner)},
@@ -124,10 +133,7 @@ class EndpointTable(WebhooksTableClient):
         item = self._call(
             lambda: self._dynamodb().get_item(
                 TableName=self.table_name,
-                Key={
-                    "pk": {"S": owner_pk(owner)},
-                    "sk": {"S": endpoint_sk(endpoint_id)},
-                },
+                Key=endpoint_key(owner, endpoint_id),
                 ConsistentRead=True,
             )
         ).get("Item")
@@ -170,10 +176,7 @@ class EndpointTable(WebhooksTableClient):
         old = self._call(
             lambda: self._dynamodb().delete_item(
                 TableName=self.table_name,
-                Key={
-                    "pk": {"S": owner_pk(owner)},
-                    "sk": {"S": endpoint_sk(endpoint_id)},
-                },
+                Key=endpoint_key(owner, endpoint_id),
                 ReturnValues="ALL_OLD",
             )
         )
@@ -184,10 +187,7 @@ class EndpointTable(WebhooksTableClient):
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key={
-                        "pk": {"S": owner_pk(owner)},
-                        "sk": {"S": endpoint_sk(endpoint_id)},
-                    },
+                    Key=endpoint_key(owner, endpoint_id),
                     UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={
@@ -211,7 +211,7 @@ class EndpointTable(WebhooksTableClient):
             answer = self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key=self._endpoint_key(owner, endpoint_id),
+                    Key=endpoint_key(owner, endpoint_id),
                     UpdateExpression="SET failing_since = if_not_exists(failing_since, :at)",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={":at": {"S": at}},
@@ -229,7 +229,7 @@ class EndpointTable(WebhooksTableClient):
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key=self._endpoint_key(owner, endpoint_id),
+                    Key=endpoint_key(owner, endpoint_id),
                     UpdateExpression="REMOVE failing_since",
                     ConditionExpression="failing_since <= :at",
                     ExpressionAttributeValues={":at": {"S": at}},
@@ -248,7 +248,7 @@ class EndpointTable(WebhooksTableClient):
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key=self._endpoint_key(owner, endpoint_id),
+                    Key=endpoint_key(owner, endpoint_id),
                     UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
                     ConditionExpression="enabled = :on AND failing_since = :since",
                     ExpressionAttributeValues={
@@ -263,10 +263,6 @@ class EndpointTable(WebhooksTableClient):
         except AlreadyExists:
             return False
         return True
-
-    @staticmethod
-    def _endpoint_key(owner: str, endpoint_id: str) -> dict[str, Any]:
-        return {"pk": {"S": owner_pk(owner)}, "sk": {"S": endpoint_sk(endpoint_id)}}
 
     # --- the state of each (event, endpoint) ----------------------------------------------------------
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
@@ -287,7 +283,7 @@ class EndpointTable(WebhooksTableClient):
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                    Key=delivery_key(owner, endpoint_id, webhook_id),
                     UpdateExpression=(
                         "SET claimed_by = :me, #s = if_not_exists(#s, :queued), #ttl = if_not_exists(#ttl, :ttl)"
                     ),
@@ -308,7 +304,7 @@ class EndpointTable(WebhooksTableClient):
         self._call(
             lambda: self._dynamodb().update_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                Key=delivery_key(owner, endpoint_id, webhook_id),
                 UpdateExpression="SET sent_at = :now",
                 ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
             )
@@ -337,7 +333,7 @@ class EndpointTable(WebhooksTableClient):
             self._call(
                 lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                    Key=delivery_key(owner, endpoint_id, webhook_id),
                     UpdateExpression="SET lease_until = :until, #ttl = if_not_exists(#ttl, :ttl)",
                     ConditionExpression=f"({unsent}) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
                     ExpressionAttributeNames={"#ttl": "ttl", **({} if replay else {"#s": "status"})},
@@ -353,7 +349,7 @@ class EndpointTable(WebhooksTableClient):
         self._call(
             lambda: self._dynamodb().update_item(
                 TableName=self.table_name,
-                Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+                Key=delivery_key(owner, endpoint_id, webhook_id),
                 UpdateExpression="REMOVE lease_until",
             )
         )
@@ -364,10 +360,7 @@ class EndpointTable(WebhooksTableClient):
         item = self._call(
             lambda: self._dynamodb().get_item(
                 TableName=self.table_name,
-                Key={
-                    "pk": {"S": owner_pk(owner)},
-                    "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
-                },
+                Key=delivery_key(owner, endpoint_id, webhook_id),
                 ConsistentRead=True,
             )
         ).get("Item")
@@ -385,10 +378,7 @@ class EndpointTable(WebhooksTableClient):
         self._call(
             lambda: self._dynamodb().update_item(
                 TableName=self.table_name,
-                Key={
-                    "pk": {"S": owner_pk(owner)},
-                    "sk": {"S": delivery_sk(endpoint_id, webhook_id)},
-                },
+                Key=delivery_key(owner, endpoint_id, webhook_id),
                 UpdateExpression=(
                     f"SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl){done}"
                     " REMOVE lease_until"

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from lib.adapters.endpoint_records import delivery_sk, owner_pk
+from lib.adapters.endpoint_records import delivery_key
 from lib.domain.endpoints import EndpointMessage
 from local.chaos.endpoint_accounts import (
     EndpointFigures,
@@ -117,7 +117,7 @@ def unsent(stack: LocalSystem, endpoint_id: str, upstream: Mapping[str, str]) ->
         if "sent_at"
         not in dynamodb.get_item(
             TableName=table,
-            Key={"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}},
+            Key=delivery_key(owner, endpoint_id, webhook_id),
         ).get("Item", {})
     }
 
