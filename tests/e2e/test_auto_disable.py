@@ -124,8 +124,13 @@ def test_an_endpoint_failing_for_the_span_is_disabled_and_later_events_are_skipp
         "the skipped event replayed to the healthy receiver",
     )
     wait_until(lambda: not skipped_in_the_log(), 30, "the replayed message to leave the skipped state")
-    delivered = system.http.get(f"{endpoint_url}/deliveries", params={"status": "delivered"}, timeout=20).json()
-    [entry] = [item for item in delivered["items"] if item["webhook_id"] == webhook_id]
+
+    # The log records the attempt after the receiver answered it: wait for the record, not the POST.
+    def delivered_in_the_log() -> list[dict]:
+        page = system.http.get(f"{endpoint_url}/deliveries", params={"status": "delivered"}, timeout=20).json()
+        return [item for item in page["items"] if item["webhook_id"] == webhook_id]
+
+    [entry] = wait_until(delivered_in_the_log, 30, "the replayed message delivered in the log")
     assert entry["attempts"][-1]["replay"] is True and entry["attempts"][-1]["status_code"] == 204
     arrived = [d for d in system.inbox.receivers.deliveries(healthy) if d["headers"].get("webhook-id") == webhook_id]
     assert len(arrived) == 1
