@@ -5,7 +5,8 @@ delivered (accepted with a 2xx, counted once however often), in the dead-letter 
 spent, or refused for good, as a 410 is), skipped, or lost. Skipped is allowed only for an endpoint
 that went away (410 Gone disables it), and only with evidence in the deliver function's logs: a
 delivery that found the endpoint disabled, or a fan-out after the endpoint's first 410 that left it
-out. Anything else an endpoint did not get is lost. A duplicate is a `webhook-id` accepted twice.
+out. Anything else an endpoint did not get is lost. A duplicate is a `webhook-id` accepted twice
+with the sender waiting for both answers.
 """
 
 from __future__ import annotations
@@ -112,8 +113,14 @@ def account(
 
 
 def accepted_ids(received: Iterable[Mapping[str, Any]]) -> Counter[str]:
-    """2xx answers by `webhook-id`, from a named receiver's record of its requests."""
-    return Counter(r["headers"].get("webhook-id", "") for r in received if 200 <= r["status"] < 300)
+    """2xx answers that reached their sender, by `webhook-id`, from a named receiver's record of
+    its requests. One given after the sender had timed out and hung up is not counted: the sender
+    cannot know of it, and sending again is the at-least-once contract, not a duplicate."""
+    return Counter(
+        r["headers"].get("webhook-id", "")
+        for r in received
+        if 200 <= r["status"] < 300 and not r.get("sender_gone", False)
+    )
 
 
 def first_gone_at(received: Iterable[Mapping[str, Any]]) -> float | None:

@@ -8,7 +8,8 @@ dead-letter queue before the fan-out ever claimed it for the endpoint, there: a 
 event fans it out again. (One claimed and never sent is not recoverable that way, as the claim
 belongs to the message that made it: that counts as lost.) The gone endpoint's later events may
 instead be skipped, with evidence in the logs (local/chaos/endpoint_accounts.py). Anything else is
-a loss, and a `webhook-id` accepted twice by one endpoint is a duplicate.
+a loss, and a `webhook-id` accepted twice by one endpoint, its sender waiting for both answers, is
+a duplicate.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class Receiver:
 RECEIVERS = (
     Receiver("chaos-healthy", "", "healthy"),
     Receiver("chaos-flaky", "?fail_percent=30", "500 to 30% of requests"),
-    # Slower than most receivers, yet within the sender's 1 s timeout in a chaos run.
+    # Slower than most receivers, yet within the sender's 1 s timeout in a chaos run. On a loaded
+    # machine an answer can still come after the sender hung up; that one is not counted as accepted.
     Receiver("chaos-slow", "?delay_ms=400", "answers after 400 ms"),
     Receiver("chaos-gone", "?gone=5", "410 Gone from its 5th request on", may_go_away=True),
 )

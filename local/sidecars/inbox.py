@@ -162,10 +162,11 @@ class WebhookInbox:
                     answer = inbox.receivers.receive(named[0], query, headers, body)
                     if answer.delay_seconds:
                         inbox._stopping.wait(answer.delay_seconds)
+                    gone = _peer_closed(self.connection)
                     try:
                         self._reply(answer.status, b"", answer.headers)
                     finally:  # the sender may have given up and gone: the answer was still given
-                        inbox.receivers.answered(answer)
+                        inbox.receivers.answered(answer, sender_gone=gone)
                     return
                 status, extra, fault = inbox._record(headers, body)
                 if fault == webhook_faults.TIMEOUT and inbox.faults:
@@ -215,3 +216,17 @@ def _reset(connection: socket.socket) -> None:
     """Close with an RST instead of a FIN: a zero linger time discards the connection at once."""
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     connection.close()
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    """Whether the sender has hung up (or reset) while its request was being answered.
+
+    A peek that reads end-of-stream without waiting means it closed its side, as an HTTP client
+    does when its read timeout fires; data or nothing-yet means it is still there.
+    """
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True

@@ -11,7 +11,8 @@ raw body, unverified: the endpoint's secret is its owner's, not the inbox's) and
     ?retry_after=2   429 with `Retry-After: 2` once, then 204
     ?delay_ms=1500   answers after that long (bounded by MAX_DELAY_MS)
 
-They combine: `?fail=1&delay_ms=200`. Counting is per receiver name.
+They combine: `?fail=1&delay_ms=200`. Counting is per receiver name. A request whose sender had
+already hung up when the answer was due (it timed out) is recorded with `sender_gone`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Received:
     headers: dict[str, str]
     body: str  # exactly as sent, so a test can verify its signature
     answered: bool = False  # False while a `delay_ms` holds the answer back
+    # The sender had closed its connection before the answer was written (it timed out), so the
+    # answer never reached it: a retry of this `webhook-id` is then at least once, not a duplicate.
+    sender_gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,11 @@ class NamedReceivers:
             self._received.setdefault(name, []).append(received)
         return replace(answer, received=received)
 
-    def answered(self, answer: Answer) -> None:
+    def answered(self, answer: Answer, sender_gone: bool = False) -> None:
         with self._lock:
             if answer.received is not None:
                 answer.received.answered = True
+                answer.received.sender_gone = sender_gone
 
     def deliveries(self, name: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -1,5 +1,7 @@
 """The webhook inbox's fault mode, from the sender's side: each kind fails the way a real receiver does."""
 
+import time
+
 import pytest
 import requests
 
@@ -67,3 +69,26 @@ def test_given_no_fault_drawn_then_the_delivery_is_accepted(inbox_with):
 
     assert post(inbox).status_code == 204
     assert [(d.status, d.fault) for d in inbox.deliveries()] == [(204, "")]
+
+
+def wait_for_answers(inbox: WebhookInbox, name: str, count: int) -> list[dict]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answered = [d for d in inbox.receivers.deliveries(name) if d["answered"]]
+        if len(answered) == count:
+            return answered
+        time.sleep(0.02)
+    raise AssertionError(f"{name}: {count} answers not given in 10 s")
+
+
+def test_a_named_receiver_records_whether_its_sender_was_still_waiting_for_the_answer(inbox_with):
+    inbox = inbox_with(webhook_faults.RESET, rate=0.0)
+
+    # GIVEN a slow receiver and one sender that waits for it and one that times out first
+    assert requests.post(f"{inbox.url}r/slow?delay_ms=300", data=b"{}", timeout=5).status_code == 204
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(f"{inbox.url}r/slow?delay_ms=300", data=b"{}", timeout=0.05)
+
+    # THEN both answers are 204, and only the second is marked as given to a sender that had gone
+    answered = wait_for_answers(inbox, "slow", 2)
+    assert [(d["status"], d["sender_gone"]) for d in answered] == [(204, False), (204, True)]

@@ -49,6 +49,17 @@ def test_each_event_lands_in_one_column_and_a_second_acceptance_is_a_duplicate()
     assert figures.total == 4
 
 
+def test_an_answer_given_after_the_sender_hung_up_is_not_an_acceptance():
+    # GIVEN a 204 the sender had timed out on, then the retry's 204 that it waited for
+    late = {**received("msg_1", 204), "sender_gone": True}
+    accepted = accepted_ids([late, received("msg_1", 204), {**received("msg_2", 204), "sender_gone": True}])
+
+    # THEN msg_1 was accepted once, no duplicate; msg_2's only answer never reached its sender
+    assert accepted == {"msg_1": 1}
+    figures = account("e", "slow", ["msg_1", "msg_2"], accepted, dead_lettered={"msg_2"})
+    assert (figures.delivered, figures.in_dlq, figures.duplicates) == (1, 1, 0)
+
+
 def test_an_endpoint_that_may_not_skip_counts_what_it_missed_as_lost():
     figures = account("e", "healthy", IDS, accepted_ids([received("msg_1", 204)]), dead_lettered=set())
     assert (figures.delivered, figures.lost, figures.skipped) == (1, 3, 0)
