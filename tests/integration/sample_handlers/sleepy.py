@@ -12,6 +12,9 @@ def handler(event, context):
     child_pid_file = event.get("child_pid_file")
     if child_pid_file:
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        Path(child_pid_file).write_text(str(child.pid))
+        # Written whole, then renamed: a test that waits for the file never reads it half-written.
+        written = Path(child_pid_file + ".partial")
+        written.write_text(str(child.pid))
+        written.rename(child_pid_file)
     time.sleep(event.get("seconds", 600))
     return {"pid": os.getpid(), "started": started, "finished": time.time()}
