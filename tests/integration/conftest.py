@@ -13,6 +13,8 @@ from local import topology
 from local.aws.credentials import boto3_session
 from local.aws.provision import Provisioner
 from local.sidecars.inbox import WebhookInbox
+from local.topology import PhysicalIds
+from tests.support.moto_snapshot import MotoSnapshot
 
 
 @pytest.fixture
@@ -28,15 +30,21 @@ def aws(monkeypatch):
         # A session of its own for each test, sharing the worker's parsed service models with the
         # others: a session that parses them itself spends about 0.2 s of CPU on it, for each test.
         session = boto3_session(region_name="us-east-1")
-        ids = Provisioner(_local_topology(), session).provision()
+        ids, snapshot = _provisioned_once()
+        snapshot.restore()
         yield _Aws(session, ids)
 
 
-# serverless.yml read once per worker: provisioning only reads the model.
-_local_topology = functools.cache(lambda: topology.load("local", env={}))
+@functools.cache
+def _provisioned_once() -> tuple[PhysicalIds, MotoSnapshot]:
+    """The system provisioned from serverless.yml once per worker, inside the first test's moto, and
+    copied for each test after it (tests/support/moto_snapshot.py)."""
+    session = boto3_session(region_name="us-east-1")
+    return Provisioner(topology.load("local", env={}), session).provision(), MotoSnapshot()
+
 
 # moto gives every KMS key a fresh RSA signing key, symmetric ones too (whose signing key nothing
-# uses): 50-200 ms of CPU for each test's webhook-secrets key. One per key spec and worker instead;
+# uses): 50-200 ms of CPU for each key a test creates. One per key spec and worker instead;
 # a symmetric key's own material, which encrypts, is still new for each key.
 _signing_key_of_spec = functools.cache(moto.kms.models.generate_private_key)
 
@@ -54,8 +62,17 @@ class _Aws:
     def __init__(self, session, ids):
         self.session = session
         self.ids = ids
+        self._clients = {}
 
     def client(self, service):
+        """The test's client for `service`, one for each: a new client costs about 5 ms of CPU."""
+        if service not in self._clients:
+            self._clients[service] = self.fresh_client(service)
+        return self._clients[service]
+
+    def fresh_client(self, service):
+        """A client no other code of the test uses: for one that carries an event hook, which counts
+        or changes only the calls of the code under test."""
         return self.session.client(service)
 
     def ref(self, logical_id):

@@ -105,7 +105,7 @@ def test_429_with_retry_after_sets_at_least_that_delay(world, inbox):
     event = world.image_event()
     inbox.answer_next(429, headers={"Retry-After": "120"})
     calls = []
-    sqs = world.aws.client("sqs")
+    sqs = world.aws.fresh_client("sqs")
     sqs.meta.events.register(
         "provide-client-params.sqs.ChangeMessageVisibility", lambda params, **_: calls.append(params)
     )

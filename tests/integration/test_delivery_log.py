@@ -30,7 +30,7 @@ class Calls:
 
 @pytest.fixture
 def dynamodb(aws):
-    return aws.client("dynamodb")
+    return aws.fresh_client("dynamodb")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tests.support.builders import image_record, items_before_owners
 
 @pytest.fixture
 def table(aws):
-    client = aws.client("dynamodb")
+    client = aws.fresh_client("dynamodb")
     seen = []
     client.meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     return client, aws.ref("ImagesTable"), ImageRepository(aws.ref("ImagesTable"), dynamodb=lambda: client), seen

@@ -18,7 +18,7 @@ def pending(image_id=None, created=None, owner=OWNER):
 @pytest.fixture
 def calls(aws):
     """The DynamoDB operations the repository issues, by name."""
-    client = aws.client("dynamodb")
+    client = aws.fresh_client("dynamodb")
     seen = []
     client.meta.events.register("before-call.dynamodb.*", lambda model, **_: seen.append(model.name))
     return client, seen

@@ -32,7 +32,7 @@ POLICY = DeliveryPolicy(url="", timeout_seconds=3, retry_base_seconds=10, retry_
 class World:
     def __init__(self, aws, inbox):
         self.aws, self.inbox = aws, inbox
-        self.sqs, self.kms = aws.client("sqs"), aws.client("kms")
+        self.sqs, self.kms = aws.client("sqs"), aws.fresh_client("kms")
         self.table = EndpointTable(aws.ref("WebhooksTable"), dynamodb=lambda: aws.client("dynamodb"))
         self.box = KmsSecretBox(aws.ref("WebhookSecretsKeyAlias"), kms=lambda: self.kms)
         self.urls = EndpointUrlPolicy((inbox.address,))
