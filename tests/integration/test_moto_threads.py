@@ -4,25 +4,31 @@ thread of its server, and are not thread-safe by themselves.
 The stack's pollers, workers and gateway call it at once. Unguarded, a Query (moto walks every item
 of the table for one) or an UpdateItem (moto copies the item first) failed with `dictionary changed
 size during iteration` when another request added an item or an attribute meanwhile: moto answered
-500. Eight threads here do what the functions do to the images table, round after round: write an
-image's labels, update a shared image's status and delivery attributes, read it back, list by
-label, delete an old image. Any error fails the test; the client does not retry, which would hide it.
+500. So requests enter moto one at a time (local/aws/moto_dispatch.py). The first test checks that
+directly: a backend call that waits inside moto while seven other threads call it is never joined
+by another. The second does what the functions do to the images table, from eight threads at once:
+write an image's labels, update a shared image's status and delivery attributes, read it back,
+list by label, delete an old image. Any error fails it; the client does not retry, which would hide
+it. Without the lock it fails only some of the time, in a few rounds of a hundred: the first test
+is the one that fails every time.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import pytest
 from botocore.config import Config
+from moto.dynamodb.models import DynamoDBBackend
 
 from local.aws.credentials import fake_session
 from local.aws.emulator import MotoEmulator
 from tests.support.waiting import wait_until
 
 THREADS = 8
-ROUNDS = 20
+ROUNDS = 6
 LABELS = 4
 # Images each thread keeps: the table stays at a few hundred items, so a listing iterates long
 # enough for other threads' writes to land while it does.
@@ -124,6 +130,33 @@ def frequent_thread_switches():
     sys.setswitchinterval(1e-4)
     yield
     sys.setswitchinterval(default)
+
+
+def test_no_two_requests_are_inside_moto_at_once(table, monkeypatch):
+    inside, most_inside, lock = 0, 0, threading.Lock()
+    describe_table = DynamoDBBackend.describe_table
+
+    def waiting_inside(backend, name):
+        nonlocal inside, most_inside
+        with lock:
+            inside += 1
+            most_inside = max(most_inside, inside)
+        time.sleep(0.01)  # lets every other thread run: one not held back would come in now
+        with lock:
+            inside -= 1
+        return describe_table(backend, name)
+
+    monkeypatch.setattr(DynamoDBBackend, "describe_table", waiting_inside)
+    threads = [
+        threading.Thread(target=lambda: [table.describe_table(TableName="images") for _ in range(3)])
+        for _ in range(THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert most_inside == 1
 
 
 def test_concurrent_writes_listings_and_deletes_on_one_table_all_succeed(table, frequent_thread_switches):
