@@ -12,15 +12,14 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import yaml
 from jsonschema import Draft202012Validator
-from openapi_core import OpenAPI
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
-from openapi_core.exceptions import OpenAPIError
-from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
+if TYPE_CHECKING:
+    from openapi_core import OpenAPI
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
@@ -31,18 +30,27 @@ class ContractViolation(AssertionError):
 
 @functools.cache
 def spec_document() -> dict[str, Any]:
-    return yaml.safe_load(SPEC_PATH.read_text())
+    # libyaml where it is built in: read at collection, by every test process.
+    return yaml.load(SPEC_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @functools.cache
 def _openapi_for(base_url: str) -> OpenAPI:
     # The spec's servers are templates for deployed stages; a test's API lives on a port of its own.
+    from openapi_core import OpenAPI
+
     document = {**spec_document(), "servers": [{"url": base_url}]}
     return OpenAPI.from_dict(document)
 
 
 def validate_response(base_url: str, response: requests.Response) -> None:
     """Raise ContractViolation unless `response` (to a request made to `base_url`) keeps to the spec."""
+    # openapi-core is imported on first use (0.2 s): every test process collects this module's
+    # importers, and most never validate a response.
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+    from openapi_core.exceptions import OpenAPIError
+    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
     request = response.request
     try:
         _openapi_for(base_url.rstrip("/")).validate_response(

@@ -4,7 +4,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support.schemathesis_hooks import before_call, confined
+
+@pytest.fixture(scope="module")
+def hooks():
+    # Imported by the tests that use it: loading schemathesis takes 0.3 s, and every test process
+    # collects this module.
+    from tests.support import schemathesis_hooks
+
+    return schemathesis_hooks
+
 
 FIXTURES = "http://127.0.0.1:39045"
 
@@ -20,8 +28,8 @@ FIXTURES = "http://127.0.0.1:39045"
         (f"{FIXTURES}/missing.jpg", f"{FIXTURES}/chelsea.jpg"),
     ],
 )
-def test_a_url_the_fetcher_would_connect_to_is_moved_to_the_fixture_server(url, expected):
-    assert confined(url, FIXTURES) == expected
+def test_a_url_the_fetcher_would_connect_to_is_moved_to_the_fixture_server(hooks, url, expected):
+    assert hooks.confined(url, FIXTURES) == expected
 
 
 @pytest.mark.parametrize(
@@ -41,20 +49,20 @@ def test_a_url_the_fetcher_would_connect_to_is_moved_to_the_fixture_server(url, 
         "",
     ],
 )
-def test_a_url_refused_before_any_network_activity_is_sent_unchanged(url):
-    assert confined(url, FIXTURES) == url
+def test_a_url_refused_before_any_network_activity_is_sent_unchanged(hooks, url):
+    assert hooks.confined(url, FIXTURES) == url
 
 
-def test_the_hook_confines_the_url_in_the_query_and_in_a_json_body(monkeypatch):
+def test_the_hook_confines_the_url_in_the_query_and_in_a_json_body(hooks, monkeypatch):
     monkeypatch.setenv("FUZZ_FIXTURES_URL", FIXTURES)
     case = SimpleNamespace(query={"url": "http://example.com/a.jpg", "name": "x"}, body={"url": "https://a.b/c"})
-    before_call(None, case, {})
+    hooks.before_call(None, case, {})
     assert case.query == {"url": f"{FIXTURES}/chelsea.jpg", "name": "x"}
     assert case.body == {"url": f"{FIXTURES}/chelsea.jpg"}
 
 
-def test_the_hook_leaves_image_bodies_and_other_values_alone(monkeypatch):
+def test_the_hook_leaves_image_bodies_and_other_values_alone(hooks, monkeypatch):
     monkeypatch.setenv("FUZZ_FIXTURES_URL", FIXTURES)
     case = SimpleNamespace(query={"url": 5}, body=b"\xff\xd8\xff")
-    before_call(None, case, {})
+    hooks.before_call(None, case, {})
     assert case.query == {"url": 5} and case.body == b"\xff\xd8\xff"
