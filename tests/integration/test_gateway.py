@@ -481,7 +481,8 @@ def runtime(tmp_path: Path) -> Iterator[LambdaRuntime]:
         FunctionSpec("failing", f"{SAMPLES}/failing.handler", timeout=5),
         FunctionSpec("sleepy", f"{SAMPLES}/sleepy.handler", timeout=0.5),
     ]
-    with LambdaRuntime(functions, project_root=PROJECT_ROOT, log_path=tmp_path / "workers.log") as started:
+    # Forked from a zygote that imports nothing: the sample handlers need none of the shared imports.
+    with LambdaRuntime(functions, project_root=PROJECT_ROOT, log_path=tmp_path / "workers.log", preload=()) as started:
         yield started
 
 

@@ -62,7 +62,10 @@ def runtime(capture_file: Path) -> Iterator[LambdaRuntime]:
         FunctionSpec("consumer", BATCH_HANDLER, timeout=5, environment=environment),
         FunctionSpec("impatient", BATCH_HANDLER, timeout=0.5, environment=environment),
     ]
-    with LambdaRuntime(functions, project_root=PROJECT_ROOT, log_path=capture_file.with_suffix(".log")) as started:
+    # Forked from a zygote that imports nothing: the sample handler needs none of the shared imports.
+    with LambdaRuntime(
+        functions, project_root=PROJECT_ROOT, log_path=capture_file.with_suffix(".log"), preload=()
+    ) as started:
         yield started
 
 
