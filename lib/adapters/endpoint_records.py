@@ -74,6 +74,10 @@ def endpoint_item(endpoint: Endpoint) -> dict[str, Any]:
     return item
 
 
+# The key, what identifies the endpoint, and updated_at, which every write sets without a condition.
+_NOT_CHANGED_BY_AN_UPDATE = frozenset({"pk", "sk", "owner", "endpoint_id", "created_at", "updated_at"})
+
+
 def endpoint_from_item(item: dict[str, Any]) -> Endpoint:
     return Endpoint(
         owner=item["owner"]["S"],
@@ -159,18 +163,44 @@ class EndpointTable(WebhooksTableClient):
             if not start:
                 return endpoints
 
-    def replace(self, endpoint: Endpoint) -> None:
-        """Writes the endpoint over its item, which must still exist (a concurrent DELETE wins)."""
+    def save_changes(self, read: Endpoint, changed: Endpoint) -> bool:
+        """One conditional UpdateItem: each changed attribute is set (or removed, when it became
+        empty) on condition that it still holds the value read, so a concurrent write to it (a
+        delivery marking the endpoint failing or disabling it, another PATCH or rotation) is never
+        overwritten with a stale copy; the others are not written at all."""
+        before, after = endpoint_item(read), endpoint_item(changed)
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":at": after["updated_at"]}
+        sets, removes, conditions = ["updated_at = :at"], [], ["attribute_exists(pk)"]
+        for n, name in enumerate(sorted((before.keys() | after.keys()) - _NOT_CHANGED_BY_AN_UPDATE)):
+            if before.get(name) == after.get(name):
+                continue
+            names[f"#f{n}"] = name
+            if name in after:
+                sets.append(f"#f{n} = :new{n}")
+                values[f":new{n}"] = after[name]
+            else:
+                removes.append(f"#f{n}")
+            if name in before:
+                conditions.append(f"#f{n} = :old{n}")
+                values[f":old{n}"] = before[name]
+            else:
+                conditions.append(f"attribute_not_exists(#f{n})")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self._call(
-                lambda: self._dynamodb().put_item(
+                lambda: self._dynamodb().update_item(
                     TableName=self.table_name,
-                    Item=endpoint_item(endpoint),
-                    ConditionExpression="attribute_exists(pk)",
+                    Key=endpoint_key(changed.owner, changed.endpoint_id),
+                    UpdateExpression=update,
+                    ConditionExpression=" AND ".join(conditions),
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": names} if names else {}),
                 )
             )
-        except AlreadyExists:  # deleted meanwhile: it stays deleted
-            return
+        except AlreadyExists:  # changed meanwhile, or deleted
+            return False
+        return True
 
     def delete(self, owner: str, endpoint_id: str) -> bool:
         old = self._call(

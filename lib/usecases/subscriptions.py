@@ -21,7 +21,7 @@ from lib.domain.endpoints import (
     new_endpoint_id,
     overlap_of,
 )
-from lib.domain.errors import InvalidRequest, NotFound
+from lib.domain.errors import InvalidRequest, NotFound, TransientError
 from lib.domain.events import CompletionEvent
 from lib.domain.model import utc_now
 from lib.ports import DeliveryLog, EndpointQueue, EndpointRecords, EndpointUrlCheck, SecretBox
@@ -30,6 +30,9 @@ from lib.usecases.delivery_log import DeliveryRecorder, require_endpoint
 # An owner's endpoints are few: each event is fanned out to all of them.
 MAX_ENDPOINTS_PER_OWNER = 20
 PATCHABLE = frozenset({"url", "events", "description", "enabled"})
+# A PATCH or rotation that finds the endpoint changed under it tries again on what it finds; one
+# changed under every attempt is answered 503.
+WRITE_ATTEMPTS = 5
 
 
 class Subscriptions:
@@ -86,29 +89,8 @@ class Subscriptions:
         unknown = sorted(set(request) - PATCHABLE)
         if unknown:
             raise InvalidRequest(f"unknown fields {unknown}; PATCH takes {', '.join(sorted(PATCHABLE))}")
-        changes: dict[str, Any] = {}
-        if "url" in request:
-            changes["url"] = _url_of(request["url"])
-            self.urls.check(changes["url"])
-            if changes["url"] != endpoint.url:  # another receiver: the old one's failures are not its own
-                changes["failing_since"] = ""
-        if "events" in request:
-            changes["events"] = event_filter(request["events"])
-        if "description" in request:
-            changes["description"] = description_of(request["description"])
-        if "enabled" in request:
-            if not isinstance(request["enabled"], bool):
-                raise InvalidRequest("enabled must be true or false")
-            changes["enabled"] = request["enabled"]
-            if request["enabled"]:
-                # Turned (back) on: its failing spell starts afresh, so it is not disabled again at once.
-                changes["disabled_reason"] = ""
-                changes["failing_since"] = ""
-            elif endpoint.enabled:  # an endpoint disabled already keeps the reason it was disabled for
-                changes["disabled_reason"] = "disabled by its owner"
-        updated = replace(endpoint, **changes, updated_at=utc_now())
-        self.records.replace(updated)
-        return updated
+        patch = self._patch_of(request)
+        return self._change(endpoint, lambda current: _patched(current, patch))
 
     def delete(self, owner: str, endpoint_id: str) -> None:
         if not is_endpoint_id(endpoint_id) or not self.records.delete(owner, endpoint_id):
@@ -123,8 +105,7 @@ class Subscriptions:
         overlap = overlap_of(request.get("overlap_seconds"))
         secret = webhooks.generate_secret()
         ciphertext = self.secrets.encrypt(secret, owner, endpoint_id)
-        rotated = endpoint.rotated(ciphertext, overlap, self.clock(), utc_now())
-        self.records.replace(rotated)
+        rotated = self._change(endpoint, lambda current: current.rotated(ciphertext, overlap, self.clock(), utc_now()))
         return rotated, secret
 
     def send_test(self, owner: str, endpoint_id: str) -> CompletionEvent:
@@ -135,8 +116,48 @@ class Subscriptions:
         self.queue.send(message)
         return message.event
 
+    def _patch_of(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The PATCH's fields, each checked, as the endpoint's new values."""
+        patch: dict[str, Any] = {}
+        if "url" in request:
+            patch["url"] = _url_of(request["url"])
+            self.urls.check(patch["url"])
+        if "events" in request:
+            patch["events"] = event_filter(request["events"])
+        if "description" in request:
+            patch["description"] = description_of(request["description"])
+        if "enabled" in request:
+            if not isinstance(request["enabled"], bool):
+                raise InvalidRequest("enabled must be true or false")
+            patch["enabled"] = request["enabled"]
+        return patch
+
+    def _change(self, endpoint: Endpoint, change: Callable[[Endpoint], Endpoint]) -> Endpoint:
+        """Saves `change` of the endpoint as read. A delivery may mark it failing or disable it, and
+        another request change it, between the read and the write: then it is read again and the
+        change applied to what is there, so nobody's write is undone by a stale copy."""
+        for _ in range(WRITE_ATTEMPTS):
+            changed = change(endpoint)
+            if self.records.save_changes(endpoint, changed):
+                return changed
+            endpoint = self.get(endpoint.owner, endpoint.endpoint_id)  # NotFound if it was deleted meanwhile
+        raise TransientError("the endpoint kept changing while this request changed it; try again")
+
 
 def _url_of(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest("url is required")
     return value.strip()
+
+
+def _patched(endpoint: Endpoint, patch: dict[str, Any]) -> Endpoint:
+    changes = dict(patch)
+    if "url" in patch and patch["url"] != endpoint.url:  # another receiver: the old one's failures are not its own
+        changes["failing_since"] = ""
+    if patch.get("enabled") is True:
+        # Turned (back) on: its failing spell starts afresh, so it is not disabled again at once.
+        changes["disabled_reason"] = ""
+        changes["failing_since"] = ""
+    elif patch.get("enabled") is False and endpoint.enabled:
+        changes["disabled_reason"] = "disabled by its owner"  # one disabled already keeps its reason
+    return replace(endpoint, **changes, updated_at=utc_now())

@@ -4,6 +4,7 @@ function disabling an endpoint of the inbox that always fails, with a clock the 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -136,3 +137,34 @@ def test_the_deliver_function_disables_an_endpoint_that_fails_for_the_span(aws, 
     # Afterwards: skipped, nothing sent.
     assert attempt_at(SPAN + 1)["batchItemFailures"] == []
     assert len(inbox.receivers.deliveries("down")) == 3
+
+
+def test_a_change_writes_only_the_fields_it_changed_and_only_over_the_values_it_read(world, inbox):
+    endpoint_id = register(world, f"{inbox.url}r/c")
+    table = world.table
+    # A delivery marks the endpoint failing between a PATCH's read and its write: both are kept.
+    read = table.get("alice", endpoint_id)
+    table.mark_failing("alice", endpoint_id, utc_at(T0))
+    patched = replace(read, description="mine", events=("image.recognized",), updated_at=utc_at(T0 + 1))
+    assert table.save_changes(read, patched)
+    stored = table.get("alice", endpoint_id)
+    assert (stored.description, stored.events, stored.failing_since) == ("mine", ("image.recognized",), utc_at(T0))
+    # A field that another write changed meanwhile is not overwritten, and nothing else is written.
+    read = stored
+    table.disable("alice", endpoint_id, "the endpoint answered HTTP 410 Gone", utc_at(T0 + 2))
+    by_owner = replace(read, enabled=False, disabled_reason="disabled by its owner", description="x")
+    assert not table.save_changes(read, by_owner)
+    stored = table.get("alice", endpoint_id)
+    assert (stored.enabled, stored.disabled_reason, stored.description) == (
+        False,
+        "the endpoint answered HTTP 410 Gone",
+        "mine",
+    )
+    # A field emptied is removed; a deleted endpoint is not written back.
+    read = stored
+    assert table.save_changes(read, replace(read, enabled=True, disabled_reason="", failing_since=""))
+    stored = table.get("alice", endpoint_id)
+    assert (stored.enabled, stored.disabled_reason, stored.failing_since) == (True, "", "")
+    assert table.delete("alice", endpoint_id)
+    assert not table.save_changes(stored, replace(stored, description="late"))
+    assert table.get("alice", endpoint_id) is None

@@ -256,10 +256,16 @@ class FakeEndpointTable:
     def list_for_owner(self, owner: str) -> list[Endpoint]:
         return [e for (o, _), e in self.endpoints.items() if o == owner]
 
-    def replace(self, endpoint: Endpoint) -> None:
-        key = (endpoint.owner, endpoint.endpoint_id)
-        if key in self.endpoints:
-            self.endpoints[key] = endpoint
+    def save_changes(self, read: Endpoint, changed: Endpoint) -> bool:
+        key = (changed.owner, changed.endpoint_id)
+        stored = self.endpoints.get(key)
+        if stored is None:
+            return False
+        fields = [f.name for f in dataclasses.fields(Endpoint) if getattr(read, f.name) != getattr(changed, f.name)]
+        if any(getattr(stored, name) != getattr(read, name) for name in fields if name != "updated_at"):
+            return False
+        self.endpoints[key] = dataclasses.replace(stored, **{name: getattr(changed, name) for name in fields})
+        return True
 
     def delete(self, owner: str, endpoint_id: str) -> bool:
         return self.endpoints.pop((owner, endpoint_id), None) is not None

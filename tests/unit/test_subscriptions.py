@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lib.domain.endpoints import EVENT_TYPES, is_endpoint_id
-from lib.domain.errors import EndpointUrlRefused, InvalidRequest, NotFound
+from lib.domain.errors import EndpointUrlRefused, InvalidRequest, NotFound, TransientError
 from lib.domain.events import TEST
-from lib.usecases.subscriptions import MAX_ENDPOINTS_PER_OWNER, Subscriptions
+from lib.usecases.subscriptions import MAX_ENDPOINTS_PER_OWNER, WRITE_ATTEMPTS, Subscriptions
 from tests.support.fakes import FakeEndpointQueue, FakeEndpointTable, FakeEndpointUrlCheck, FakeSecretBox
 
 URL = "https://receiver.example/hooks"
@@ -155,3 +157,98 @@ def test_an_owner_has_a_bounded_number_of_endpoints(parts):
     with pytest.raises(InvalidRequest):
         subscriptions.register("alice", {"url": URL})
     subscriptions.register("bob", {"url": URL})
+
+
+class Overtaken(FakeEndpointTable):
+    """An endpoint table where other writes land between a request's read and its write: `meanwhile`
+    runs before each of the next `times` saves."""
+
+    def __init__(self, meanwhile, times: int = 1) -> None:
+        super().__init__()
+        self.meanwhile, self.times = meanwhile, times
+
+    def save_changes(self, read, changed):
+        if self.times:
+            self.times -= 1
+            self.meanwhile(self)
+        return super().save_changes(read, changed)
+
+
+def subscriptions_on(table: FakeEndpointTable) -> Subscriptions:
+    return Subscriptions(table, FakeSecretBox(), FakeEndpointUrlCheck({}), FakeEndpointQueue(), Clock())
+
+
+def test_a_patch_never_undoes_what_a_delivery_wrote_between_its_read_and_its_write():
+    # GIVEN an endpoint that a delivery disables while a PATCH of its description is under way
+    table = Overtaken(lambda t: t.disable_failing("alice", endpoint_id, "t0", "failing since t0", "t1"))
+    subscriptions = subscriptions_on(table)
+    endpoint_id = subscriptions.register("alice", {"url": URL})[0].endpoint_id
+    table.mark_failing("alice", endpoint_id, "t0")
+
+    subscriptions.update("alice", endpoint_id, {"description": "the staging receiver"})
+
+    # THEN the description is changed and the endpoint stays disabled, with its failing spell
+    stored = table.get("alice", endpoint_id)
+    assert (stored.description, stored.enabled, stored.disabled_reason, stored.failing_since) == (
+        "the staging receiver",
+        False,
+        "failing since t0",
+        "t0",
+    )
+
+
+def test_a_change_to_the_same_field_meanwhile_makes_the_request_read_again_and_apply_itself_to_it():
+    # GIVEN an owner disabling an endpoint while a delivery disables it first
+    table = Overtaken(lambda t: t.disable("alice", endpoint_id, "the endpoint answered HTTP 410 Gone", "t1"))
+    subscriptions = subscriptions_on(table)
+    endpoint_id = subscriptions.register("alice", {"url": URL})[0].endpoint_id
+
+    changed = subscriptions.update("alice", endpoint_id, {"enabled": False})
+
+    # THEN the second read finds it disabled, and the reason it was disabled for is kept
+    assert (changed.enabled, changed.disabled_reason) == (False, "the endpoint answered HTTP 410 Gone")
+    assert table.get("alice", endpoint_id) == changed
+
+
+def test_two_rotations_at_once_keep_both_new_secrets_signing():
+    # GIVEN a rotation that lands while another is between its read and its write
+    def other_rotation(t):
+        nonlocal other_secret
+        other_secret = subscriptions.rotate("alice", endpoint_id, {})[1]
+
+    other_secret = ""
+    table = Overtaken(other_rotation)
+    subscriptions = subscriptions_on(table)
+    endpoint_id = subscriptions.register("alice", {"url": URL})[0].endpoint_id
+
+    _, secret = subscriptions.rotate("alice", endpoint_id, {})
+
+    # THEN the last secret signs, and the other one, shown to its caller, still signs for the overlap
+    stored, box = table.get("alice", endpoint_id), subscriptions.secrets
+    assert box.decrypt(stored.secret_ciphertext, "alice", endpoint_id) == secret
+    assert box.decrypt(stored.previous_ciphertext, "alice", endpoint_id) == other_secret != secret
+
+
+def test_an_endpoint_changed_under_every_attempt_is_a_transient_error_and_one_deleted_is_not_found():
+    # GIVEN another PATCH of the description landing before each of this one's writes
+    edits = iter(range(WRITE_ATTEMPTS))
+
+    def another_patch(t):
+        stored = t.get("alice", endpoint_id)
+        t.endpoints[("alice", endpoint_id)] = dataclasses.replace(stored, description=f"edit {next(edits)}")
+
+    table = Overtaken(another_patch, times=WRITE_ATTEMPTS)
+    subscriptions = subscriptions_on(table)
+    endpoint_id = subscriptions.register("alice", {"url": URL})[0].endpoint_id
+
+    with pytest.raises(TransientError):
+        subscriptions.update("alice", endpoint_id, {"description": "mine"})
+    assert table.get("alice", endpoint_id).description == f"edit {WRITE_ATTEMPTS - 1}"
+
+    # AND one deleted between the read and the write is not found, and stays deleted
+    gone = Overtaken(lambda t: t.delete("alice", endpoint_id))
+    subscriptions = subscriptions_on(gone)
+    endpoint_id = subscriptions.register("alice", {"url": URL})[0].endpoint_id
+    with pytest.raises(NotFound):
+        subscriptions.update("alice", endpoint_id, {"description": "x"})
+    assert gone.get("alice", endpoint_id) is None
