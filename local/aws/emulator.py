@@ -30,8 +30,14 @@ class MotoEmulator:
         # The secret key of an access key other than the stack's own, for presigned POSTs signed by a
         # function's role (the IAM layer knows them); None means only the stack's own key signs.
         self.post_secret = post_secret
-        # The port is fixed before the server starts, so the stack can name the endpoint early.
-        self.port = port or _free_port(host)
+        # The port is fixed before the server starts, so the stack can name the endpoint early. A
+        # free port is bound and listened on at once, and the server takes over that socket: a port
+        # only looked up would be free until the start, which any connection's own port could take.
+        self._listening: socket.socket | None = None
+        if not port:
+            self._listening = _listening_socket(host)
+            port = self._listening.getsockname()[1]
+        self.port = port
         self._server: BackgroundHttpServer | None = None
         self.endpoint = ""
 
@@ -46,11 +52,20 @@ class MotoEmulator:
         add_version_ids()  # S3's events carry the object's version, which moto's leave out
         # werkzeug logs every request at INFO; the stack's own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = BackgroundHttpServer(_moto_server(self.host, self.port, self.wrap, self.post_secret), "moto")
+        listening, self._listening = self._listening, None
+        try:
+            server = _moto_server(self.host, self.port, self.wrap, self.post_secret, listening)
+        finally:
+            if listening is not None:
+                listening.close()  # the server has its own copy of the socket
+        self._server = BackgroundHttpServer(server, "moto")
         self.endpoint = self._server.start()
         return self.endpoint
 
     def stop(self) -> None:
+        if self._listening is not None:  # never started
+            self._listening.close()
+            self._listening = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -62,7 +77,11 @@ class MotoEmulator:
 
 
 def _moto_server(
-    host: str, port: int, wrap: Callable[[Any], Any] | None, post_secret: Callable[[str], str | None] | None
+    host: str,
+    port: int,
+    wrap: Callable[[Any], Any] | None,
+    post_secret: Callable[[str], str | None] | None,
+    listening: socket.socket | None = None,
 ) -> Any:
     """moto's threaded WSGI server, bound, with S3's POST-policy and CORS checks in front
     (local/aws/s3_post_gate.py), one request at a time (local/aws/moto_dispatch.py), and `wrap`
@@ -83,7 +102,8 @@ def _moto_server(
     )
     if wrap is not None:
         app = wrap(app)
-    return make_server(host, port, app, True, request_handler=MotoRequestHandler)
+    fd = listening.fileno() if listening is not None else None
+    return make_server(host, port, app, True, request_handler=MotoRequestHandler, fd=fd)
 
 
 class _PostSecrets(Mapping[str, str]):
@@ -119,10 +139,17 @@ def moto_cors_rules(bucket: str) -> list | None:
     return None
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+def _listening_socket(host: str) -> socket.socket:
+    """A TCP socket listening on a free port of `host`; connections wait in its backlog until the
+    server is started on it."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.bind((host, 0))
+        listening.listen(128)
+    except BaseException:
+        listening.close()
+        raise
+    return listening
 
 
 def _list_moto_modules_once() -> None:
