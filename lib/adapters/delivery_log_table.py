@@ -31,7 +31,6 @@ from lib.domain.delivery_log import (
     RecordedAttempt,
     event_of,
 )
-from lib.domain.errors import AlreadyExists
 from lib.domain.events import CompletionEvent
 
 INDEX = "delivery-log"
@@ -88,7 +87,7 @@ class DeliveryLogTable(WebhooksTableClient):
     # --- writes (the deliver function) ----------------------------------------------------------------
     def record_queued(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> None:
         sets = ["log_status = if_not_exists(log_status, :pending)", "updated_at = if_not_exists(updated_at, :at)"]
-        self._update(owner, endpoint_id, event, at, sets, {":pending": {"S": PENDING}})
+        self._write_entry(owner, endpoint_id, event, at, sets, {":pending": {"S": PENDING}})
 
     def record_attempt(self, owner: str, endpoint_id: str, event: CompletionEvent, recorded: RecordedAttempt) -> None:
         sets = [
@@ -111,38 +110,32 @@ class DeliveryLogTable(WebhooksTableClient):
             else:
                 removes.append(name)
         tail = " ADD attempt_keys :keys" + (f" REMOVE {', '.join(removes)}" if removes else "")
-        try:
-            self._update(
-                owner,
-                endpoint_id,
-                event,
-                recorded.attempt.at,
-                sets,
-                values,
-                tail,
-                # The same attempt written again (a retried write whose first try did land) is recorded once.
-                condition="attribute_not_exists(attempt_keys) OR NOT contains(attempt_keys, :key)",
-            )
-        except AlreadyExists:
-            return
+        self._write_entry(
+            owner,
+            endpoint_id,
+            event,
+            recorded.attempt.at,
+            sets,
+            values,
+            tail,
+            # The same attempt written again (a retried write whose first try did land) is recorded once.
+            condition="attribute_not_exists(attempt_keys) OR NOT contains(attempt_keys, :key)",
+        )
 
     def record_skipped(self, owner: str, endpoint_id: str, event: CompletionEvent, reason: str, at: str) -> None:
-        try:
-            self._update(
-                owner,
-                endpoint_id,
-                event,
-                at,
-                ["log_status = :skipped", "reason = :reason", "updated_at = :at"],
-                {":skipped": {"S": SKIPPED}, ":reason": {"S": reason}, ":delivered": {"S": DELIVERED}},
-                " REMOVE next_retry_at",
-                # A copy of a message already delivered, skipped later, leaves it delivered.
-                condition="attribute_not_exists(log_status) OR log_status <> :delivered",
-            )
-        except AlreadyExists:
-            return
+        self._write_entry(
+            owner,
+            endpoint_id,
+            event,
+            at,
+            ["log_status = :skipped", "reason = :reason", "updated_at = :at"],
+            {":skipped": {"S": SKIPPED}, ":reason": {"S": reason}, ":delivered": {"S": DELIVERED}},
+            " REMOVE next_retry_at",
+            # A copy of a message already delivered, skipped later, leaves it delivered.
+            condition="attribute_not_exists(log_status) OR log_status <> :delivered",
+        )
 
-    def _update(
+    def _write_entry(
         self,
         owner: str,
         endpoint_id: str,
@@ -153,7 +146,8 @@ class DeliveryLogTable(WebhooksTableClient):
         tail: str = "",
         condition: str | None = None,
     ) -> None:
-        """SETs the entry's fixed fields where they are missing, then `sets`, then `tail` (ADD, REMOVE)."""
+        """SETs the entry's fixed fields where they are missing, then `sets`, then `tail` (ADD, REMOVE).
+        Under a `condition` that does not hold, nothing is written: the entry says so already."""
         fixed = [
             "log_pk = :log_pk",
             "log_sk = if_not_exists(log_sk, :log_sk)",
@@ -164,8 +158,6 @@ class DeliveryLogTable(WebhooksTableClient):
             "#ttl = if_not_exists(#ttl, :ttl)",
         ]
         arguments: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": delivery_key(owner, endpoint_id, event.id),
             "UpdateExpression": "SET " + ", ".join(fixed + sets) + tail,
             "ExpressionAttributeNames": {"#ttl": "ttl"},
             "ExpressionAttributeValues": {
@@ -179,9 +171,11 @@ class DeliveryLogTable(WebhooksTableClient):
                 **values,
             },
         }
+        key = delivery_key(owner, endpoint_id, event.id)
         if condition:
-            arguments["ConditionExpression"] = condition
-        self._call(lambda: self._dynamodb().update_item(**arguments))
+            self._update_if(key, ConditionExpression=condition, **arguments)
+        else:
+            self._update_item(key, **arguments)
 
     # --- reads and replay (the webhooks function) -----------------------------------------------------
     def page(
@@ -202,13 +196,7 @@ class DeliveryLogTable(WebhooksTableClient):
         return [logged_from_item(i) for i in found], position
 
     def get(self, owner: str, endpoint_id: str, webhook_id: str) -> LoggedDelivery | None:
-        item = self._call(
-            lambda: self._dynamodb().get_item(
-                TableName=self.table_name,
-                Key=delivery_key(owner, endpoint_id, webhook_id),
-                ConsistentRead=True,
-            )
-        ).get("Item")
+        item = self._get_item(delivery_key(owner, endpoint_id, webhook_id))
         return logged_from_item(item) if item and "log_pk" in item else None
 
     def replayable_since(self, owner: str, endpoint_id: str, since: str, limit: int) -> list[LoggedDelivery]:
@@ -220,21 +208,14 @@ class DeliveryLogTable(WebhooksTableClient):
 
     def begin_replay(self, owner: str, endpoint_id: str, webhook_id: str, generation: str, at: str) -> bool:
         """Marks the entry pending under a new replay generation; False if the log has no such entry."""
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=delivery_key(owner, endpoint_id, webhook_id),
-                    UpdateExpression=(
-                        "SET replay_gen = :gen, log_status = :pending, updated_at = :at REMOVE next_retry_at, reason"
-                    ),
-                    ConditionExpression="attribute_exists(log_pk)",
-                    ExpressionAttributeValues={":gen": {"S": generation}, ":pending": {"S": PENDING}, ":at": {"S": at}},
-                )
-            )
-        except AlreadyExists:
-            return False
-        return True
+        return self._update_if(
+            delivery_key(owner, endpoint_id, webhook_id),
+            UpdateExpression=(
+                "SET replay_gen = :gen, log_status = :pending, updated_at = :at REMOVE next_retry_at, reason"
+            ),
+            ConditionExpression="attribute_exists(log_pk)",
+            ExpressionAttributeValues={":gen": {"S": generation}, ":pending": {"S": PENDING}, ":at": {"S": at}},
+        )
 
     def _query(
         self,

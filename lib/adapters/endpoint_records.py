@@ -119,6 +119,23 @@ class WebhooksTableClient:
     def _call(self, call: Callable[[], Any]) -> Any:
         return self._backoff.run(lambda: call_aws(call, self._translation))
 
+    def _get_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The item, read consistently; None if there is none."""
+        answer = self._call(lambda: self._dynamodb().get_item(TableName=self.table_name, Key=key, ConsistentRead=True))
+        return answer.get("Item")
+
+    def _update_item(self, key: dict[str, Any], **request: Any) -> dict[str, Any]:
+        return self._call(lambda: self._dynamodb().update_item(TableName=self.table_name, Key=key, **request))
+
+    def _update_if(self, key: dict[str, Any], **request: Any) -> bool:
+        """A conditional UpdateItem: False when the condition did not hold (another write came first,
+        or the item is gone), and nothing was written."""
+        try:
+            self._update_item(key, **request)
+        except AlreadyExists:
+            return False
+        return True
+
 
 class EndpointTable(WebhooksTableClient):
     """Endpoints (the EndpointRecords port) and delivery states (the DeliveryStates port)."""
@@ -134,13 +151,7 @@ class EndpointTable(WebhooksTableClient):
         )
 
     def get(self, owner: str, endpoint_id: str) -> Endpoint | None:
-        item = self._call(
-            lambda: self._dynamodb().get_item(
-                TableName=self.table_name,
-                Key=endpoint_key(owner, endpoint_id),
-                ConsistentRead=True,
-            )
-        ).get("Item")
+        item = self._get_item(endpoint_key(owner, endpoint_id))
         return endpoint_from_item(item) if item else None
 
     def list_for_owner(self, owner: str) -> list[Endpoint]:
@@ -187,20 +198,13 @@ class EndpointTable(WebhooksTableClient):
             else:
                 conditions.append(f"attribute_not_exists(#f{n})")
         update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=endpoint_key(changed.owner, changed.endpoint_id),
-                    UpdateExpression=update,
-                    ConditionExpression=" AND ".join(conditions),
-                    ExpressionAttributeValues=values,
-                    **({"ExpressionAttributeNames": names} if names else {}),
-                )
-            )
-        except AlreadyExists:  # changed meanwhile, or deleted
-            return False
-        return True
+        return self._update_if(
+            endpoint_key(changed.owner, changed.endpoint_id),
+            UpdateExpression=update,
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
+        )  # changed meanwhile, or deleted
 
     def delete(self, owner: str, endpoint_id: str) -> bool:
         old = self._call(
@@ -213,22 +217,16 @@ class EndpointTable(WebhooksTableClient):
         return bool(old.get("Attributes"))
 
     def disable(self, owner: str, endpoint_id: str, reason: str, at: str) -> None:
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=endpoint_key(owner, endpoint_id),
-                    UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={
-                        ":off": {"BOOL": False},
-                        ":reason": {"S": reason},
-                        ":at": {"S": at},
-                    },
-                )
-            )
-        except AlreadyExists:  # deleted meanwhile: nothing left to disable
-            return
+        self._update_if(
+            endpoint_key(owner, endpoint_id),
+            UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={
+                ":off": {"BOOL": False},
+                ":reason": {"S": reason},
+                ":at": {"S": at},
+            },
+        )  # deleted meanwhile: nothing left to disable
 
     # --- an endpoint's health (lib/domain/endpoint_health.py) ----------------------------------------
     def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str:
@@ -238,15 +236,12 @@ class EndpointTable(WebhooksTableClient):
         one start; "" when the endpoint was deleted meanwhile.
         """
         try:
-            answer = self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=endpoint_key(owner, endpoint_id),
-                    UpdateExpression="SET failing_since = if_not_exists(failing_since, :at)",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={":at": {"S": at}},
-                    ReturnValues="ALL_NEW",
-                )
+            answer = self._update_item(
+                endpoint_key(owner, endpoint_id),
+                UpdateExpression="SET failing_since = if_not_exists(failing_since, :at)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":at": {"S": at}},
+                ReturnValues="ALL_NEW",
             )
         except AlreadyExists:
             return ""
@@ -255,18 +250,12 @@ class EndpointTable(WebhooksTableClient):
     def mark_healthy(self, owner: str, endpoint_id: str, at: str) -> None:
         """Records a success at `at`: ends the failing spell if it began before (a failure recorded
         after this success began a new one)."""
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=endpoint_key(owner, endpoint_id),
-                    UpdateExpression="REMOVE failing_since",
-                    ConditionExpression="failing_since <= :at",
-                    ExpressionAttributeValues={":at": {"S": at}},
-                )
-            )
-        except AlreadyExists:  # not failing, failing since after `at`, or deleted: nothing to clear
-            return
+        self._update_if(
+            endpoint_key(owner, endpoint_id),
+            UpdateExpression="REMOVE failing_since",
+            ConditionExpression="failing_since <= :at",
+            ExpressionAttributeValues={":at": {"S": at}},
+        )  # not failing, failing since after `at`, or deleted: nothing to clear
 
     def disable_failing(self, owner: str, endpoint_id: str, failing_since: str, reason: str, at: str) -> bool:
         """Disables the endpoint if it is still enabled and still failing since `failing_since`.
@@ -274,25 +263,18 @@ class EndpointTable(WebhooksTableClient):
         True for the one call that disabled it: a success meanwhile, the owner disabling it, or
         another attempt disabling it first makes this one False.
         """
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=endpoint_key(owner, endpoint_id),
-                    UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
-                    ConditionExpression="enabled = :on AND failing_since = :since",
-                    ExpressionAttributeValues={
-                        ":on": {"BOOL": True},
-                        ":off": {"BOOL": False},
-                        ":since": {"S": failing_since},
-                        ":reason": {"S": reason},
-                        ":at": {"S": at},
-                    },
-                )
-            )
-        except AlreadyExists:
-            return False
-        return True
+        return self._update_if(
+            endpoint_key(owner, endpoint_id),
+            UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
+            ConditionExpression="enabled = :on AND failing_since = :since",
+            ExpressionAttributeValues={
+                ":on": {"BOOL": True},
+                ":off": {"BOOL": False},
+                ":since": {"S": failing_since},
+                ":reason": {"S": reason},
+                ":at": {"S": at},
+            },
+        )
 
     # --- the state of each (event, endpoint) ----------------------------------------------------------
     def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
@@ -309,35 +291,25 @@ class EndpointTable(WebhooksTableClient):
         """
         # An update, not a put: claiming again (the same message processed again) keeps what the
         # item already records, its delivery log among it.
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=delivery_key(owner, endpoint_id, webhook_id),
-                    UpdateExpression=(
-                        "SET claimed_by = :me, #s = if_not_exists(#s, :queued), #ttl = if_not_exists(#ttl, :ttl)"
-                    ),
-                    ConditionExpression=_NOT_YET_SENT,
-                    ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
-                    ExpressionAttributeValues={
-                        ":me": {"S": claimer},
-                        ":queued": {"S": QUEUED},
-                        ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
-                    },
-                )
-            )
-        except AlreadyExists:
-            return False
-        return True
+        return self._update_if(
+            delivery_key(owner, endpoint_id, webhook_id),
+            UpdateExpression=(
+                "SET claimed_by = :me, #s = if_not_exists(#s, :queued), #ttl = if_not_exists(#ttl, :ttl)"
+            ),
+            ConditionExpression=_NOT_YET_SENT,
+            ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":me": {"S": claimer},
+                ":queued": {"S": QUEUED},
+                ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+            },
+        )
 
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
-        self._call(
-            lambda: self._dynamodb().update_item(
-                TableName=self.table_name,
-                Key=delivery_key(owner, endpoint_id, webhook_id),
-                UpdateExpression="SET sent_at = :now",
-                ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
-            )
+        self._update_item(
+            delivery_key(owner, endpoint_id, webhook_id),
+            UpdateExpression="SET sent_at = :now",
+            ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
         )
 
     def begin_send(self, owner: str, endpoint_id: str, webhook_id: str, lease_seconds: int, replay: str = "") -> bool:
@@ -359,41 +331,25 @@ class EndpointTable(WebhooksTableClient):
         else:
             unsent = "(attribute_not_exists(#s) OR #s <> :delivered) AND attribute_not_exists(replay_gen)"
             values[":delivered"] = {"S": DELIVERED}
-        try:
-            self._call(
-                lambda: self._dynamodb().update_item(
-                    TableName=self.table_name,
-                    Key=delivery_key(owner, endpoint_id, webhook_id),
-                    UpdateExpression="SET lease_until = :until, #ttl = if_not_exists(#ttl, :ttl)",
-                    ConditionExpression=f"({unsent}) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
-                    ExpressionAttributeNames={"#ttl": "ttl", **({} if replay else {"#s": "status"})},
-                    ExpressionAttributeValues=values,
-                )
-            )
-        except AlreadyExists:
-            return False
-        return True
+        return self._update_if(
+            delivery_key(owner, endpoint_id, webhook_id),
+            UpdateExpression="SET lease_until = :until, #ttl = if_not_exists(#ttl, :ttl)",
+            ConditionExpression=f"({unsent}) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            ExpressionAttributeNames={"#ttl": "ttl", **({} if replay else {"#s": "status"})},
+            ExpressionAttributeValues=values,
+        )
 
     def end_send(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
         """Gives the lease back after an attempt that did not deliver, so the retry need not wait for it."""
-        self._call(
-            lambda: self._dynamodb().update_item(
-                TableName=self.table_name,
-                Key=delivery_key(owner, endpoint_id, webhook_id),
-                UpdateExpression="REMOVE lease_until",
-            )
+        self._update_item(
+            delivery_key(owner, endpoint_id, webhook_id),
+            UpdateExpression="REMOVE lease_until",
         )
 
     def is_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> bool:
         """Whether this sending (the first, or the replay `replay`) has nothing left to do: delivered,
         or superseded by a later replay."""
-        item = self._call(
-            lambda: self._dynamodb().get_item(
-                TableName=self.table_name,
-                Key=delivery_key(owner, endpoint_id, webhook_id),
-                ConsistentRead=True,
-            )
-        ).get("Item")
+        item = self._get_item(delivery_key(owner, endpoint_id, webhook_id))
         if not item:
             return False
         generation = item.get("replay_gen", {}).get("S", "")
@@ -405,20 +361,16 @@ class EndpointTable(WebhooksTableClient):
 
     def mark_delivered(self, owner: str, endpoint_id: str, webhook_id: str, replay: str = "") -> None:
         done = ", replay_done = :gen" if replay else ""
-        self._call(
-            lambda: self._dynamodb().update_item(
-                TableName=self.table_name,
-                Key=delivery_key(owner, endpoint_id, webhook_id),
-                UpdateExpression=(
-                    f"SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl){done}"
-                    " REMOVE lease_until"
-                ),
-                ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
-                ExpressionAttributeValues={
-                    ":delivered": {"S": DELIVERED},
-                    ":now": {"N": str(int(time.time()))},
-                    ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
-                    **({":gen": {"S": replay}} if replay else {}),
-                },
-            )
+        self._update_item(
+            delivery_key(owner, endpoint_id, webhook_id),
+            UpdateExpression=(
+                f"SET #s = :delivered, delivered_at = :now, #ttl = if_not_exists(#ttl, :ttl){done} REMOVE lease_until"
+            ),
+            ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":delivered": {"S": DELIVERED},
+                ":now": {"N": str(int(time.time()))},
+                ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+                **({":gen": {"S": replay}} if replay else {}),
+            },
         )
