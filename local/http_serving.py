@@ -17,8 +17,40 @@ from typing import Any, Self
 JOIN_SECONDS = 5.0
 
 
+def listening_socket(host: str) -> socket.socket:
+    """A TCP socket listening on a free port of `host`; connections wait in its backlog until a
+    server is started on it. Choosing a port this way holds it from the moment it is chosen: a
+    port only looked up would be free until the server bound it, and any connection's own port
+    could take it meanwhile."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.bind((host, 0))
+        listening.listen(128)
+    except BaseException:
+        listening.close()
+        raise
+    return listening
+
+
 class NoDelayHTTPServer(ThreadingHTTPServer):
-    """A thread per connection (daemon threads, so none holds the process open), sending at once."""
+    """A thread per connection (daemon threads, so none holds the process open), sending at once.
+
+    Given `listening` (a socket already bound and listening, such as one a parent process chose
+    and handed down), it serves that socket instead of binding `address`."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        listening: socket.socket | None = None,
+    ) -> None:
+        super().__init__(address, handler, bind_and_activate=listening is None)
+        if listening is not None:
+            self.socket.close()
+            self.socket = listening
+            self.address_family = listening.family
+            self.server_address = listening.getsockname()[:2]
+            self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()

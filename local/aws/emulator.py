@@ -9,7 +9,7 @@ from typing import Any
 
 from local.aws.credentials import FAKE_CREDENTIALS
 from local.aws.moto_s3_events import add_version_ids
-from local.http_serving import BackgroundHttpServer
+from local.http_serving import BackgroundHttpServer, listening_socket
 
 
 class MotoEmulator:
@@ -35,7 +35,7 @@ class MotoEmulator:
         # only looked up would be free until the start, which any connection's own port could take.
         self._listening: socket.socket | None = None
         if not port:
-            self._listening = _listening_socket(host)
+            self._listening = listening_socket(host)
             port = self._listening.getsockname()[1]
         self.port = port
         self._server: BackgroundHttpServer | None = None
@@ -137,19 +137,6 @@ def moto_cors_rules(bucket: str) -> list | None:
         except Exception:  # moto raises its own MissingBucket; any other account may hold it
             continue
     return None
-
-
-def _listening_socket(host: str) -> socket.socket:
-    """A TCP socket listening on a free port of `host`; connections wait in its backlog until the
-    server is started on it."""
-    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listening.bind((host, 0))
-        listening.listen(128)
-    except BaseException:
-        listening.close()
-        raise
-    return listening
 
 
 def _list_moto_modules_once() -> None:

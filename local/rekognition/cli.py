@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rekognition", description="Local Amazon Rekognition with offline models.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument(
+        "--fd",
+        type=int,
+        default=None,
+        help="serve this inherited socket, already bound and listening, instead of binding --host and --port",
+    )
     parser.add_argument(
         "--fail-rate",
         type=_fraction,
@@ -71,18 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():  # signals can only be caught there
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signal_number, lambda *_: stop.set())
-    if args.upstream:
-        from .quota_proxy import QuotaProxy
-
-        service = QuotaProxy(args.upstream, tps=args.tps, host=args.host, port=args.port)
-    else:
-        service = RekognitionService(
-            host=args.host, port=args.port, fail_rate=args.fail_rate, tps=args.tps, models=shared_models(args.features)
-        )
     try:
+        listening = None if args.fd is None else _inherited_socket(args.fd)
+        if args.upstream:
+            from .quota_proxy import QuotaProxy
+
+            service = QuotaProxy(args.upstream, tps=args.tps, host=args.host, port=args.port, listening=listening)
+        else:
+            service = RekognitionService(
+                host=args.host,
+                port=args.port,
+                fail_rate=args.fail_rate,
+                tps=args.tps,
+                models=shared_models(args.features),
+                listening=listening,
+            )
         url = service.start()
     except OSError as error:
-        print(f"rekognition: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr, flush=True)
+        where = f"inherited socket {args.fd}" if args.fd is not None else f"{args.host}:{args.port}"
+        print(f"rekognition: cannot listen on {where}: {error}", file=sys.stderr, flush=True)
         return 1
     print(f"rekognition: listening on {url}", flush=True)
     service.on_models_ready(_report_ready if args.upstream else _warm_s3_then_report_ready)
@@ -92,6 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         service.stop()
     return 0
+
+
+def _inherited_socket(fd: int) -> socket.socket:
+    """The listening TCP socket the parent handed down as file descriptor `fd`."""
+    listening = socket.socket(fileno=fd)
+    if listening.type != socket.SOCK_STREAM or listening.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0:
+        listening.detach()
+        raise OSError(f"file descriptor {fd} is not a listening TCP socket")
+    return listening
 
 
 def _warm_s3_then_report_ready(models: ModelSet) -> None:

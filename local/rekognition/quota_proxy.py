@@ -9,6 +9,7 @@ here, exactly as the local service refuses them.
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -58,8 +59,10 @@ class _ProxyHandler(RekognitionRequestHandler):
 
 
 class _ProxyServer(RekognitionHTTPServer):
-    def __init__(self, address: tuple[str, int], upstream: str, quota: QuotaLedger):
-        super().__init__(address, models=_NoModels(), quota=quota)  # type: ignore[arg-type]
+    def __init__(
+        self, address: tuple[str, int], upstream: str, quota: QuotaLedger, listening: socket.socket | None = None
+    ):
+        super().__init__(address, models=_NoModels(), quota=quota, listening=listening)  # type: ignore[arg-type]
         self.RequestHandlerClass = _ProxyHandler
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
@@ -92,12 +95,14 @@ class _NoModels:
 class QuotaProxy:
     """Serves like RekognitionService (start, stop, url), forwarding within the quota."""
 
-    def __init__(self, upstream: str, tps: float, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self, upstream: str, tps: float, host: str = "127.0.0.1", port: int = 0, listening: socket.socket | None = None
+    ):
         self.upstream = upstream
         self.host = host
         self.quota = QuotaLedger(tps)
         self._served = BackgroundHttpServer(
-            _ProxyServer((host, port), upstream, self.quota), "rekognition-quota", poll_interval=0.2
+            _ProxyServer((host, port), upstream, self.quota, listening), "rekognition-quota", poll_interval=0.2
         )
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import sys
 import threading
 import time
@@ -53,9 +54,14 @@ class RekognitionHTTPServer(NoDelayHTTPServer):
     request_queue_size = 64
 
     def __init__(
-        self, address: tuple[str, int], models: ModelSet, fail_rate: float = 0.0, quota: QuotaLedger | None = None
+        self,
+        address: tuple[str, int],
+        models: ModelSet,
+        fail_rate: float = 0.0,
+        quota: QuotaLedger | None = None,
+        listening: socket.socket | None = None,
     ):
-        super().__init__(address, RekognitionRequestHandler)
+        super().__init__(address, RekognitionRequestHandler, listening)
         self.models = models
         self.faults = FaultInjector(fail_rate)
         self.quota = quota or QuotaLedger()

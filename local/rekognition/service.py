@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 from local.http_serving import BackgroundHttpServer
@@ -23,11 +24,14 @@ class RekognitionService:
         fail_rate: float = 0.0,
         models: ModelSet | None = None,
         tps: float = 0.0,
+        listening: socket.socket | None = None,
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
         self.host = host
         self.requested_port = port
+        # A socket already listening, served instead of binding host and port (cli.py's --fd).
+        self._listening = listening
         self._fail_rate = fail_rate
         self.models = models or shared_models()
         # Rekognition's per-operation TPS quota; 0 leaves it off.
@@ -61,7 +65,9 @@ class RekognitionService:
         """Start serving; returns the base URL (e.g. http://127.0.0.1:40123)."""
         if self._server is not None:
             return self.url
-        self._server = RekognitionHTTPServer((self.host, self.requested_port), self.models, self._fail_rate, self.quota)
+        self._server = RekognitionHTTPServer(
+            (self.host, self.requested_port), self.models, self._fail_rate, self.quota, self._listening
+        )
         self._served = BackgroundHttpServer(self._server, "rekognition-http", poll_interval=0.2)
         self._served.start()
         self.models.start_warm_up()

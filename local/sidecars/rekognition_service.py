@@ -23,6 +23,7 @@ from local.aws.credentials import FAKE_CREDENTIALS, fake_session
 from local.aws.warmup import warm_rekognition
 from local.errors import StackError
 from local.functions.background import Background
+from local.http_serving import listening_socket
 from local.paths import FIXTURES_DIR, PROJECT_ROOT
 from local.processes import lifeline
 from local.topology import Topology
@@ -58,6 +59,8 @@ class RekognitionSidecar:
         self.iam = iam
         self.progress = progress
         self.url = ""
+        # The local service's socket, listening from plan() on and handed to its process at start().
+        self._listening: socket.socket | None = None
         self.process: subprocess.Popen[str] | None = None
         self.warmup_ms: float | None = None  # set once a warm-up call was served, before ready
         # Lines "IAM denied: ..." the service printed, oldest first.
@@ -72,16 +75,22 @@ class RekognitionSidecar:
         elif self.options.rekognition == "aws":
             self.url = f"https://rekognition.{self.region}.amazonaws.com"
         else:
-            # The port is chosen now, so the functions' environment can name the service before it listens.
-            self.url = f"http://127.0.0.1:{_free_port()}"
+            # The port is chosen now, so the functions' environment can name the service before it
+            # listens, and held from now on: the process serves this very socket (--fd), so no other
+            # bind or connection can take the port in between. Calls made before it serves wait.
+            self._close_listening()
+            self._listening = listening_socket("127.0.0.1")
+            self.url = f"http://127.0.0.1:{self._listening.getsockname()[1]}"
         return self.url
 
     def start(self, aws_endpoint: str) -> None:
         tps = self.options.rekognition_tps
         if self.options.rekognition == "aws" or self.url == aws_endpoint:
             return
-        port = self.url.rsplit(":", 1)[1]
-        command = [sys.executable, "-m", "local", "rekognition", "--port", port]
+        if self._listening is None:
+            raise StackError("the local Rekognition service was started without plan()")
+        fd = self._listening.fileno()
+        command = [sys.executable, "-m", "local", "rekognition", "--fd", str(fd)]
         if self.options.rekognition == "moto":
             # moto's canned answer behind the quota (local/rekognition/quota_proxy.py).
             command += ["--upstream", aws_endpoint]
@@ -106,12 +115,18 @@ class RekognitionSidecar:
             command,
             cwd=PROJECT_ROOT,
             env=env,
-            pass_fds=lifeline_fds,
+            pass_fds=(*lifeline_fds, fd),
             stdout=subprocess.PIPE,
             stderr=None if self.options.log_path is None else subprocess.DEVNULL,
             text=True,
             start_new_session=True,
         )
+        self._close_listening()  # the process has its own copy; the port stays held by it
+
+    def _close_listening(self) -> None:
+        listening, self._listening = self._listening, None
+        if listening is not None:
+            listening.close()
 
     def wait_listening(self, timeout: float = 30.0) -> None:
         """Waits for the service to listen; its models keep warming in the background."""
@@ -161,6 +176,7 @@ class RekognitionSidecar:
         self.progress(f"rekognition warm (one call of each operation: {took:.0f} ms)", began)
 
     def stop(self) -> None:
+        self._close_listening()  # planned, never started
         process, self.process = self.process, None
         if process is None:
             return
@@ -179,12 +195,6 @@ def recognition_features(topology: Topology) -> list[str]:
         "",
     )
     return sorted(parse_features(str(declared)))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _drain(stream: Any, denials: list[str], models_ready: threading.Event) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer
+from local.http_serving import BackgroundHttpServer, NoDelayHTTPServer, listening_socket
 from tests.support.http_servers import JsonHandler
 
 
@@ -91,3 +91,28 @@ def test_given_an_ipv6_address_then_the_url_brackets_the_host():
     with BackgroundHttpServer(server, "introspect-v6") as served:
         assert served.url == f"http://[::1]:{served.port}"
         assert requests.get(served.url, timeout=5).json()["nodelay"] is True
+
+
+def test_given_a_listening_socket_then_the_server_serves_it_and_a_request_sent_before_the_start_is_answered():
+    listening = listening_socket("127.0.0.1")
+    port = listening.getsockname()[1]
+    # GIVEN the port is held from the moment it was chosen: nobody else can bind it
+    with socket.socket() as other, pytest.raises(OSError):
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", port))
+    # WHEN a client calls before any server runs on it, and the server then adopts the socket
+    answers: list[int] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code)
+    )
+    caller.start()
+    served = BackgroundHttpServer(NoDelayHTTPServer(("127.0.0.1", 0), Introspect, listening), "adopted")
+    try:
+        # THEN it serves that very port, and the early request waited in the backlog and was answered
+        assert served.start() == f"http://127.0.0.1:{port}"
+        caller.join(timeout=10)
+        assert answers == [200]
+    finally:
+        served.stop()
+    with socket.socket() as again:  # stopping lets the port go
+        again.bind(("127.0.0.1", port))

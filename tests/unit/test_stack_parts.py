@@ -4,6 +4,7 @@ the emulator backends behind one protocol, the functions' configuration and the 
 from __future__ import annotations
 
 import inspect
+import socket
 
 import pytest
 
@@ -79,8 +80,23 @@ def sidecar(local, **options) -> RekognitionSidecar:
 )
 def test_the_rekognition_endpoint_is_chosen_before_anything_starts(local, rekognition, expected):
     rekognition_endpoint = sidecar(local, rekognition=rekognition)
-    assert rekognition_endpoint.plan(AWS) == rekognition_endpoint.url
-    assert rekognition_endpoint.url.startswith(expected.format(region=local.region))
+    try:
+        assert rekognition_endpoint.plan(AWS) == rekognition_endpoint.url
+        assert rekognition_endpoint.url.startswith(expected.format(region=local.region))
+    finally:
+        rekognition_endpoint.stop()
+
+
+def test_the_local_rekognition_port_is_held_from_the_plan_until_a_stop(local):
+    rekognition_endpoint = sidecar(local, rekognition="local")
+    port = int(rekognition_endpoint.plan(AWS).rsplit(":", 1)[1])
+    # The process it starts serves that socket, so nothing else may bind the port meanwhile.
+    with socket.socket() as other, pytest.raises(OSError):
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", port))
+    rekognition_endpoint.stop()  # planned, never started: the port goes
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", port))
 
 
 @pytest.mark.parametrize("rekognition", ["moto", "aws"])
