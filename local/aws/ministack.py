@@ -23,6 +23,8 @@ from local.processes import lifeline
 VENV = STATE_DIR / "ministack-venv"
 REQUIREMENTS = PROJECT_ROOT / "local" / "requirements-ministack.txt"
 HEALTH_PATH = "/_ministack/health"
+# Ports tried before giving up, when ministack finds the one it was given already taken.
+PORT_ATTEMPTS = 3
 
 
 def executable() -> Path:
@@ -51,7 +53,21 @@ class MinistackEmulator:
         self._log: IO[bytes] | None = None
 
     def start(self) -> str:
-        port = _free_port()
+        # ministack binds the port itself, so the port can only be looked up first and handed over;
+        # another socket may take it in between. ministack then exits saying so, and another port
+        # is tried: a few times, since each such race is rare.
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._launch(_free_port())
+            try:
+                self._wait_healthy()
+                return self.endpoint
+            except StackError:
+                if attempt == PORT_ATTEMPTS or not self._lost_its_port():
+                    raise
+                self.stop()
+        raise AssertionError("unreachable")
+
+    def _launch(self, port: int) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         env = {
@@ -73,8 +89,15 @@ class MinistackEmulator:
             start_new_session=True,
         )
         self.endpoint = f"http://127.0.0.1:{port}"
-        self._wait_healthy()
-        return self.endpoint
+
+    def _lost_its_port(self) -> bool:
+        """Whether ministack exited because its port was taken (its own check, or the bind's error)."""
+        if self._process is None or self._process.poll() is None:
+            return False
+        try:
+            return "already in use" in self.log_path.read_text(errors="replace").lower()
+        except OSError:
+            return False
 
     def _wait_healthy(self) -> None:
         if not poll(self._healthy, Deadline(self.startup_timeout), interval=0.05):
