@@ -28,6 +28,7 @@ def carry_out(
         "event_type": event_type,
         "post_ms": decision.post_ms,
         "post_started_ms": decision.post_started_ms,
+        "status_code": decision.status_code,  # the receiver's answer; None (left out) when there was none
     }
     if decision.action == RETRY:
         queue.retry_later(record.receipt_handle, decision.delay_seconds)

@@ -53,6 +53,7 @@ class EndpointDeliverer:
             image_id=event.image_id or None,
             webhook_id=event.id,
             endpoint_id=message.endpoint_id,
+            replay=message.replay or None,  # a replay's generation; None (left out) for the first sending
             **queue_times(record),
         )
         attempt = int(record.attributes.approximate_receive_count or 1)

@@ -88,6 +88,7 @@ class WebhookDelivery:
             self.policy.decide(reply, attempt),
             post_ms=round((time.perf_counter() - started) * 1000, 1),
             post_started_ms=round(started_epoch * 1000),
+            status_code=reply.status,
         )
         if decision.action == DELIVERED and event.image_id:
             self._record_delivery(event.image_id)

@@ -2,9 +2,10 @@
 
 The fan-out logs which endpoints an event was queued for (`endpoint_ids`); each attempt on an
 endpoint's message logs its `endpoint_id`, `webhook_id`, try number, action (delivered, retry,
-permanent, skipped), reason (the HTTP status or the transport error), when its POST began and how
-long it took, and the wait before the next try. The lines carry no URL and no secret, so neither
-does this listing: an endpoint is named by its id, as `GET /webhooks/{id}` names it.
+permanent, skipped), the receiver's HTTP status (`status_code`, absent without an answer), reason
+(the status or the transport error), when its POST began and how long it took, the wait before the
+next try, and `replay` when it is a replay's sending (POST /webhooks/{id}/replay). The lines carry no
+URL and no secret, so neither does this listing: an endpoint is named by its id, as `GET /webhooks/{id}` names it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ class Attempt:
     reason: str
     post_ms: float | None = None
     retry_in_seconds: float | None = None
+    status_code: int | None = None  # the receiver's answer; None without one, or in lines that predate it
+    replay: bool = False
+
+    @property
+    def result(self) -> str:
+        """The HTTP status when there was an answer, then the reason where it says more."""
+        if self.status_code is None:
+            return self.reason
+        status = f"HTTP {self.status_code}"
+        return status if self.reason in ("", status) else f"{status}: {self.reason}"
 
 
 @dataclass
@@ -83,6 +94,8 @@ def _attempt(entry: Mapping[str, Any]) -> Attempt:
         reason=str(entry.get("reason") or ""),
         post_ms=float(entry["post_ms"]) if started and entry.get("post_ms") is not None else None,
         retry_in_seconds=entry.get("retry_in_seconds"),
+        status_code=int(entry["status_code"]) if entry.get("status_code") is not None else None,
+        replay=bool(entry.get("replay")),
     )
 
 
@@ -106,5 +119,6 @@ def render(trails: list[EndpointTrail], origin_ms: float | None) -> list[str]:
             post = f"POST {a.post_ms:.0f} ms" if a.post_ms is not None else "no POST"
             retry = f"; retry in {a.retry_in_seconds:g} s" if a.retry_in_seconds is not None else ""
             number = f"try {a.number}" if a.number is not None else "try ?"
-            lines.append(f"  {offset(a.at_ms)}  {number:<6} {a.action:<9} {post:<12} {a.reason}{retry}".rstrip())
+            result = a.result + retry + (" (a replay)" if a.replay else "")
+            lines.append(f"  {offset(a.at_ms)}  {number:<6} {a.action:<9} {post:<12} {result}".rstrip())
     return lines

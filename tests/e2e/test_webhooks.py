@@ -218,7 +218,9 @@ def test_registration_refuses_urls_that_are_not_allowed(system, alice):
         assert (response.status_code, response.json()["error"]["code"]) == (422, code), url
 
 
-def test_failed_messages_show_in_the_log_and_a_replay_delivers_each_once_with_its_webhook_id(system, alice, bob):
+def test_failed_messages_show_in_the_log_and_a_replay_delivers_each_once_with_its_webhook_id(
+    system, alice, bob, capsys
+):
     failing_url, _ = receiver(system, "?fail=100")
     endpoint = alice.register(failing_url, events=["image.recognized"])
     secret, log = alice.secrets[-1], f"{alice.api}/webhooks/{endpoint['id']}/deliveries"
@@ -254,6 +256,10 @@ def test_failed_messages_show_in_the_log_and_a_replay_delivers_each_once_with_it
     entries = alice.http.get(log, params={"status": "delivered"}, timeout=20).json()["items"]
     assert {e["webhook_id"] for e in entries} == webhook_ids
     assert all(e["attempts"][-1]["replay"] and e["attempts"][-1]["status_code"] == 204 for e in entries)
+    # `python -m local trace` shows the receiver's status of each try, and marks the replay's
+    shown = traced(system, next(iter(webhook_ids)).removeprefix("msg_"), capsys)
+    assert shown.count("retry     POST") >= 7 and "HTTP 500; retry in" in shown
+    assert "delivered POST" in shown and "HTTP 204 (a replay)" in shown
 
 
 def test_no_log_of_the_run_holds_a_secret(system, alice, bob):

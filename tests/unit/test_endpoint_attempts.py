@@ -43,10 +43,10 @@ def tried(endpoint_id, attempt, action, reason, at, post_ms=3.0, **extra):
 def lines():
     return [
         # logged out of order: the trail sorts them by time
-        tried("ep_flaky", 2, "delivered", "HTTP 204", 2_400),
+        tried("ep_flaky", 2, "delivered", "HTTP 204", 2_400, status_code=204),
         fanned_out(["ep_flaky", "ep_gone", "ep_new"], 300),
-        tried("ep_flaky", 1, "retry", "HTTP 500", 400, retry_in_seconds=1),
-        tried("ep_gone", 1, "permanent", "the endpoint answered HTTP 410 Gone at ...", 420),
+        tried("ep_flaky", 1, "retry", "HTTP 500", 400, retry_in_seconds=1, status_code=500),
+        tried("ep_gone", 1, "permanent", "the endpoint answered HTTP 410 Gone at ...", 420, status_code=410),
         tried("ep_later", 1, "skipped", "the endpoint is disabled", 900, post_ms=None),
         # the stage's own webhook: no endpoint, not an endpoint's attempt
         {"message": "webhook delivered", "image_id": IMAGE, "webhook_id": EVENT, "attempt": 1, "action": "delivered"},
@@ -87,8 +87,25 @@ def test_the_listing_times_each_attempt_from_the_upload_and_names_no_url():
     assert "     300 ms  queued by the fan-out" in text
     assert "     400 ms  try 1  retry     POST 3 ms    HTTP 500; retry in 1 s" in text
     assert "    2400 ms  try 2  delivered POST 3 ms    HTTP 204" in text
+    assert "     420 ms  try 1  permanent POST 3 ms    HTTP 410: the endpoint answered HTTP 410 Gone at ..." in text
     assert "     905 ms  try 1  skipped   no POST      the endpoint is disabled" in text
     assert "://" not in text
+
+
+def test_the_status_comes_from_the_answer_and_a_replay_says_so():
+    trail_lines = [
+        # no answer at all: the transport error is all there is
+        tried("ep_x", 1, "retry", "connection reset", 100, retry_in_seconds=2),
+        # replayed later, answered 503 by a receiver whose reason text says nothing of it
+        tried("ep_x", 1, "retry", "upstream busy", 5_000, retry_in_seconds=2, status_code=503, replay="rp_1"),
+        tried("ep_x", 2, "delivered", "HTTP 200", 7_000, status_code=200, replay="rp_1"),
+    ]
+    attempts = endpoint_trails(trail_lines)[0].attempts
+    assert [(a.status_code, a.replay) for a in attempts] == [(None, False), (503, True), (200, True)]
+    text = "\n".join(render(endpoint_trails(trail_lines), origin_ms=ORIGIN_MS))
+    assert "     100 ms  try 1  retry     POST 3 ms    connection reset; retry in 2 s" in text
+    assert "    5000 ms  try 1  retry     POST 3 ms    HTTP 503: upstream busy; retry in 2 s (a replay)" in text
+    assert "    7000 ms  try 2  delivered POST 3 ms    HTTP 200 (a replay)" in text
 
 
 def test_no_endpoint_lines_no_listing():
