@@ -37,10 +37,11 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -167,7 +168,7 @@ def run(settings: BurstSettings, progress: Callable[[str], None] = logger.info) 
         subscribed = subscribe(stack, healthy(settings.endpoints))
         uploads = Uploader(stack, settings)
         began = time.perf_counter()
-        reporter = _Progress(stack, uploads, began, progress)
+        reporter = _Progress(stack, uploads, began, progress, tuple(r.name for r in subscribed.values()))
         reporter.start()
         try:
             uploads.push()
@@ -276,10 +277,20 @@ def numbered_jpeg(photo: bytes, number: int) -> bytes:
 
 
 class _Progress:
-    """A line every few seconds: uploads, recognitions, throttles, the backlog and the workers in use."""
+    """A line every few seconds: uploads, recognitions, throttles, the backlog and the workers in
+    use, and with subscribed endpoints how many of their deliveries have been answered 2xx so far
+    (they go on after recognition is over, and then bound the drain)."""
 
-    def __init__(self, stack: LocalSystem, uploads: Uploader, began: float, out: Callable[[str], None]):
+    def __init__(
+        self,
+        stack: LocalSystem,
+        uploads: Uploader,
+        began: float,
+        out: Callable[[str], None],
+        receivers: tuple[str, ...] = (),
+    ):
         self.stack, self.uploads, self.began, self.out = stack, uploads, began, out
+        self.receivers = receivers  # the inbox's named receivers the endpoints point at
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="burst-progress", daemon=True)
 
@@ -307,8 +318,22 @@ class _Progress:
                 f"{time.perf_counter() - self.began:5.0f} s  uploaded={len(self.uploads.accepted)} "
                 f"recognized={calls.get('succeeded', 0)} throttled={calls.get('throttled', 0)} "
                 f"backlog={backlog['ApproximateNumberOfMessages']}+{backlog['ApproximateNumberOfMessagesNotVisible']} "
-                f"recognize workers peak={self.stack.runtime.peak_concurrency('recognize')}"
+                f"recognize workers peak={self.stack.runtime.peak_concurrency('recognize')}{self._endpoints()}"
             )
+
+    def _endpoints(self) -> str:
+        if not self.receivers:
+            return ""
+        assert self.stack.inbox is not None
+        received = {name: self.stack.inbox.receivers.deliveries(name) for name in self.receivers}
+        return " " + endpoint_progress(received, len(self.uploads.accepted))
+
+
+def endpoint_progress(received: Mapping[str, list[Mapping[str, Any]]], images: int) -> str:
+    """ "endpoint_deliveries=answered/expected": the 2xx answers of the endpoints' receivers
+    (`received`: each receiver's requests) against one per image and receiver."""
+    answered = sum(1 for got in received.values() for request in got if 200 <= request["status"] < 300)
+    return f"endpoint_deliveries={answered}/{images * len(received)}"
 
 
 def main(argv: list[str]) -> int:
