@@ -105,8 +105,8 @@ burst: $(STAMP) ## IMAGES (1000) uploads against a Rekognition quota of TPS (8) 
 	$(PY) -m local burst $(if $(IMAGES),--images $(IMAGES)) $(if $(DUPLICATES),--duplicates $(DUPLICATES)) $(if $(TPS),--tps $(TPS)) $(if $(ENDPOINTS),--endpoints $(ENDPOINTS)) $(if $(REKOGNITION),--rekognition $(REKOGNITION))
 
 .PHONY: capacity
-capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURST (100000), TPS (50), DUPLICATES (0)
-	$(PY) -m local capacity --images-per-day $(or $(IMAGES_PER_DAY),1000000) --burst $(or $(BURST),100000) --tps $(or $(TPS),50) --duplicates $(or $(DUPLICATES),0)
+capacity: $(STAMP) ## the capacity model for AWS: IMAGES_PER_DAY (1000000), BURST (100000), TPS (50), DUPLICATES (0), ENDPOINTS (0) an event goes to
+	$(PY) -m local capacity --images-per-day $(or $(IMAGES_PER_DAY),1000000) --burst $(or $(BURST),100000) --tps $(or $(TPS),50) --duplicates $(or $(DUPLICATES),0) --endpoints $(or $(ENDPOINTS),0)
 
 .PHONY: bench
 bench: $(STAMP) $(NODE_MODULES) ## startup, latency, throughput, cold start, hot reload and sizes; writes docs/benchmarks.md (about 5 min)

@@ -1,7 +1,7 @@
 """`python -m local capacity`: the capacity model for AWS, as a table (docs/scaling.md explains it).
 
     python -m local capacity --images-per-day 1000000 [--burst 100000] [--tps 50]
-        [--concurrency 5] [--call-seconds 0.5] [--duplicates 0]
+        [--concurrency 5] [--call-seconds 0.5] [--duplicates 0] [--endpoints 0]
 
 Prints which limit binds first at the peak hour, the concurrency used, how a burst drains at the
 quota, the cost per 1,000 images for each feature set, and what a tenfold day would need.
@@ -53,7 +53,8 @@ def report(workload: model.Workload) -> list[str]:
     identical = (
         f", {workload.duplicate_share:.0%} of them identical to an earlier one" if workload.duplicate_share else ""
     )
-    lines += ["", f"cost per 1,000 images{identical} (us-east-1 list prices, docs/scaling.md):"]
+    fanned = f", each event to {workload.endpoints:g} endpoint(s)" if workload.endpoints else ""
+    lines += ["", f"cost per 1,000 images{identical}{fanned} (us-east-1 list prices, docs/scaling.md):"]
     services = list(model.cost_per_thousand(workload))
     lines.append(f"{'features':<42}" + "".join(f"{name:>12}" for name in services) + f"{'total':>10}")
     for features in model.FEATURE_SETS:
@@ -83,12 +84,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--duplicates", type=float, default=0.0, help="share of images identical to an earlier one (%(default)s)"
     )
+    parser.add_argument(
+        "--endpoints",
+        type=float,
+        default=0.0,
+        help="subscribed endpoints each event goes to, on average over the owners (%(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.endpoints < 0:
+        parser.error("--endpoints must be 0 or more")
     workload = model.Workload(
         images_per_day=args.images_per_day,
         burst=args.burst,
         features=args.features,
         duplicate_share=args.duplicates,
+        endpoints=args.endpoints,
         limits=model.Limits(rekognition_tps=args.tps, recognition_concurrency=args.concurrency, api_rate=args.api_rate),
         timings=model.Timings(detect_call=args.call_seconds),
     )

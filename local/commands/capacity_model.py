@@ -43,6 +43,7 @@ class Prices:
     dynamodb_read_unit: float = 0.125 / 1e6
     s3_put: float = 0.005 / 1000
     s3_get: float = 0.0004 / 1000
+    kms_request: float = 0.03 / 10_000  # a symmetric Decrypt
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class Workload:
     # The share of images whose bytes an earlier image of the same owner had: they copy its result
     # and call no Rekognition (lib/usecases/reuse.py). 0 assumes every image is new.
     duplicate_share: float = 0.0
+    # Subscribed endpoints each image's event goes to, on average over the owners: each is a message,
+    # an invocation of deliver and a signed POST of its own (lib/usecases/endpoint_delivery.py).
+    endpoints: float = 0.0
     limits: Limits = field(default_factory=Limits)
     timings: Timings = field(default_factory=Timings)
     prices: Prices = field(default_factory=Prices)
@@ -91,6 +95,8 @@ class Workload:
     def __post_init__(self) -> None:
         if not 0 <= self.duplicate_share < 1:
             raise ValueError(f"the duplicate share is at least 0 and below 1, got {self.duplicate_share}")
+        if self.endpoints < 0:
+            raise ValueError(f"the endpoints an event goes to are 0 or more, got {self.endpoints}")
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -100,6 +106,16 @@ class Workload:
     def recognized_share(self) -> float:
         """The share of images Rekognition sees: the others copy an identical image's result."""
         return 1 - self.duplicate_share
+
+
+# Each (event, endpoint) writes its delivery item, about 2 KB since it carries the event, six times:
+# the fan-out's claim, the delivery-log entry, the sent mark, the send lease, the delivered mark and
+# the attempt logged. Every write after the first is copied to the delivery-log index.
+ENDPOINT_WRITE_UNITS = 6 * 2 + 5 * 2
+# And reads its endpoint consistently before the POST.
+ENDPOINT_READ_UNITS = 1
+# Every event with an owner reads the owner's endpoints (one Query, eventually consistent).
+FAN_OUT_READ_UNITS = 0.5
 
 
 # --- throughput -------------------------------------------------------------------------------------
@@ -159,7 +175,19 @@ def limits(workload: Workload) -> list[Limit]:
             f"{lim.dynamodb_partition_writes / listing_units_an_image:g}/s)",
         ),
         Limit("S3 request rates", lim.s3_puts_per_prefix, f"{lim.s3_puts_per_prefix:g} PUT/s per prefix (images/)"),
+        *([_endpoint_limit(workload)] if workload.endpoints else []),
     ]
+
+
+def _endpoint_limit(workload: Workload) -> Limit:
+    """The endpoint queue's event source runs at most deliveryConcurrency sends at once."""
+    lim, t = workload.limits, workload.timings
+    return Limit(
+        "Endpoint deliveries",
+        lim.delivery_concurrency / (workload.endpoints * t.webhook),
+        f"deliveryConcurrency {lim.delivery_concurrency} / ({workload.endpoints:g} endpoint(s) an event x "
+        f"{t.webhook:g} s a POST)",
+    )
 
 
 def binding(workload: Workload) -> Limit:
@@ -172,7 +200,10 @@ def concurrency_used(rate: float, workload: Workload) -> dict[str, float]:
     recognize = min(lim.recognition_concurrency, math.ceil(rate * record_seconds(workload) / workload.batch_size))
     deliver = min(lim.delivery_concurrency, math.ceil(rate * t.webhook))
     upload = math.ceil(min(rate, lim.api_rate) * t.upload)
-    return {"upload": upload, "recognize": recognize, "deliver": deliver}
+    used = {"upload": upload, "recognize": recognize, "deliver": deliver}
+    if workload.endpoints:
+        used["endpoint deliveries"] = min(lim.delivery_concurrency, math.ceil(rate * workload.endpoints * t.webhook))
+    return used
 
 
 @dataclass(frozen=True)
@@ -201,20 +232,22 @@ def cost_per_thousand(workload: Workload) -> dict[str, float]:
     calls = len(workload.operations)
     rekognition = calls * p.rekognition_image + ("properties" in workload.features) * p.rekognition_properties
     rekognition *= workload.recognized_share  # identical images copy a result instead
-    # Invocations an image: one upload, one deliver (sent one by one), and a recognize batch per
-    # `batch_size` images at full batches.
-    invocations = 2 + 1 / workload.batch_size
-    gb_seconds = t.memory_gb * (t.upload + t.webhook + record_seconds(workload) / workload.batch_size)
+    endpoints = workload.endpoints
+    # Invocations an image: one upload, one deliver (sent one by one), a recognize batch per
+    # `batch_size` images at full batches, and one deliver per endpoint the event goes to.
+    invocations = 2 + 1 / workload.batch_size + endpoints
+    gb_seconds = t.memory_gb * (t.upload + t.webhook * (1 + endpoints) + record_seconds(workload) / workload.batch_size)
     lambda_cost = invocations * p.lambda_request + gb_seconds * p.lambda_gb_second_arm
-    # Two queues: a send, a tenth of a receive and of a delete-batch each; retries and empty
-    # receives are left out.
-    sqs = 2 * (1 + 0.1 + 0.1) * p.sqs_request
+    # Two queues: a send, a tenth of a receive and of a delete-batch each; the endpoint queue's
+    # messages are received and deleted one by one. Retries and empty receives are left out.
+    sqs = (2 * (1 + 0.1 + 0.1) + 3 * endpoints) * p.sqs_request
     sns = 2 * p.sns_publish  # S3 -> UploadsTopic, and the completion event
     # Writes: the image item four times (2 units each) and its copies in the listing index, ten
     # label items and their label-index copies, and the claim of its content entry. Reads: three
-    # consistent reads of the image item; an identical image also reads the entry and the original.
-    write_units = 4 * 2 + 4 * 2 + 10 + 10 + 1
-    read_units = 3 + 2 * workload.duplicate_share
+    # consistent reads of the image item; an identical image also reads the entry and the original;
+    # the fan-out reads the owner's endpoints. Each endpoint adds its delivery item's.
+    write_units = 4 * 2 + 4 * 2 + 10 + 10 + 1 + endpoints * ENDPOINT_WRITE_UNITS
+    read_units = 3 + 2 * workload.duplicate_share + FAN_OUT_READ_UNITS + endpoints * ENDPOINT_READ_UNITS
     dynamodb = write_units * p.dynamodb_write_unit + read_units * p.dynamodb_read_unit
     s3 = p.s3_put + p.s3_get  # the upload, and Rekognition reading it
     per_image = {
@@ -225,6 +258,7 @@ def cost_per_thousand(workload: Workload) -> dict[str, float]:
         "sns": sns,
         "dynamodb": dynamodb,
         "s3": s3,
+        "kms": endpoints * p.kms_request,  # each endpoint's signing secret decrypted for its POST
     }
     return {name: value * 1000 for name, value in per_image.items()}
 
@@ -240,12 +274,15 @@ def required(workload: Workload) -> dict[str, float]:
     t = workload.timings
     recognize = math.ceil(1.5 * peak * record_seconds(workload) / workload.batch_size)
     deliver = math.ceil(1.5 * peak * t.webhook)
+    # deliveryConcurrency bounds each of deliver's two event sources: the events, and the endpoints.
+    endpoint_deliver = math.ceil(1.5 * peak * workload.endpoints * t.webhook)
     upload = math.ceil(2 * peak * t.upload)
     return {
         "rekognitionTps": math.ceil(1.25 * peak * workload.recognized_share),
         "recognitionConcurrency": max(2, recognize),
-        "deliveryConcurrency": max(2, deliver),
+        "deliveryConcurrency": max(2, deliver, endpoint_deliver),
         "apiThrottleRate": math.ceil(2 * peak),
-        "lambda account concurrency": recognize + deliver + upload + 10,  # 10 for the images API
+        # 10 for the images API
+        "lambda account concurrency": recognize + deliver + endpoint_deliver + upload + 10,
         "listing shards": max(1, math.ceil(peak * 8 / (0.5 * workload.limits.dynamodb_partition_writes))),
     }

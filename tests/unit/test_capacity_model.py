@@ -68,3 +68,38 @@ def test_a_duplicate_share_takes_its_part_off_the_rekognition_cost_and_the_quota
     )
     with pytest.raises(ValueError):
         model.Workload(duplicate_share=1)
+
+
+def test_each_endpoint_an_event_goes_to_adds_its_invocation_messages_writes_and_decrypt():
+    # GIVEN each image's event goes to three subscribed endpoints
+    plain, three = model.Workload(), model.Workload(endpoints=3)
+    before, after = model.cost_per_thousand(plain), model.cost_per_thousand(three)
+    # THEN per 1,000 images: 3,000 more deliver invocations of a POST each, 9,000 SQS requests,
+    # 3,000 consistent endpoint reads and 3,000 x 22 write units, and 3,000 KMS Decrypts
+    prices, timings = model.Prices(), model.Timings()
+    added_lambda = 3000 * (prices.lambda_request + timings.memory_gb * timings.webhook * prices.lambda_gb_second_arm)
+    assert after["lambda"] - before["lambda"] == pytest.approx(added_lambda)
+    assert after["sqs"] - before["sqs"] == pytest.approx(9000 * prices.sqs_request)
+    assert after["dynamodb"] - before["dynamodb"] == pytest.approx(
+        3000 * (22 * prices.dynamodb_write_unit + prices.dynamodb_read_unit)
+    )
+    assert (before["kms"], after["kms"]) == (0, pytest.approx(3000 * prices.kms_request))
+    assert after["rekognition"] == before["rekognition"]  # Rekognition still sees each image once
+
+
+def test_the_endpoint_deliveries_are_a_limit_and_need_their_concurrency():
+    # GIVEN five endpoints an event and the default deliveryConcurrency of 20
+    five = model.Workload(endpoints=5)
+    # THEN the endpoint queue's event source allows 20 / (5 x 0.2 s) = 20 images a second, below
+    # the quota: it binds first, and the report says so
+    limits = {limit.name: limit.capacity for limit in model.limits(five)}
+    assert limits["Endpoint deliveries"] == pytest.approx(20.0)
+    assert model.binding(five).name == "Endpoint deliveries"
+    assert "Endpoint deliveries" not in {limit.name for limit in model.limits(model.Workload())}
+    assert "binds first: Endpoint deliveries (20.0 images/s)" in capacity.report(five)
+    # AND its peak uses all 20; the settings for the day raise deliveryConcurrency to carry it
+    assert model.concurrency_used(model.peak_rate(five), five)["endpoint deliveries"] == 20
+    assert model.required(five)["deliveryConcurrency"] == 53  # 1.5 x 34.7 x 5 x 0.2
+    assert model.required(model.Workload())["deliveryConcurrency"] == 11
+    with pytest.raises(ValueError):
+        model.Workload(endpoints=-1)
