@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from lib.domain.content import ContentKey
-    from lib.domain.delivery_log import LoggedDelivery, RecordedAttempt
+    from lib.domain.delivery_log import LoggedDelivery, QueuedEntry, RecordedAttempt
     from lib.domain.endpoints import Endpoint, EndpointMessage
     from lib.domain.events import CompletionEvent
     from lib.domain.model import Failure, ImageRecord, Label, UploadSlot
@@ -198,7 +198,10 @@ class EndpointRecords(Protocol):
 class DeliveryStates(Protocol):
     """`replay` names a replay's generation: "" for the message's first sending."""
 
-    def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool: ...
+    # With `entry`, the claim also opens the message's delivery-log entry, in the same write.
+    def claim(
+        self, owner: str, endpoint_id: str, webhook_id: str, claimer: str, entry: QueuedEntry | None = None
+    ) -> bool: ...
 
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None: ...
 

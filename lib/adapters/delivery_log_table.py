@@ -19,7 +19,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lib.adapters.endpoint_records import WebhooksTableClient, delivery_key, owner_pk
+from lib.adapters.endpoint_records import (
+    PENDING_CLAUSES,
+    WebhooksTableClient,
+    delivery_key,
+    log_entry_fields,
+    log_pk,
+)
 from lib.domain.delivery_log import (
     DELIVERED,
     LOG_SECONDS,
@@ -38,10 +44,6 @@ INDEX = "delivery-log"
 # for what a replay since T re-sends (among delivered and pending ones, which it passes over).
 MAX_READ_PER_PAGE = 1000
 MAX_READ_PER_REPLAY = 10_000
-
-
-def log_pk(owner: str, endpoint_id: str) -> str:
-    return f"{owner_pk(owner)}#{endpoint_id}"
 
 
 def attempt_item(attempt: Attempt) -> dict[str, Any]:
@@ -86,8 +88,7 @@ class DeliveryLogTable(WebhooksTableClient):
 
     # --- writes (the deliver function) ----------------------------------------------------------------
     def record_queued(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> None:
-        sets = ["log_status = if_not_exists(log_status, :pending)", "updated_at = if_not_exists(updated_at, :at)"]
-        self._write_entry(owner, endpoint_id, event, at, sets, {":pending": {"S": PENDING}})
+        self._write_entry(owner, endpoint_id, event, at, list(PENDING_CLAUSES), {":pending": {"S": PENDING}})
 
     def record_attempt(self, owner: str, endpoint_id: str, event: CompletionEvent, recorded: RecordedAttempt) -> None:
         sets = [
@@ -148,25 +149,12 @@ class DeliveryLogTable(WebhooksTableClient):
     ) -> None:
         """SETs the entry's fixed fields where they are missing, then `sets`, then `tail` (ADD, REMOVE).
         Under a `condition` that does not hold, nothing is written: the entry says so already."""
-        fixed = [
-            "log_pk = :log_pk",
-            "log_sk = if_not_exists(log_sk, :log_sk)",
-            "queued_at = if_not_exists(queued_at, :at)",
-            "webhook_id = :webhook_id",
-            "event_type = :event_type",
-            "event = if_not_exists(event, :event)",
-            "#ttl = if_not_exists(#ttl, :ttl)",
-        ]
+        fixed, fixed_values = log_entry_fields(owner, endpoint_id, event, at)
         arguments: dict[str, Any] = {
-            "UpdateExpression": "SET " + ", ".join(fixed + sets) + tail,
+            "UpdateExpression": "SET " + ", ".join([*fixed, "#ttl = if_not_exists(#ttl, :ttl)", *sets]) + tail,
             "ExpressionAttributeNames": {"#ttl": "ttl"},
             "ExpressionAttributeValues": {
-                ":log_pk": {"S": log_pk(owner, endpoint_id)},
-                ":log_sk": {"S": f"{at}#{event.id}"},
-                ":at": {"S": at},
-                ":webhook_id": {"S": event.id},
-                ":event_type": {"S": event.type},
-                ":event": {"S": event.to_message()},
+                **fixed_values,
                 ":ttl": {"N": str(int(time.time()) + LOG_SECONDS)},
                 **values,
             },

@@ -16,8 +16,10 @@ from typing import Any
 
 from lib.adapters.aws_errors import Translation, call_aws
 from lib.adapters.clients import client
+from lib.domain.delivery_log import PENDING, QueuedEntry
 from lib.domain.endpoints import Endpoint
 from lib.domain.errors import AlreadyExists
+from lib.domain.events import CompletionEvent
 from lib.throttling import Backoff
 
 ENDPOINT_PREFIX = "ENDPOINT#"
@@ -48,6 +50,38 @@ def endpoint_key(owner: str, endpoint_id: str) -> dict[str, Any]:
 def delivery_key(owner: str, endpoint_id: str, webhook_id: str) -> dict[str, Any]:
     """The item of one (event, endpoint): its state and its delivery log entry."""
     return {"pk": {"S": owner_pk(owner)}, "sk": {"S": delivery_sk(endpoint_id, webhook_id)}}
+
+
+def log_pk(owner: str, endpoint_id: str) -> str:
+    """The delivery-log index's partition: one endpoint of one owner."""
+    return f"{owner_pk(owner)}#{endpoint_id}"
+
+
+# A queued message's entry says pending until an attempt says more (SET where nothing says it yet).
+PENDING_CLAUSES = ("log_status = if_not_exists(log_status, :pending)", "updated_at = if_not_exists(updated_at, :at)")
+
+
+def log_entry_fields(owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> tuple[list[str], dict[str, Any]]:
+    """The SET clauses and values that give a delivery item its log entry's fixed fields where it
+    has none yet: the delivery-log index's keys, when it was queued, and the event itself. Every
+    write of the entry starts with them, so that whichever write comes first opens it."""
+    clauses = [
+        "log_pk = :log_pk",
+        "log_sk = if_not_exists(log_sk, :log_sk)",
+        "queued_at = if_not_exists(queued_at, :at)",
+        "webhook_id = :webhook_id",
+        "event_type = :event_type",
+        "event = if_not_exists(event, :event)",
+    ]
+    values = {
+        ":log_pk": {"S": log_pk(owner, endpoint_id)},
+        ":log_sk": {"S": f"{at}#{event.id}"},
+        ":at": {"S": at},
+        ":webhook_id": {"S": event.id},
+        ":event_type": {"S": event.type},
+        ":event": {"S": event.to_message()},
+    }
+    return clauses, values
 
 
 def endpoint_item(endpoint: Endpoint) -> dict[str, Any]:
@@ -277,7 +311,9 @@ class EndpointTable(WebhooksTableClient):
         )
 
     # --- the state of each (event, endpoint) ----------------------------------------------------------
-    def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
+    def claim(
+        self, owner: str, endpoint_id: str, webhook_id: str, claimer: str, entry: QueuedEntry | None = None
+    ) -> bool:
         """True if this fan-out (`claimer`: the queue message being processed) may queue the message:
         no fan-out has recorded sending it yet (`mark_sent`).
 
@@ -288,21 +324,29 @@ class EndpointTable(WebhooksTableClient):
         and holding it to the first claimer lost the event for this endpoint. Two copies queuing it
         at once cost one extra message; the delivery's lease and delivered state send it once.
         `claimed_by` stays on the item, to say which message queued it last.
+
+        With `entry`, the same write opens the message's delivery-log entry (pending, queued at
+        `entry.at`), where a write of its own would cost another; a claim made again keeps the
+        entry as it is (lib/adapters/delivery_log_table.py).
         """
         # An update, not a put: claiming again (the same message processed again) keeps what the
         # item already records, its delivery log among it.
+        clauses = ["claimed_by = :me", "#s = if_not_exists(#s, :queued)", "#ttl = if_not_exists(#ttl, :ttl)"]
+        values: dict[str, Any] = {
+            ":me": {"S": claimer},
+            ":queued": {"S": QUEUED},
+            ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
+        }
+        if entry is not None:
+            fields, field_values = log_entry_fields(owner, endpoint_id, entry.event, entry.at)
+            clauses += [*fields, *PENDING_CLAUSES]
+            values |= {**field_values, ":pending": {"S": PENDING}}
         return self._update_if(
             delivery_key(owner, endpoint_id, webhook_id),
-            UpdateExpression=(
-                "SET claimed_by = :me, #s = if_not_exists(#s, :queued), #ttl = if_not_exists(#ttl, :ttl)"
-            ),
+            UpdateExpression="SET " + ", ".join(clauses),
             ConditionExpression=_NOT_YET_SENT,
             ExpressionAttributeNames={"#s": "status", "#ttl": "ttl"},
-            ExpressionAttributeValues={
-                ":me": {"S": claimer},
-                ":queued": {"S": QUEUED},
-                ":ttl": {"N": str(int(time.time()) + DELIVERY_STATE_SECONDS)},
-            },
+            ExpressionAttributeValues=values,
         )
 
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:

@@ -44,6 +44,14 @@ POSITION = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]{8,15}Z#[A-Za-z0-9_.:-]{1,200}"
 
 
 @dataclass(frozen=True)
+class QueuedEntry:
+    """A message's entry as the fan-out opens it when it queues the message: pending, no attempt."""
+
+    event: CompletionEvent
+    at: str
+
+
+@dataclass(frozen=True)
 class Attempt:
     at: str
     status_code: int | None

@@ -1,9 +1,11 @@
 """Each endpoint's delivery log: recording what is queued and tried, and reading it page by page.
 
 Recording is best effort by design: the log describes deliveries, it is not one of them. A write
-that fails is logged and the delivery goes on, so the log can never lose or repeat a send. The
-adapter makes each write an idempotent upsert (docs/webhooks.md), so a message processed twice is
-one entry, and an attempt written twice is one attempt.
+that fails is logged and the delivery goes on, so the log can never lose or repeat a send. The one
+exception costs nothing: the entry the fan-out opens is written by its claim of the message, in
+the same write, and a claim that fails is tried again whole. The adapter makes each write an
+idempotent upsert (docs/webhooks.md), so a message processed twice is one entry, and an attempt
+written twice is one attempt.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 
 from lib.domain import delivery_log
-from lib.domain.delivery_log import Attempt, LoggedDelivery, LogQuery, RecordedAttempt
+from lib.domain.delivery_log import Attempt, LoggedDelivery, LogQuery, QueuedEntry, RecordedAttempt
 from lib.domain.endpoints import Endpoint, EndpointMessage, is_endpoint_id
 from lib.domain.errors import DomainError, NotFound
+from lib.domain.events import CompletionEvent
 from lib.domain.model import utc_at, utc_now
 from lib.ports import DeliveryHistory, DeliveryLog, EndpointRecords
 from lib.usecases.delivery import DELIVERED, RETRY, Decision
@@ -30,6 +33,11 @@ class DeliveryRecorder:
     def __init__(self, log: DeliveryLog | None, clock: Callable[[], float] = time.time):
         self.log = log
         self.clock = clock
+
+    def queued_entry(self, event: CompletionEvent) -> QueuedEntry | None:
+        """The entry a claim opens for `event` as it queues it (DeliveryStates.claim); None without
+        a log. Written with the claim, it fails with it, and the claim is tried again."""
+        return QueuedEntry(event, utc_now()) if self.log is not None else None
 
     def queued(self, message: EndpointMessage) -> None:
         if self.log is not None:

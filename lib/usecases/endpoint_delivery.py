@@ -71,10 +71,11 @@ class FanOut:
             return []  # an event from before owners existed belongs to no subscriber
         queued = []
         for endpoint in matching(self.records.list_for_owner(event.owner), event):
-            if self.states.claim(event.owner, endpoint.endpoint_id, event.id, claimer):
+            # The claim opens the message's log entry before it is queued, so that its first attempt
+            # finds it: one write for both.
+            entry = self.recorder.queued_entry(event)
+            if self.states.claim(event.owner, endpoint.endpoint_id, event.id, claimer, entry):
                 message = EndpointMessage(event, event.owner, endpoint.endpoint_id)
-                # Logged before it is queued, so that its first attempt finds its entry.
-                self.recorder.queued(message)
                 self.queue.send(message)
                 self.states.mark_sent(event.owner, endpoint.endpoint_id, event.id)
                 queued.append(endpoint.endpoint_id)

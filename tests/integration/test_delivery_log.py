@@ -11,7 +11,16 @@ import pytest
 from lib.adapters import delivery_log_table
 from lib.adapters.delivery_log_table import DeliveryLogTable
 from lib.adapters.endpoint_records import EndpointTable
-from lib.domain.delivery_log import DELIVERED, FAILED, LOG_SECONDS, PENDING, SKIPPED, Attempt, RecordedAttempt
+from lib.domain.delivery_log import (
+    DELIVERED,
+    FAILED,
+    LOG_SECONDS,
+    PENDING,
+    SKIPPED,
+    Attempt,
+    QueuedEntry,
+    RecordedAttempt,
+)
 from lib.domain.events import RECOGNIZED, CompletionEvent
 
 ALICE, BOB, ENDPOINT, OTHER = "alice", "bob", "ep_aaaaaaaaaaaaaaaaaaaa", "ep_bbbbbbbbbbbbbbbbbbbb"
@@ -154,3 +163,27 @@ def test_a_filtered_page_that_reads_its_budget_comes_back_short_with_a_position_
     while position and not found:  # each request reads at most 3 entries of the index
         found, position = log.page(ALICE, ENDPOINT, FAILED, 5, position)
     assert [e.webhook_id for e in found] == [event(0).id] and position is None
+
+
+def test_the_fan_out_claim_opens_the_entry_in_its_own_write_and_a_claim_again_keeps_it(aws, log, dynamodb):
+    table = EndpointTable(aws.ref("WebhooksTable"), dynamodb=lambda: dynamodb)
+    calls = Calls(dynamodb)
+    wid = event(1).id
+    # WHEN the fan-out claims the message with its entry: one write opens both
+    assert table.claim(ALICE, ENDPOINT, wid, "m1", QueuedEntry(event(1), at(1)))
+    assert calls.names == ["UpdateItem"]
+    # THEN the log lists it pending, queued then, with the event a replay would send
+    [entry] = log.page(ALICE, ENDPOINT, None, 10, None)[0]
+    assert (entry.webhook_id, entry.status, entry.created_at, entry.event) == (wid, PENDING, at(1), event(1))
+    # AND the same message processed again before it was sent keeps the entry as it was
+    log.record_attempt(ALICE, ENDPOINT, event(1), attempt("first:1:5", FAILED, 500, 5, retry=at(9)))
+    assert table.claim(ALICE, ENDPOINT, wid, "m1", QueuedEntry(event(1), at(7)))
+    [entry] = log.page(ALICE, ENDPOINT, None, 10, None)[0]
+    assert (entry.status, entry.created_at, len(entry.attempts)) == (FAILED, at(1), 1)
+    # AND once it is sent, a claim is refused and writes nothing, the entry included
+    table.mark_sent(ALICE, ENDPOINT, wid)
+    assert not table.claim(ALICE, ENDPOINT, wid, "m2", QueuedEntry(event(1), at(8)))
+    assert log.get(ALICE, ENDPOINT, wid).created_at == at(1)
+    # AND a claim without an entry (no log kept) opens none
+    assert table.claim(ALICE, ENDPOINT, event(2).id, "m3")
+    assert log.get(ALICE, ENDPOINT, event(2).id) is None

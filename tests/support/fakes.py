@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lib.domain.content import ContentKey, content_partition
-from lib.domain.delivery_log import LoggedDelivery, RecordedAttempt
+from lib.domain.delivery_log import LoggedDelivery, QueuedEntry, RecordedAttempt
 from lib.domain.endpoints import Endpoint, EndpointMessage
 from lib.domain.errors import AlreadyExists, EndpointUrlRefused, RemoteClientError, TransientError
 from lib.domain.events import CompletionEvent
@@ -243,6 +243,8 @@ class FakeEndpointTable:
     def __init__(self) -> None:
         self.endpoints: dict[tuple[str, str], Endpoint] = {}
         self.states: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Each (event, endpoint)'s delivery-log entry, on its state as the table keeps it there.
+        self.log_entries: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def create(self, endpoint: Endpoint) -> None:
         key = (endpoint.owner, endpoint.endpoint_id)
@@ -297,11 +299,15 @@ class FakeEndpointTable:
         self.disable(owner, endpoint_id, reason, at)
         return True
 
-    def claim(self, owner: str, endpoint_id: str, webhook_id: str, claimer: str) -> bool:
+    def claim(
+        self, owner: str, endpoint_id: str, webhook_id: str, claimer: str, entry: QueuedEntry | None = None
+    ) -> bool:
         state = self.states.get((owner, endpoint_id, webhook_id))
         if state is not None and state.get("sent"):
             return False
         self.states[(owner, endpoint_id, webhook_id)] = {"claimed_by": claimer, "status": "queued"}
+        if entry is not None:  # opened on the item, as the table's claim does: FakeDeliveryLog reads it
+            self.log_entries.setdefault((owner, endpoint_id, webhook_id), new_log_entry(entry.event, entry.at))
         return True
 
     def mark_sent(self, owner: str, endpoint_id: str, webhook_id: str) -> None:
@@ -335,23 +341,25 @@ class FakeEndpointTable:
         state.pop("leased", None)
 
 
+def new_log_entry(event: CompletionEvent, at: str) -> dict[str, Any]:
+    """A message's log entry as it is opened: pending, no attempt."""
+    return {"event": event, "created_at": at, "updated_at": at, "status": "pending", "attempts": []}
+
+
 class FakeDeliveryLog:
     """Each endpoint's delivery log in memory, writing where the table writes (the state's entry),
     so that a replay's generation is seen by the FakeEndpointTable it is given."""
 
     def __init__(self, table: FakeEndpointTable | None = None, failing: bool = False):
         self.table = table or FakeEndpointTable()
-        self.entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.entries = self.table.log_entries
         self.attempt_keys: set[tuple[str, str, str, str]] = set()  # per entry, as the table keeps them
         self.failing = failing  # every write fails, as a table that cannot be reached
 
     def _entry(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> dict[str, Any]:
         if self.failing:
             raise TransientError("the webhooks table could not be reached")
-        return self.entries.setdefault(
-            (owner, endpoint_id, event.id),
-            {"event": event, "created_at": at, "updated_at": at, "status": "pending", "attempts": []},
-        )
+        return self.entries.setdefault((owner, endpoint_id, event.id), new_log_entry(event, at))
 
     def record_queued(self, owner: str, endpoint_id: str, event: CompletionEvent, at: str) -> None:
         self._entry(owner, endpoint_id, event, at)

@@ -75,13 +75,13 @@ def test_each_endpoint_an_event_goes_to_adds_its_invocation_messages_writes_and_
     plain, three = model.Workload(), model.Workload(endpoints=3)
     before, after = model.cost_per_thousand(plain), model.cost_per_thousand(three)
     # THEN per 1,000 images: 3,000 more deliver invocations of a POST each, 9,000 SQS requests,
-    # 3,000 consistent endpoint reads and 3,000 x 22 write units, and 3,000 KMS Decrypts
+    # 3,000 consistent endpoint reads and 3,000 x 20 write units, and 3,000 KMS Decrypts
     prices, timings = model.Prices(), model.Timings()
     added_lambda = 3000 * (prices.lambda_request + timings.memory_gb * timings.webhook * prices.lambda_gb_second_arm)
     assert after["lambda"] - before["lambda"] == pytest.approx(added_lambda)
     assert after["sqs"] - before["sqs"] == pytest.approx(9000 * prices.sqs_request)
     assert after["dynamodb"] - before["dynamodb"] == pytest.approx(
-        3000 * (22 * prices.dynamodb_write_unit + prices.dynamodb_read_unit)
+        3000 * (20 * prices.dynamodb_write_unit + prices.dynamodb_read_unit)
     )
     assert (before["kms"], after["kms"]) == (0, pytest.approx(3000 * prices.kms_request))
     assert after["rekognition"] == before["rekognition"]  # Rekognition still sees each image once

@@ -226,3 +226,16 @@ def test_replay_since_stops_at_its_time_budget_and_the_same_request_picks_up_the
     assert out_of_time.replay("alice", endpoint_id, since) == []
     assert len(world.replays.replay("alice", endpoint_id, since)) == 2
     assert world.replays.replay("alice", endpoint_id, since) == []  # pending now: not replayed twice
+
+
+def test_the_fan_out_opens_each_entry_with_its_claim_not_with_a_log_write_of_its_own():
+    world = World()
+    endpoint_id = world.endpoint()
+    written = []
+    world.log.record_queued = lambda *args: written.append(args)  # type: ignore[method-assign]
+    world.fan_out.fan_out(event(), "m1")
+    assert written == []
+    assert [(e["webhook_id"], e["status"]) for e in world.entries("alice", endpoint_id)] == [(event().id, PENDING)]
+    # Without a log, the claim opens no entry.
+    FanOut(world.table, world.table, world.queue).fan_out(event("c" * 32), "m2")
+    assert [e["webhook_id"] for e in world.entries("alice", endpoint_id)] == [event().id]
