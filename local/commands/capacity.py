@@ -1,7 +1,7 @@
 """`python -m local capacity`: the capacity model for AWS, as a table (docs/scaling.md explains it).
 
     python -m local capacity --images-per-day 1000000 [--burst 100000] [--tps 50]
-        [--concurrency 5] [--call-seconds 0.5] [--duplicates 0] [--endpoints 0]
+        [--concurrency 5] [--delivery-concurrency 20] [--call-seconds 0.5] [--duplicates 0] [--endpoints 0]
 
 Prints which limit binds first at the peak hour, the concurrency used, how a burst drains at the
 quota, the cost per 1,000 images for each feature set, and what a tenfold day would need.
@@ -78,6 +78,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--burst", type=int, default=100_000, help="images uploaded at once (%(default)s)")
     parser.add_argument("--tps", type=float, default=50.0, help="Rekognition quota per operation (%(default)s)")
     parser.add_argument("--concurrency", type=int, default=5, help="recognize MaximumConcurrency (%(default)s)")
+    parser.add_argument(
+        "--delivery-concurrency", type=int, default=20, help="deliver's MaximumConcurrency per queue (%(default)s)"
+    )
     parser.add_argument("--call-seconds", type=float, default=0.5, help="one Rekognition call's latency (%(default)s)")
     parser.add_argument("--api-rate", type=float, default=100.0, help="the stage throttle (%(default)s)")
     parser.add_argument("--features", choices=list(model.FEATURE_SETS), default="labels,properties")
@@ -99,7 +102,12 @@ def main(argv: list[str]) -> int:
         features=args.features,
         duplicate_share=args.duplicates,
         endpoints=args.endpoints,
-        limits=model.Limits(rekognition_tps=args.tps, recognition_concurrency=args.concurrency, api_rate=args.api_rate),
+        limits=model.Limits(
+            rekognition_tps=args.tps,
+            recognition_concurrency=args.concurrency,
+            delivery_concurrency=args.delivery_concurrency,
+            api_rate=args.api_rate,
+        ),
         timings=model.Timings(detect_call=args.call_seconds),
     )
     print("\n".join(report(workload)))

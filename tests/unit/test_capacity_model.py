@@ -103,3 +103,13 @@ def test_the_endpoint_deliveries_are_a_limit_and_need_their_concurrency():
     assert model.required(model.Workload())["deliveryConcurrency"] == 11
     with pytest.raises(ValueError):
         model.Workload(endpoints=-1)
+
+
+def test_the_command_takes_the_endpoints_and_deliver_concurrency(capsys):
+    assert capacity.main(["--images-per-day", "1000000", "--endpoints", "3", "--delivery-concurrency", "40"]) == 0
+    printed = capsys.readouterr().out
+    assert "Endpoint deliveries         66.7       52%  deliveryConcurrency 40 / (3 endpoint(s) an event" in printed
+    assert "binds first: Rekognition TPS (50.0 images/s)" in printed
+    assert "cost per 1,000 images, each event to 3 endpoint(s) (us-east-1" in printed
+    with pytest.raises(SystemExit):
+        capacity.main(["--images-per-day", "1000000", "--endpoints", "-1"])
