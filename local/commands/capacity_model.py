@@ -175,6 +175,12 @@ def limits(workload: Workload) -> list[Limit]:
             f"{lim.dynamodb_partition_writes / listing_units_an_image:g}/s)",
         ),
         Limit("S3 request rates", lim.s3_puts_per_prefix, f"{lim.s3_puts_per_prefix:g} PUT/s per prefix (images/)"),
+        Limit(
+            "Webhook deliveries",
+            lim.delivery_concurrency / workload.timings.webhook,
+            f"deliveryConcurrency {lim.delivery_concurrency} / {workload.timings.webhook:g} s a POST "
+            "(the stage's webhookUrl)",
+        ),
         *([_endpoint_limit(workload)] if workload.endpoints else []),
     ]
 

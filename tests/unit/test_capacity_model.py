@@ -113,3 +113,14 @@ def test_the_command_takes_the_endpoints_and_deliver_concurrency(capsys):
     assert "cost per 1,000 images, each event to 3 endpoint(s) (us-east-1" in printed
     with pytest.raises(SystemExit):
         capacity.main(["--images-per-day", "1000000", "--endpoints", "-1"])
+
+
+def test_the_stage_webhook_bounds_the_rate_at_deliver_concurrency_over_a_post():
+    # GIVEN ten million a day with the quota and recognize concurrency raised, deliver left at 20
+    raised = model.Limits(rekognition_tps=435, recognition_concurrency=32, api_rate=695)
+    day = model.Workload(images_per_day=10_000_000, limits=raised)
+    # THEN the stage webhook's sends, 20 at a time of 0.2 s, bind first at 100 images a second
+    assert model.binding(day).name == "Webhook deliveries" and model.binding(day).capacity == pytest.approx(100)
+    # AND with the deliveryConcurrency required() asks for, Rekognition binds again
+    enough = dataclasses.replace(raised, delivery_concurrency=model.required(day)["deliveryConcurrency"])
+    assert model.binding(dataclasses.replace(day, limits=enough)).name == "Rekognition TPS"
