@@ -251,16 +251,24 @@ class EndpointTable(WebhooksTableClient):
         return bool(old.get("Attributes"))
 
     def disable(self, owner: str, endpoint_id: str, reason: str, at: str) -> None:
-        self._update_if(
+        # False when it was deleted meanwhile: nothing left to disable.
+        self._disable_if("attribute_exists(pk)", {}, owner, endpoint_id, reason, at)
+
+    def _disable_if(
+        self, condition: str, values: dict[str, Any], owner: str, endpoint_id: str, reason: str, at: str
+    ) -> bool:
+        """Disables the endpoint with `reason` where `condition` (with its `values`) holds."""
+        return self._update_if(
             endpoint_key(owner, endpoint_id),
             UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
-            ConditionExpression="attribute_exists(pk)",
+            ConditionExpression=condition,
             ExpressionAttributeValues={
                 ":off": {"BOOL": False},
                 ":reason": {"S": reason},
                 ":at": {"S": at},
+                **values,
             },
-        )  # deleted meanwhile: nothing left to disable
+        )
 
     # --- an endpoint's health (lib/domain/endpoint_health.py) ----------------------------------------
     def mark_failing(self, owner: str, endpoint_id: str, at: str) -> str:
@@ -297,17 +305,13 @@ class EndpointTable(WebhooksTableClient):
         True for the one call that disabled it: a success meanwhile, the owner disabling it, or
         another attempt disabling it first makes this one False.
         """
-        return self._update_if(
-            endpoint_key(owner, endpoint_id),
-            UpdateExpression="SET enabled = :off, disabled_reason = :reason, updated_at = :at",
-            ConditionExpression="enabled = :on AND failing_since = :since",
-            ExpressionAttributeValues={
-                ":on": {"BOOL": True},
-                ":off": {"BOOL": False},
-                ":since": {"S": failing_since},
-                ":reason": {"S": reason},
-                ":at": {"S": at},
-            },
+        return self._disable_if(
+            "enabled = :on AND failing_since = :since",
+            {":on": {"BOOL": True}, ":since": {"S": failing_since}},
+            owner,
+            endpoint_id,
+            reason,
+            at,
         )
 
     # --- the state of each (event, endpoint) ----------------------------------------------------------
